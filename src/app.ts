@@ -1,0 +1,104 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { uuidv7 } from 'uuidv7';
+import type { Logger } from 'pino';
+import { accountRoutes, authPublicRoutes } from './auth/auth-routes.ts';
+import type { TokenSigner } from './auth/tokens.ts';
+import type { Config } from './config/config.ts';
+import { conversationRoutes } from './conversations/conversation-routes.ts';
+import type { Database } from './db/database.ts';
+import { authenticateHook } from './http/authenticate-hook.ts';
+import type { AppContext } from './http/context.ts';
+import { installErrorHandling } from './http/error-handler.ts';
+import { registerOperationsRoutes } from './http/operations-routes.ts';
+import { RateLimits } from './http/rate-limit.ts';
+import { messageRoutes } from './messages/message-routes.ts';
+import { createMetrics } from './observability/metrics.ts';
+import type { EventBus } from './realtime/event-bus.ts';
+
+/** What the composition root chooses: config, storage, fan-out, logger and signer. */
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  bus: EventBus;
+  logger: Logger;
+  signer: TokenSigner;
+}
+
+export const apiPrefix = '/api/v1';
+
+/**
+ * Builds the Fastify app and the feature context from `deps`, without listening or touching the
+ * process: tests build it with whatever they need. Close it with `app.close()`.
+ */
+export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; context: AppContext }> {
+  const { config, logger } = deps;
+  const metrics = createMetrics();
+  const context: AppContext = {
+    ...deps,
+    db: deps.database.db,
+    metrics,
+    rateLimits: new RateLimits(config.rateLimitPerSecond),
+    maxMessageBytes: config.limits.maxMessageBytes,
+    messagePosted: new Set(),
+    onClose: [],
+  };
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.limits.maxBodyBytes,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : uuidv7();
+    },
+    requestIdHeader: false,
+    trustProxy: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith(apiPrefix) || request.url.startsWith('/v1/')) await context.rateLimits.consume(`ip:${request.ip}`);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.addHook('onClose', async () => {
+    for (const close of [...context.onClose].reverse()) await close();
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Chorus API', version: '1', description: 'People and AI agents in the same conversations.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  registerOperationsRoutes(app, context);
+
+  await app.register(
+    async (api) => {
+      await api.register(authPublicRoutes(context));
+      await api.register(async (protectedApi) => {
+        protectedApi.addHook('onRequest', authenticateHook(context));
+        await protectedApi.register(accountRoutes(context));
+        await protectedApi.register(conversationRoutes(context));
+        await protectedApi.register(messageRoutes(context));
+      });
+    },
+    { prefix: apiPrefix },
+  );
+
+  return { app, context };
+}

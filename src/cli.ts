@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/config.ts';
+import { migrateOnly, startServer } from './main.ts';
+
+const usage = 'usage: chorus [start|migrate] [--role all|api|worker]';
+
+/** `chorus start` (default) serves; `chorus migrate` applies migrations and exits. */
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { role: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    console.log(usage);
+    return;
+  }
+  const command = positionals[0] ?? 'start';
+  const config = loadConfig(process.env, values.role ? { CHORUS_ROLE: values.role } : {});
+  if (command === 'migrate') {
+    await migrateOnly(config);
+    console.log('migrations applied');
+    return;
+  }
+  if (command !== 'start') throw new ConfigError(`unknown command "${command}"; ${usage}`);
+  const { app } = await startServer(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`chorus: ${error.message}`);
+  } else {
+    console.error('chorus: failed to start:', error);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,178 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** An extra OpenAI-compatible provider declared in the config file. */
+const providerEntrySchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'provider names are lowercase letters, digits, _ and -'),
+  type: z.literal('openai-compatible'),
+  baseURL: z.url(),
+  apiKey: z.string().optional(),
+});
+
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const configSchema = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    CHORUS_DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
+    CHORUS_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    CHORUS_DEFAULT_MODEL: z
+      .string()
+      .regex(/^[^/]+\/.+$/, 'must be provider/model, e.g. openai/gpt-4o-mini')
+      .optional(),
+    CHORUS_ALLOWED_ORIGINS: csv.default([]),
+    CHORUS_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(20),
+    CHORUS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    CHORUS_CONFIG_FILE: z.string().optional(),
+    LOG_LEVEL: z.enum(logLevels).default('info'),
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: z.url().optional(),
+    ANTHROPIC_API_KEY: z.string().min(1).optional(),
+    ANTHROPIC_BASE_URL: z.url().optional(),
+    DEEPSEEK_API_KEY: z.string().min(1).optional(),
+    DEEPSEEK_BASE_URL: z.url().optional(),
+    OLLAMA_BASE_URL: z.url().optional(),
+    providers: z.array(providerEntrySchema).default([]),
+  })
+  .superRefine((value, ctx) => {
+    if (value.REDIS_URL && !value.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL (distributed mode)' });
+    }
+    if (value.DATABASE_URL && value.REDIS_URL && !value.CHORUS_JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHORUS_JWT_SECRET'],
+        message: 'is required in distributed mode (DATABASE_URL and REDIS_URL set)',
+      });
+    }
+  });
+
+export type ProviderEntry = z.infer<typeof providerEntrySchema>;
+
+/**
+ * The validated, frozen configuration. Sizes end in `Bytes`, durations in `Ms`.
+ * `mode` is `embedded` without DATABASE_URL, `distributed` with DATABASE_URL and REDIS_URL,
+ * and `postgres` with DATABASE_URL alone (one node on PostgreSQL, in-process fan-out).
+ */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  mode: 'embedded' | 'postgres' | 'distributed';
+  jwtSecret: string | undefined;
+  defaultModel: string | undefined;
+  allowedOrigins: readonly string[];
+  rateLimitPerSecond: number;
+  role: 'all' | 'api' | 'worker';
+  logLevel: (typeof logLevels)[number];
+  providers: {
+    openai?: { apiKey: string; baseURL?: string };
+    anthropic?: { apiKey: string; baseURL?: string };
+    deepseek?: { apiKey: string; baseURL?: string };
+    ollama?: { baseURL: string };
+    custom: readonly ProviderEntry[];
+  };
+  limits: {
+    maxBodyBytes: number;
+    maxMessageBytes: number;
+    maxFrameBytes: number;
+    maxPageSize: number;
+  };
+}
+
+/** Thrown by `loadConfig` with every problem found, one per line after the first. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads configuration from `env` (and the JSON config file named by CHORUS_CONFIG_FILE, or
+ * `<dataDir>/chorus.json` when present), validates it once, and returns it frozen.
+ * Environment variables win over the file. Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, unknown>> = {}): Config {
+  const fileValues = readConfigFile(env);
+  const merged: Record<string, unknown> = { ...fileValues, ...pickDefined(env), ...overrides };
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'config'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const value = parsed.data;
+  const config: Config = {
+    port: value.PORT,
+    host: value.HOST,
+    dataDir: path.resolve(value.CHORUS_DATA_DIR),
+    databaseUrl: value.DATABASE_URL,
+    redisUrl: value.REDIS_URL,
+    mode: value.DATABASE_URL ? (value.REDIS_URL ? 'distributed' : 'postgres') : 'embedded',
+    jwtSecret: value.CHORUS_JWT_SECRET,
+    defaultModel: value.CHORUS_DEFAULT_MODEL,
+    allowedOrigins: Object.freeze(value.CHORUS_ALLOWED_ORIGINS),
+    rateLimitPerSecond: value.CHORUS_RATE_LIMIT_PER_SECOND,
+    role: value.CHORUS_ROLE,
+    logLevel: value.LOG_LEVEL,
+    providers: {
+      openai: value.OPENAI_API_KEY ? { apiKey: value.OPENAI_API_KEY, baseURL: value.OPENAI_BASE_URL } : undefined,
+      anthropic: value.ANTHROPIC_API_KEY
+        ? { apiKey: value.ANTHROPIC_API_KEY, baseURL: value.ANTHROPIC_BASE_URL }
+        : undefined,
+      deepseek: value.DEEPSEEK_API_KEY ? { apiKey: value.DEEPSEEK_API_KEY, baseURL: value.DEEPSEEK_BASE_URL } : undefined,
+      ollama: value.OLLAMA_BASE_URL ? { baseURL: value.OLLAMA_BASE_URL } : undefined,
+      custom: Object.freeze(value.providers),
+    },
+    limits: {
+      maxBodyBytes: 1024 * 1024,
+      maxMessageBytes: 64 * 1024,
+      maxFrameBytes: 1024 * 1024,
+      maxPageSize: 200,
+    },
+  };
+  return deepFreeze(config);
+}
+
+function readConfigFile(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const explicit = env.CHORUS_CONFIG_FILE;
+  const candidate = explicit ?? path.join(env.CHORUS_DATA_DIR ?? './data', 'chorus.json');
+  if (!existsSync(candidate)) {
+    if (explicit) throw new ConfigError(`Invalid configuration: CHORUS_CONFIG_FILE: ${explicit} does not exist`);
+    return {};
+  }
+  try {
+    const value: unknown = JSON.parse(readFileSync(candidate, 'utf8'));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${candidate}: ${(error as Error).message}`);
+  }
+}
+
+function pickDefined(env: NodeJS.ProcessEnv): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') result[key] = value;
+  return result;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

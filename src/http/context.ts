@@ -1,0 +1,30 @@
+import type { Logger } from 'pino';
+import type { AuthDeps, Principal } from '../auth/auth-service.ts';
+import type { TokenSigner } from '../auth/tokens.ts';
+import type { Config } from '../config/config.ts';
+import type { Database, Db } from '../db/database.ts';
+import type { MessageDeps } from '../messages/messages.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { EventBus } from '../realtime/event-bus.ts';
+import type { RateLimits } from './rate-limit.ts';
+
+/** Everything a transport adapter may call into, built once by `createApp`. */
+export interface AppContext extends AuthDeps, MessageDeps {
+  config: Config;
+  database: Database;
+  db: Db;
+  bus: EventBus;
+  logger: Logger;
+  signer: TokenSigner;
+  metrics: Metrics;
+  rateLimits: RateLimits;
+  /** Run at shutdown, in reverse order of registration (features add their own). */
+  onClose: Array<() => Promise<void> | void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every protected route. */
+    principal: Principal;
+  }
+}

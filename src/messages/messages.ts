@@ -1,0 +1,242 @@
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Db, Executor } from '../db/database.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { conversationMembers, conversations, messages, type MessageStatus } from '../db/schema.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { Principal } from '../auth/auth-service.ts';
+import { requireMembership, type ConversationRow } from '../conversations/conversations.ts';
+import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
+import { getUser } from '../users/users.ts';
+import { toPublicMessage, type MessageRow, type MessageUsage, type PublicMessage } from './message-shape.ts';
+
+/** Called after a message is committed and published; agents use it to decide whether to answer. */
+export type MessagePostedListener = (message: PublicMessage, conversation: ConversationRow) => void;
+
+export interface MessageDeps {
+  db: Db;
+  bus: EventBus;
+  /** Longest message content in UTF-8 bytes; longer content is refused with payload_too_large. */
+  maxMessageBytes: number;
+  messagePosted: Set<MessagePostedListener>;
+}
+
+/** Who writes a message and how it starts; the sender is never taken from a request body. */
+export interface NewMessage {
+  workspaceId: string;
+  conversationId: string;
+  sender: { type: 'user' | 'agent'; id: string; handle: string };
+  content: string;
+  clientMsgId?: string;
+  threadRootId?: string;
+  onBehalfOf?: string;
+  status?: MessageStatus;
+  runId?: string;
+  parts?: unknown[];
+}
+
+/**
+ * Stores a message with the next `seq` of its conversation and publishes it, in that order: the
+ * result and the `message` event exist only after the transaction commits. `seq` is assigned under
+ * the conversation row's lock, so concurrent appends get contiguous, unique seqs.
+ * A `clientMsgId` seen before from the same sender returns the first message (`created: false`);
+ * the same id with different content throws conflict. Throws payload_too_large, not_found (thread root).
+ */
+export async function appendMessage(deps: MessageDeps, input: NewMessage): Promise<{ message: PublicMessage; created: boolean }> {
+  if (Buffer.byteLength(input.content, 'utf8') > deps.maxMessageBytes) {
+    throw new AppError('payload_too_large', `Message content exceeds ${deps.maxMessageBytes} bytes`);
+  }
+  if (input.clientMsgId) {
+    const existing = await findByClientMsgId(deps.db, input);
+    if (existing) return { message: checkSameContent(existing, input), created: false };
+  }
+  let row: MessageRow;
+  let conversation: ConversationRow;
+  try {
+    ({ row, conversation } = await deps.db.transaction(async (tx) => {
+      if (input.threadRootId) await checkThreadRoot(tx, input.conversationId, input.threadRootId);
+      const [counter] = await tx
+        .update(conversations)
+        .set({ lastSeq: sql`${conversations.lastSeq} + 1`, lastActivityAt: sql`now()` })
+        .where(and(eq(conversations.id, input.conversationId), eq(conversations.workspaceId, input.workspaceId)))
+        .returning();
+      if (!counter) throw new AppError('not_found', 'Conversation not found');
+      const [inserted] = await tx
+        .insert(messages)
+        .values({
+          id: uuidv7(),
+          workspaceId: input.workspaceId,
+          conversationId: input.conversationId,
+          seq: counter.lastSeq,
+          threadRootId: input.threadRootId ?? null,
+          senderType: input.sender.type,
+          senderId: input.sender.id,
+          senderHandle: input.sender.handle,
+          onBehalfOf: input.onBehalfOf ?? null,
+          content: input.content,
+          parts: input.parts ?? [],
+          status: input.status ?? 'complete',
+          runId: input.runId ?? null,
+          clientMsgId: input.clientMsgId ?? null,
+        })
+        .returning();
+      if (input.sender.type === 'user') {
+        // A sender has read everything up to their own message.
+        await tx
+          .update(conversationMembers)
+          .set({ lastReadSeq: counter.lastSeq })
+          .where(and(eq(conversationMembers.conversationId, input.conversationId), eq(conversationMembers.memberId, input.sender.id)));
+      }
+      return { row: inserted, conversation: counter };
+    }));
+  } catch (error) {
+    if (input.clientMsgId && isUniqueViolation(error)) {
+      const existing = await findByClientMsgId(deps.db, input);
+      if (existing) return { message: checkSameContent(existing, input), created: false };
+    }
+    throw error;
+  }
+  const message = toPublicMessage(row);
+  await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message', message });
+  for (const listener of deps.messagePosted) listener(message, conversation);
+  return { message, created: true };
+}
+
+/**
+ * A person posts to a conversation they belong to (HTTP and WebSocket `send`).
+ * Throws not_found when the principal is not a member; see `appendMessage` for the rest.
+ */
+export async function postMessage(
+  deps: MessageDeps,
+  principal: Principal,
+  conversationId: string,
+  input: { content: string; clientMsgId?: string; threadRootId?: string },
+): Promise<{ message: PublicMessage; created: boolean }> {
+  await requireMembership(deps.db, principal.workspaceId, conversationId, principal.userId);
+  const user = await getUser(deps.db, principal.workspaceId, principal.userId);
+  return appendMessage(deps, {
+    workspaceId: principal.workspaceId,
+    conversationId,
+    sender: { type: 'user', id: user.id, handle: user.handle },
+    content: input.content,
+    clientMsgId: input.clientMsgId,
+    threadRootId: input.threadRootId,
+  });
+}
+
+async function findByClientMsgId(db: Executor, input: NewMessage): Promise<MessageRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, input.conversationId),
+        eq(messages.senderId, input.sender.id),
+        eq(messages.clientMsgId, input.clientMsgId!),
+      ),
+    );
+  return row;
+}
+
+function checkSameContent(existing: MessageRow, input: NewMessage): PublicMessage {
+  if (existing.content !== input.content || (existing.threadRootId ?? undefined) !== input.threadRootId) {
+    throw new AppError('conflict', 'clientMsgId was already used for a different message', {
+      details: { messageId: existing.id, seq: existing.seq },
+    });
+  }
+  return toPublicMessage(existing);
+}
+
+async function checkThreadRoot(db: Executor, conversationId: string, threadRootId: string): Promise<void> {
+  const [root] = await db
+    .select({ id: messages.id, threadRootId: messages.threadRootId })
+    .from(messages)
+    .where(and(eq(messages.id, threadRootId), eq(messages.conversationId, conversationId)));
+  if (!root) throw new AppError('not_found', 'Thread root message not found in this conversation');
+  if (root.threadRootId) throw new AppError('invalid_request', 'threadRootId must name a top-level message');
+}
+
+/**
+ * A page of history in ascending seq. With `afterSeq`: the first `limit` after it. With `beforeSeq`
+ * (and no `afterSeq`): the last `limit` before it. With neither: the latest `limit`.
+ * `hasMore` says whether messages exist beyond the page in the direction of travel.
+ */
+export async function listMessages(
+  db: Executor,
+  principal: Principal,
+  conversationId: string,
+  page: { afterSeq?: number; beforeSeq?: number; limit: number },
+): Promise<{ items: PublicMessage[]; hasMore: boolean }> {
+  await requireMembership(db, principal.workspaceId, conversationId, principal.userId);
+  return readMessages(db, conversationId, page);
+}
+
+/** `listMessages` without the membership check, for callers that already made it (sync, SSE replay). */
+export async function readMessages(
+  db: Executor,
+  conversationId: string,
+  page: { afterSeq?: number; beforeSeq?: number; limit: number },
+): Promise<{ items: PublicMessage[]; hasMore: boolean }> {
+  const ascending = page.afterSeq !== undefined;
+  const rows = await db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.conversationId, conversationId),
+        page.afterSeq !== undefined ? gt(messages.seq, page.afterSeq) : undefined,
+        page.beforeSeq !== undefined ? lt(messages.seq, page.beforeSeq) : undefined,
+      ),
+    )
+    .orderBy(ascending ? asc(messages.seq) : desc(messages.seq))
+    .limit(page.limit + 1);
+  const hasMore = rows.length > page.limit;
+  const pageRows = rows.slice(0, page.limit);
+  if (!ascending) pageRows.reverse();
+  return { items: pageRows.map(toPublicMessage), hasMore };
+}
+
+/**
+ * Moves the principal's read cursor forward to `seq` (never back, never past the last message)
+ * and publishes `read {conversationId, memberId, seq}`. Returns the cursor now stored.
+ */
+export async function markRead(deps: MessageDeps, principal: Principal, conversationId: string, seq: number): Promise<number> {
+  const { conversation } = await requireMembership(deps.db, principal.workspaceId, conversationId, principal.userId);
+  const target = Math.min(seq, conversation.lastSeq);
+  const [row] = await deps.db
+    .update(conversationMembers)
+    .set({ lastReadSeq: sql`greatest(${conversationMembers.lastReadSeq}, ${target})` })
+    .where(and(eq(conversationMembers.conversationId, conversationId), eq(conversationMembers.memberId, principal.userId)))
+    .returning({ lastReadSeq: conversationMembers.lastReadSeq });
+  const stored = row?.lastReadSeq ?? target;
+  await deps.bus.publish(conversationTopic(conversationId), { type: 'read', conversationId, memberId: principal.userId, seq: stored });
+  return stored;
+}
+
+/**
+ * Changes a stored message (agent streaming and final states) and returns it. Does not publish:
+ * the caller chooses `message.updated` or `message.done`.
+ */
+export async function updateMessage(
+  db: Executor,
+  messageId: string,
+  changes: { content?: string; status?: MessageStatus; error?: string | null; usage?: MessageUsage | null; parts?: unknown[] },
+): Promise<PublicMessage> {
+  const [row] = await db
+    .update(messages)
+    .set({ ...changes, usage: changes.usage as Record<string, unknown> | null | undefined })
+    .where(eq(messages.id, messageId))
+    .returning();
+  if (!row) throw new AppError('not_found', 'Message not found');
+  return toPublicMessage(row);
+}
+
+/** One message by id within a workspace, or not_found. */
+export async function getMessage(db: Executor, workspaceId: string, messageId: string): Promise<PublicMessage> {
+  const [row] = await db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.id, messageId), eq(messages.workspaceId, workspaceId)));
+  if (!row) throw new AppError('not_found', 'Message not found');
+  return toPublicMessage(row);
+}

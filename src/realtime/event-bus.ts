@@ -1,0 +1,24 @@
+/**
+ * Fan-out between the code that changes state and the connections that show it.
+ * Two implementations: `event-bus.memory.ts` (one process) and a Redis one for many nodes.
+ * Payloads must be plain JSON (they cross processes in distributed mode).
+ *
+ * Topics: `conversation:<id>` carries that conversation's events; `user:<id>` carries events for
+ * one user wherever they are connected (membership changes, advice, human requests).
+ */
+export interface EventBus {
+  /** Delivers `event` to every current subscriber of `topic`, on every node. At most once; ordered per topic per publisher. */
+  publish(topic: string, event: BusEvent): Promise<void>;
+  /** Calls `handler` for each event on `topic` until the returned function is called. */
+  subscribe(topic: string, handler: (event: BusEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** An event on the bus: `type` is a server frame type (SPEC §5) or an internal one (`member.*`). */
+export interface BusEvent {
+  type: string;
+  [field: string]: unknown;
+}
+
+export const conversationTopic = (conversationId: string) => `conversation:${conversationId}`;
+export const userTopic = (userId: string) => `user:${userId}`;

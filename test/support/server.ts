@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApp } from '../../src/app.ts';
+import { resolveJwtSecret, TokenSigner } from '../../src/auth/tokens.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { openDatabase, type Database } from '../../src/db/database.ts';
+import type { AppContext } from '../../src/http/context.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { MemoryEventBus } from '../../src/realtime/event-bus.memory.ts';
+
+export interface TestServer {
+  app: FastifyInstance;
+  context: AppContext;
+  config: Config;
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  url: string;
+  dataDir: string;
+  /** JSON request against the server; `token` adds a bearer header. */
+  request(method: string, pathname: string, options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Registers a user (creating the workspace unless `inviteCode`) and returns the session. */
+  register(workspace: string, handle: string, inviteCode?: string): Promise<Session>;
+  close(): Promise<void>;
+}
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  user: { id: string; handle: string; workspaceId: string; role: string };
+  workspace: { id: string; slug: string };
+}
+
+/**
+ * Starts a real Chorus app on 127.0.0.1:0 with the given database URL (PGlite in a temp dir when
+ * undefined) and config overrides (env-style keys). Rate limiting is off unless overridden.
+ */
+export async function startTestServer(
+  options: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean } = {},
+): Promise<TestServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'chorus-test-'));
+  const config = loadConfig({
+    CHORUS_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    CHORUS_RATE_LIMIT_PER_SECOND: '0',
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...options.env,
+  });
+  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await database.migrate();
+  const logger = createLogger(config.logLevel);
+  const signer = new TokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir));
+  const bus = new MemoryEventBus();
+  const { app, context } = await createApp({ config, database, bus, logger, signer });
+  context.onClose.push(() => database.close(), () => bus.close());
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+  const request: TestServer['request'] = async (method, pathname, requestOptions = {}) => {
+    const headers: Record<string, string> = { ...requestOptions.headers };
+    if (requestOptions.token) headers.authorization = `Bearer ${requestOptions.token}`;
+    let body: string | undefined;
+    if (requestOptions.rawBody !== undefined) {
+      body = requestOptions.rawBody;
+      headers['content-type'] ??= 'application/json';
+    } else if (requestOptions.body !== undefined) {
+      body = JSON.stringify(requestOptions.body);
+      headers['content-type'] = 'application/json';
+    }
+    const response = await fetch(url + pathname, { method, headers, body });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+
+  return {
+    app,
+    context,
+    config,
+    url,
+    dataDir,
+    request,
+    async register(workspace, handle, inviteCode) {
+      const response = await request('POST', '/api/v1/auth/register', {
+        body: { workspace, handle, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}) },
+      });
+      if (response.status !== 201) throw new Error(`register ${handle}@${workspace} failed: ${JSON.stringify(response.body)}`);
+      return response.body as Session;
+    },
+    async close() {
+      await app.close();
+      if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
