@@ -9,6 +9,7 @@ import type { TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
 import { conversationRoutes } from './conversations/conversation-routes.ts';
 import type { Database } from './db/database.ts';
+import { AppError } from './errors/app-error.ts';
 import { authenticateHook } from './http/authenticate-hook.ts';
 import type { AppContext } from './http/context.ts';
 import { installErrorHandling } from './http/error-handler.ts';
@@ -43,6 +44,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     rateLimits: new RateLimits(config.rateLimitPerSecond),
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
+    cancelRun: async () => {
+      throw new AppError('not_found', 'Run not found');
+    },
     onClose: [],
   };
 

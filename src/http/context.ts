@@ -18,6 +18,11 @@ export interface AppContext extends AuthDeps, MessageDeps {
   signer: TokenSigner;
   metrics: Metrics;
   rateLimits: RateLimits;
+  /**
+   * Cancels an agent run the principal may see (WebSocket `cancel` and POST /runs/:id/cancel).
+   * Throws not_found. Replaced by the agents feature when it is wired in.
+   */
+  cancelRun(principal: Principal, runId: string): Promise<void>;
   /** Run at shutdown, in reverse order of registration (features add their own). */
   onClose: Array<() => Promise<void> | void>;
 }

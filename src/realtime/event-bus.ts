@@ -5,6 +5,13 @@
  *
  * Topics: `conversation:<id>` carries that conversation's events; `user:<id>` carries events for
  * one user wherever they are connected (membership changes, advice, human requests).
+ *
+ * Forwarding rule: an event whose `type` is a SPEC §5 server frame (`message`, `message.delta`,
+ * `message.done`, `message.updated`, `typing`, `presence`, `read`, `run.step`, `advice`,
+ * `human.request`) is sent to clients as that frame, fields as published. Types starting with
+ * `member.` (`member.joined {conversationId, memberId, conversation}`, `member.left
+ * {conversationId, memberId}`) are internal: they change which conversations a user's
+ * connections follow.
  */
 export interface EventBus {
   /** Delivers `event` to every current subscriber of `topic`, on every node. At most once; ordered per topic per publisher. */
