@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { createApp } from '../../src/app.ts';
 import { resolveJwtSecret, TokenSigner } from '../../src/auth/tokens.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
@@ -36,7 +37,7 @@ export interface Session {
  * undefined) and config overrides (env-style keys). Rate limiting is off unless overridden.
  */
 export async function startTestServer(
-  options: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean } = {},
+  options: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'chorus-test-'));
   const config = loadConfig({
@@ -50,7 +51,7 @@ export async function startTestServer(
   });
   const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await database.migrate();
-  const logger = createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel);
   const signer = new TokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir));
   const bus = new MemoryEventBus();
   const { app, context } = await createApp({ config, database, bus, logger, signer });
