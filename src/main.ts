@@ -1,26 +1,63 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AppContext } from './http/context.ts';
 import { createApp } from './app.ts';
 import { resolveJwtSecret, TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './observability/logger.ts';
 import { MemoryEventBus } from './realtime/event-bus.memory.ts';
+import { RedisEventBus } from './realtime/event-bus.redis.ts';
+import { Redis } from 'ioredis';
+import { ConfigError } from './config/config.ts';
 
 /**
  * The composition root: opens storage for the configured mode, migrates, builds the app and
  * listens on `config.host:config.port`. Returns the app and its bound address.
  */
-export async function startServer(config: Config): Promise<{ app: FastifyInstance; url: string }> {
-  const logger = createLogger(config.logLevel);
+export async function startServer(
+  config: Config,
+  options: { logger?: Logger } = {},
+): Promise<{ app: FastifyInstance; context: AppContext; url: string }> {
+  const logger = options.logger ?? createLogger(config.logLevel);
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await database.migrate();
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close().catch(() => {});
+    if (database.kind === 'postgres') {
+      throw new ConfigError(`Invalid configuration: DATABASE_URL: cannot migrate PostgreSQL (${(error as Error).message})`);
+    }
+    throw error;
+  }
   const signer = new TokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir));
-  const bus = new MemoryEventBus({ onHandlerError: (error) => logger.error({ err: error }, 'event handler failed') });
-  const { app, context } = await createApp({ config, database, bus, logger, signer });
-  context.onClose.push(() => database.close(), () => bus.close());
+  const onHandlerError = (error: unknown) => logger.error({ err: error }, 'event handler failed');
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
+  const bus = config.redisUrl ? new RedisEventBus(config.redisUrl, { onHandlerError }) : new MemoryEventBus({ onHandlerError });
+  const { app, context } = await createApp({ config, database, bus, logger, signer, redis });
+  context.onClose.push(
+    () => database.close(),
+    () => bus.close(),
+    async () => {
+      await redis?.quit();
+    },
+  );
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, mode: config.mode, database: database.kind }, 'Chorus is listening');
-  return { app, url };
+  return { app, context, url };
+}
+
+/** A Redis client that answered PING; a wrong URL fails start-up here, not at first use. */
+async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5_000 });
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw new ConfigError(`Invalid configuration: REDIS_URL: cannot reach Redis (${(error as Error).message})`);
+  }
 }
 
 /** Runs migrations against the configured database and exits. */

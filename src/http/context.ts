@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuthDeps, Principal } from '../auth/auth-service.ts';
 import type { TokenSigner } from '../auth/tokens.ts';
@@ -16,6 +17,8 @@ export interface AppContext extends AuthDeps, MessageDeps {
   bus: EventBus;
   logger: Logger;
   signer: TokenSigner;
+  /** Present in distributed mode. */
+  redis?: Redis;
   metrics: Metrics;
   rateLimits: RateLimits;
   /**

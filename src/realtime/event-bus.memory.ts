@@ -7,6 +7,7 @@ import type { BusEvent, EventBus } from './event-bus.ts';
 export class MemoryEventBus implements EventBus {
   readonly #handlers = new Map<string, Set<(event: BusEvent) => void>>();
   readonly #onHandlerError: (error: unknown) => void;
+  readonly #connections = new Map<string, number>();
 
   /** `onHandlerError` receives what a subscriber threw (default: printed to stderr). */
   constructor(options: { onHandlerError?: (error: unknown) => void } = {}) {
@@ -40,7 +41,21 @@ export class MemoryEventBus implements EventBus {
     };
   }
 
+  async ready(): Promise<void> {}
+
+  async countConnections(userId: string, delta: 1 | -1): Promise<number> {
+    const count = Math.max(0, (this.#connections.get(userId) ?? 0) + delta);
+    if (count === 0) this.#connections.delete(userId);
+    else this.#connections.set(userId, count);
+    return count;
+  }
+
+  async filterOnline(userIds: readonly string[]): Promise<string[]> {
+    return userIds.filter((userId) => this.#connections.has(userId));
+  }
+
   async close(): Promise<void> {
     this.#handlers.clear();
+    this.#connections.clear();
   }
 }

@@ -18,6 +18,11 @@ export interface EventBus {
   publish(topic: string, event: BusEvent): Promise<void>;
   /** Calls `handler` for each event on `topic` until the returned function is called. */
   subscribe(topic: string, handler: (event: BusEvent) => void): () => void;
+  /**
+   * Resolves when every subscription made so far is active, so an event published afterwards on
+   * any node will be delivered. Call it before replaying from the store (subscribe, ready, replay).
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,3 +34,8 @@ export interface BusEvent {
 
 export const conversationTopic = (conversationId: string) => `conversation:${conversationId}`;
 export const userTopic = (userId: string) => `user:${userId}`;
+/**
+ * `presence {userId, status, conversationIds}` for one workspace: each node shows the frame
+ * `presence {userId, status}` once to its local connections that follow any of `conversationIds`.
+ */
+export const presenceTopic = (workspaceId: string) => `presence:${workspaceId}`;

@@ -3,13 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createApp } from '../../src/app.ts';
-import { resolveJwtSecret, TokenSigner } from '../../src/auth/tokens.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
-import { openDatabase, type Database } from '../../src/db/database.ts';
 import type { AppContext } from '../../src/http/context.ts';
-import { createLogger } from '../../src/observability/logger.ts';
-import { MemoryEventBus } from '../../src/realtime/event-bus.memory.ts';
+import { startServer } from '../../src/main.ts';
 
 export interface TestServer {
   app: FastifyInstance;
@@ -33,8 +29,9 @@ export interface Session {
 }
 
 /**
- * Starts a real Chorus app on 127.0.0.1:0 with the given database URL (PGlite in a temp dir when
- * undefined) and config overrides (env-style keys). Rate limiting is off unless overridden.
+ * Starts a real Chorus node on 127.0.0.1:0 through the same composition root as `npm start`, with
+ * the given database URL (PGlite in a temp dir when undefined) and config overrides (env-style
+ * keys, e.g. REDIS_URL for distributed mode). Rate limiting is off unless overridden.
  */
 export async function startTestServer(
   options: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean; logger?: Logger } = {},
@@ -49,14 +46,7 @@ export async function startTestServer(
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     ...options.env,
   });
-  const database: Database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  await database.migrate();
-  const logger = options.logger ?? createLogger(config.logLevel);
-  const signer = new TokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir));
-  const bus = new MemoryEventBus();
-  const { app, context } = await createApp({ config, database, bus, logger, signer });
-  context.onClose.push(() => database.close(), () => bus.close());
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const { app, context, url } = await startServer(config, { logger: options.logger });
 
   const request: TestServer['request'] = async (method, pathname, requestOptions = {}) => {
     const headers: Record<string, string> = { ...requestOptions.headers };
