@@ -67,8 +67,15 @@ export async function requireMembership(
   return row;
 }
 
-/** The members of a conversation with their handles, users first then agents, by join time. */
+/** The members of a conversation with their handles, by join time. */
 export async function listMembers(db: Executor, conversationId: string): Promise<PublicMember[]> {
+  return (await listMembersOf(db, [conversationId])).get(conversationId) ?? [];
+}
+
+/** Members of several conversations in one query, keyed by conversation id. */
+async function listMembersOf(db: Executor, conversationIds: string[]): Promise<Map<string, PublicMember[]>> {
+  const result = new Map<string, PublicMember[]>();
+  if (conversationIds.length === 0) return result;
   const rows = await db
     .select({
       member: conversationMembers,
@@ -80,17 +87,22 @@ export async function listMembers(db: Executor, conversationId: string): Promise
     .from(conversationMembers)
     .leftJoin(users, and(eq(conversationMembers.memberType, 'user'), eq(users.id, conversationMembers.memberId)))
     .leftJoin(agents, and(eq(conversationMembers.memberType, 'agent'), eq(agents.id, conversationMembers.memberId)))
-    .where(eq(conversationMembers.conversationId, conversationId))
+    .where(inArray(conversationMembers.conversationId, conversationIds))
     .orderBy(conversationMembers.joinedAt);
-  return rows.map(({ member, userHandle, userName, agentHandle, agentName }) => ({
-    type: member.memberType,
-    id: member.memberId,
-    handle: (member.memberType === 'user' ? userHandle : agentHandle) ?? '',
-    displayName: (member.memberType === 'user' ? userName : agentName) ?? '',
-    role: member.role,
-    lastReadSeq: member.lastReadSeq,
-    joinedAt: member.joinedAt.toISOString(),
-  }));
+  for (const { member, userHandle, userName, agentHandle, agentName } of rows) {
+    const list = result.get(member.conversationId) ?? [];
+    list.push({
+      type: member.memberType,
+      id: member.memberId,
+      handle: (member.memberType === 'user' ? userHandle : agentHandle) ?? '',
+      displayName: (member.memberType === 'user' ? userName : agentName) ?? '',
+      role: member.role,
+      lastReadSeq: member.lastReadSeq,
+      joinedAt: member.joinedAt.toISOString(),
+    });
+    result.set(member.conversationId, list);
+  }
+  return result;
 }
 
 function toPublicConversation(row: ConversationRow, members: PublicMember[]): PublicConversation {
@@ -221,14 +233,12 @@ export async function listInbox(
         )
     : [];
   const lastById = new Map(lastMessages.map((message) => [message.conversationId, toPublicMessage(message)]));
-  const items: InboxEntry[] = [];
-  for (const row of pageRows) {
-    items.push({
-      ...toPublicConversation(row.conversation, await listMembers(db, row.conversation.id)),
-      unreadCount: Math.max(0, row.conversation.lastSeq - row.lastReadSeq),
-      lastMessage: lastById.get(row.conversation.id) ?? null,
-    });
-  }
+  const membersById = await listMembersOf(db, ids);
+  const items: InboxEntry[] = pageRows.map((row) => ({
+    ...toPublicConversation(row.conversation, membersById.get(row.conversation.id) ?? []),
+    unreadCount: Math.max(0, row.conversation.lastSeq - row.lastReadSeq),
+    lastMessage: lastById.get(row.conversation.id) ?? null,
+  }));
   const last = pageRows.at(-1);
   const nextCursor =
     rows.length > page.limit && last ? encodeInboxCursor(last.conversation.lastActivityAt, last.conversation.id) : null;

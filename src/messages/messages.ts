@@ -2,12 +2,11 @@ import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Db, Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { conversationMembers, conversations, messages, type MessageStatus } from '../db/schema.ts';
+import { conversationMembers, conversations, messages, users, type MessageStatus } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import { requireMembership, type ConversationRow } from '../conversations/conversations.ts';
 import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
-import { getUser } from '../users/users.ts';
 import { toPublicMessage, type MessageRow, type MessageUsage, type PublicMessage } from './message-shape.ts';
 
 /** Called after a message is committed and published; agents use it to decide whether to answer. */
@@ -112,12 +111,22 @@ export async function postMessage(
   conversationId: string,
   input: { content: string; clientMsgId?: string; threadRootId?: string },
 ): Promise<{ message: PublicMessage; created: boolean }> {
-  await requireMembership(deps.db, principal.workspaceId, conversationId, principal.userId);
-  const user = await getUser(deps.db, principal.workspaceId, principal.userId);
+  const [member] = await deps.db
+    .select({ handle: users.handle })
+    .from(conversationMembers)
+    .innerJoin(users, eq(users.id, conversationMembers.memberId))
+    .where(
+      and(
+        eq(conversationMembers.conversationId, conversationId),
+        eq(conversationMembers.memberId, principal.userId),
+        eq(conversationMembers.workspaceId, principal.workspaceId),
+      ),
+    );
+  if (!member) throw new AppError('not_found', 'Conversation not found');
   return appendMessage(deps, {
     workspaceId: principal.workspaceId,
     conversationId,
-    sender: { type: 'user', id: user.id, handle: user.handle },
+    sender: { type: 'user', id: principal.userId, handle: member.handle },
     content: input.content,
     clientMsgId: input.clientMsgId,
     threadRootId: input.threadRootId,
