@@ -15,6 +15,7 @@ import type { AppContext } from './http/context.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { registerOperationsRoutes } from './http/operations-routes.ts';
 import { RateLimits } from './http/rate-limit.ts';
+import { registerWebRoutes } from './http/web-routes.ts';
 import { messageRoutes } from './messages/message-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './realtime/event-bus.ts';
@@ -103,6 +104,8 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     },
     { prefix: apiPrefix },
   );
+
+  await registerWebRoutes(app);
 
   return { app, context };
 }

@@ -1,0 +1,98 @@
+import { HttpClient, type HttpClientOptions } from './http-client.ts';
+import type { Agent, AuthResult, Conversation, InboxEntry, Message, MessagePage, ModelInfo, NewAgent, Page, User, Workspace } from './types.ts';
+
+/**
+ * Typed calls for the public HTTP API (SPEC §4). Every method throws ChorusError with the
+ * server's code (`invalid_request`, `unauthorized`, `not_found`, …) or `network`.
+ * Register and login store the returned tokens; logout forgets them.
+ */
+export class ChorusApi {
+  readonly http: HttpClient;
+
+  constructor(options: HttpClientOptions) {
+    this.http = new HttpClient(options);
+  }
+
+  get isSignedIn(): boolean {
+    return this.http.tokens.get() !== null;
+  }
+
+  /** Creates the workspace (caller becomes owner) or, with `inviteCode`, joins it. */
+  async register(input: { workspace: string; handle: string; password: string; displayName?: string; inviteCode?: string }): Promise<AuthResult> {
+    const result = await this.http.request<AuthResult>('POST', '/auth/register', { body: input, auth: false });
+    this.http.tokens.set(result);
+    return result;
+  }
+
+  async login(input: { workspace: string; handle: string; password: string }): Promise<AuthResult> {
+    const result = await this.http.request<AuthResult>('POST', '/auth/login', { body: input, auth: false });
+    this.http.tokens.set(result);
+    return result;
+  }
+
+  /** Revokes the refresh token on the server (best effort) and forgets the pair locally. */
+  async logout(): Promise<void> {
+    const tokens = this.http.tokens.get();
+    this.http.tokens.set(null);
+    if (tokens) await this.http.request('POST', '/auth/logout', { body: { refreshToken: tokens.refreshToken }, auth: false }).catch(() => undefined);
+  }
+
+  me(): Promise<{ user: User; workspace: Workspace }> {
+    return this.http.request('GET', '/me');
+  }
+
+  /** An invite code for the caller's workspace (owners and admins). */
+  createInvite(input: { role?: 'admin' | 'member'; maxUses?: number } = {}): Promise<{ code: string; [field: string]: unknown }> {
+    return this.http.request('POST', '/invites', { body: input });
+  }
+
+  listUsers(): Promise<Page<User>> {
+    return this.http.request('GET', '/users');
+  }
+
+  listAgents(): Promise<Page<Agent>> {
+    return this.http.request('GET', '/agents');
+  }
+
+  createAgent(input: NewAgent): Promise<Agent> {
+    return this.http.request('POST', '/agents', { body: input });
+  }
+
+  /** Models the server can run (`provider/model`), from the OpenAI-compatible `/v1/models` sibling when exposed. */
+  async listModels(): Promise<ModelInfo[]> {
+    const page = await this.http.request<{ items?: ModelInfo[]; data?: ModelInfo[] }>('GET', '/models');
+    return page.items ?? page.data ?? [];
+  }
+
+  /** The inbox, newest activity first. */
+  listInbox(query: { limit?: number; cursor?: string } = {}): Promise<Page<InboxEntry>> {
+    return this.http.request('GET', '/conversations', { query });
+  }
+
+  getConversation(conversationId: string): Promise<Conversation> {
+    return this.http.request('GET', `/conversations/${encodeURIComponent(conversationId)}`);
+  }
+
+  /** A direct conversation is unique per pair: creating it again returns the existing one. */
+  createConversation(input: { kind: 'direct' | 'group'; title?: string; members: Array<{ type: 'user' | 'agent'; id: string }> }): Promise<Conversation> {
+    return this.http.request('POST', '/conversations', { body: input });
+  }
+
+  /** History ascending by seq: after `afterSeq`, before `beforeSeq`, or the latest `limit`. */
+  listMessages(conversationId: string, query: { afterSeq?: number; beforeSeq?: number; limit?: number } = {}): Promise<MessagePage> {
+    return this.http.request('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`, { query });
+  }
+
+  /** Idempotent per `clientMsgId`: a repeat returns the first message. */
+  postMessage(conversationId: string, input: { content: string; clientMsgId?: string; threadRootId?: string }): Promise<Message> {
+    return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: input });
+  }
+
+  markRead(conversationId: string, seq: number): Promise<{ conversationId: string; lastReadSeq: number }> {
+    return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/read`, { body: { seq } });
+  }
+
+  cancelRun(runId: string): Promise<unknown> {
+    return this.http.request('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+  }
+}

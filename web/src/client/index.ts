@@ -1,0 +1,34 @@
+/**
+ * The Chorus client: typed HTTP calls (ChorusApi), one self-healing WebSocket (RealtimeClient),
+ * the offline outbox and the sync helper. No UI and no framework: any front end can use it.
+ */
+export { ChorusApi } from './api.ts';
+export { backoffDelayMs, defaultBackoff, type BackoffOptions } from './backoff.ts';
+export { ChorusError } from './errors.ts';
+export { HttpClient, type HttpClientOptions } from './http-client.ts';
+export { Outbox, type OutgoingMessage } from './outbox.ts';
+export { RealtimeClient, type ConnectionStatus, type RealtimeClientOptions } from './realtime-client.ts';
+export { realtimeUrl, syncConversation } from './sync.ts';
+export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token-store.ts';
+export type {
+  Agent,
+  AuthResult,
+  ClientFrame,
+  Conversation,
+  InboxEntry,
+  Member,
+  MemberType,
+  Message,
+  MessagePage,
+  MessageStatus,
+  ModelInfo,
+  NewAgent,
+  Page,
+  Role,
+  ServerEvent,
+  ServerFrame,
+  Tokens,
+  Usage,
+  User,
+  Workspace,
+} from './types.ts';

@@ -1,0 +1,150 @@
+/** Wire shapes of the Chorus public API (SPEC §3–§5). Timestamps are ISO 8601 strings. */
+
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface User {
+  id: string;
+  workspaceId: string;
+  handle: string;
+  displayName: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface Workspace {
+  id: string;
+  slug: string;
+  name: string;
+  createdAt: string;
+}
+
+/** A token pair: the access token is a short-lived JWT, the refresh token rotates on use. */
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** The answer of register, login and refresh. */
+export interface AuthResult extends Tokens {
+  user: User;
+  workspace: Workspace;
+}
+
+export type MemberType = 'user' | 'agent';
+
+export interface Member {
+  type: MemberType;
+  id: string;
+  handle: string;
+  displayName: string;
+  role: 'owner' | 'member';
+  lastReadSeq: number;
+  joinedAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  workspaceId: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  createdBy: string;
+  lastSeq: number;
+  lastActivityAt: string;
+  createdAt: string;
+  members: Member[];
+}
+
+/** An inbox row: the conversation with the caller's unread count and its last message. */
+export interface InboxEntry extends Conversation {
+  unreadCount: number;
+  lastMessage: Message | null;
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'interrupted';
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  model?: string;
+  latencyMs?: number;
+}
+
+export interface Message {
+  id: string;
+  conversationId: string;
+  /** 1, 2, 3 … per conversation, no gaps. */
+  seq: number;
+  threadRootId: string | null;
+  sender: { type: MemberType; id: string; handle: string };
+  onBehalfOf: string | null;
+  content: string;
+  parts: unknown[];
+  status: MessageStatus;
+  error: string | null;
+  usage: Usage | null;
+  runId: string | null;
+  clientMsgId: string | null;
+  createdAt: string;
+  editedAt: string | null;
+}
+
+export interface Agent {
+  id: string;
+  handle: string;
+  displayName: string;
+  model: string;
+  systemPrompt: string;
+  [field: string]: unknown;
+}
+
+/** What creating an agent needs; the server fills the rest with defaults. */
+export interface NewAgent {
+  handle: string;
+  displayName: string;
+  model: string;
+  systemPrompt?: string;
+}
+
+/** A model the server can run, named `provider/model`. */
+export interface ModelInfo {
+  id: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** A page of history, ascending by seq. `hasMore`: more exist in the direction of travel. */
+export interface MessagePage {
+  items: Message[];
+  hasMore: boolean;
+}
+
+/** Frames the server sends (SPEC §5 plus Chorus's conversation.joined / conversation.left). */
+export type ServerFrame =
+  | { type: 'ack'; id: string; [field: string]: unknown }
+  | { type: 'error'; id?: string; code: string; message: string }
+  | { type: 'message'; message: Message }
+  | { type: 'message.delta'; conversationId: string; messageId: string; delta: string }
+  | { type: 'message.done'; message: Message }
+  | { type: 'message.updated'; message: Message }
+  | { type: 'typing'; conversationId: string; userId: string }
+  | { type: 'presence'; userId: string; status: string }
+  | { type: 'read'; conversationId: string; memberId: string; seq: number }
+  | { type: 'run.step'; runId: string; conversationId: string; step: unknown }
+  | { type: 'conversation.joined'; conversation: Conversation }
+  | { type: 'conversation.left'; conversationId: string }
+  | { type: 'pong'; id?: string };
+
+/** Server frames other than replies (ack, error, pong): the events a UI reacts to. */
+export type ServerEvent = Exclude<ServerFrame, { type: 'ack' } | { type: 'error' } | { type: 'pong' }>;
+
+/** Frames a client sends; each may carry `id`, answered by `ack {id,…}` or `error {id,…}`. */
+export type ClientFrame =
+  | { type: 'send'; conversationId: string; clientMsgId: string; content: string; threadRootId?: string }
+  | { type: 'sync'; conversationId: string; afterSeq: number; limit?: number }
+  | { type: 'typing'; conversationId: string }
+  | { type: 'read'; conversationId: string; seq: number }
+  | { type: 'cancel'; runId: string }
+  | { type: 'ping' };

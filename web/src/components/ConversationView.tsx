@@ -1,0 +1,33 @@
+import { conversationTitle } from '../state/inbox.ts';
+import { navigate } from '../state/router.ts';
+import { useChat } from '../state/store-context.tsx';
+import { Composer } from './Composer.tsx';
+import { MessageList } from './MessageList.tsx';
+import { TypingIndicator } from './TypingIndicator.tsx';
+
+/** One conversation: header, live message list, who is typing, and the composer. */
+export function ConversationView({ conversationId }: { conversationId: string }) {
+  const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
+  const me = useChat((state) => state.me);
+  const title = entry ? conversationTitle(entry, me?.id ?? '') : 'Conversation';
+  const members = entry?.members ?? [];
+  return (
+    <section className="conversation" aria-labelledby="conversation-title">
+      <header className="conversation-header">
+        <button type="button" className="ghost back" onClick={() => navigate('/')} aria-label="Back to inbox">
+          ←
+        </button>
+        <div>
+          <h2 id="conversation-title">{title}</h2>
+          <p className="muted members-line">
+            {entry?.kind === 'group' ? 'Group · ' : ''}
+            {members.map((member) => `${member.type === 'agent' ? '✦ ' : ''}@${member.handle}`).join(', ')}
+          </p>
+        </div>
+      </header>
+      <MessageList conversationId={conversationId} />
+      <TypingIndicator conversationId={conversationId} />
+      <Composer conversationId={conversationId} />
+    </section>
+  );
+}

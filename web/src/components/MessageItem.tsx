@@ -1,0 +1,54 @@
+import { memo, type ReactNode } from 'react';
+import type { Conversation, Message } from '../client/index.ts';
+import { displayName, formatTime } from '../format.ts';
+import { useChat, useStore } from '../state/store-context.tsx';
+import { Avatar } from './Avatar.tsx';
+import { Markdown } from './Markdown.tsx';
+
+const endedLabels = { failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' } as const;
+
+/** One message: sender, time, markdown body; a streaming reply has Stop, an ended one says how and offers Retry. */
+export const MessageItem = memo(function MessageItem(props: { message: Message; conversation?: Conversation; mine: boolean; children?: ReactNode }) {
+  const { message, conversation, mine } = props;
+  const store = useStore();
+  const users = useChat((state) => state.users);
+  const agents = useChat((state) => state.agents);
+  const name = displayName(message.sender.id, message.sender.handle, { conversation, users, agents });
+  const isAgent = message.sender.type === 'agent';
+  const streaming = message.status === 'streaming';
+  const ended = message.status === 'failed' || message.status === 'cancelled' || message.status === 'interrupted' ? message.status : null;
+  return (
+    <li className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}`} data-status={message.status} data-seq={message.seq} aria-busy={streaming}>
+      <Avatar name={name} agent={isAgent} />
+      <div className="message-body">
+        <p className="message-meta">
+          <span className="sender">{name}</span>
+          {isAgent && <span className="tag">agent</span>}
+          <time dateTime={message.createdAt}>{formatTime(message.createdAt)}</time>
+        </p>
+        {message.content ? <Markdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null}
+        {streaming && (
+          <div className="message-actions">
+            <span className="streaming-dot" aria-hidden="true" />
+            <span className="sr-only">Replying…</span>
+            {message.runId && (
+              <button type="button" className="small" onClick={() => void store.stopRun(message.runId!)}>
+                Stop
+              </button>
+            )}
+          </div>
+        )}
+        {ended && (
+          <div className={`message-actions ended ended-${ended}`} role="status">
+            <span className="status-label">{endedLabels[ended]}</span>
+            {message.error && <span className="error-text">{message.error}</span>}
+            <button type="button" className="small" onClick={() => store.retry(message)}>
+              Retry
+            </button>
+          </div>
+        )}
+        {props.children}
+      </div>
+    </li>
+  );
+});

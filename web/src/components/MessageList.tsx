@@ -1,0 +1,65 @@
+import { useLayoutEffect, useRef } from 'react';
+import type { OutgoingMessage } from '../client/index.ts';
+import { emptyLog } from '../state/message-log.ts';
+import { useChat, useStore } from '../state/store-context.tsx';
+import { MessageItem } from './MessageItem.tsx';
+import { QueuedMessage } from './QueuedMessage.tsx';
+
+const noQueue: OutgoingMessage[] = [];
+
+/** The conversation's messages in seq order, then my queued ones; follows the bottom while it is in view. */
+export function MessageList({ conversationId }: { conversationId: string }) {
+  const store = useStore();
+  const log = useChat((state) => state.logs[conversationId]);
+  const outbox = useChat((state) => state.outbox);
+  const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
+  const me = useChat((state) => state.me);
+  const queued = outbox.length ? outbox.filter((item) => item.conversationId === conversationId) : noQueue;
+  const { items, hasOlder } = log ?? emptyLog;
+  const scroller = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+  const last = items.at(-1);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [items.length, last?.content, queued.length]);
+
+  const myLast = [...items].reverse().find((message) => message.sender.id === me?.id);
+  const seenBy = myLast
+    ? (entry?.members ?? []).filter((member) => member.type === 'user' && member.id !== me?.id && member.lastReadSeq >= myLast.seq)
+    : [];
+
+  return (
+    <div
+      className="messages"
+      ref={scroller}
+      onScroll={(event) => {
+        const element = event.currentTarget;
+        pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+      }}
+    >
+      {hasOlder && (
+        <button type="button" className="link load-older" onClick={() => void store.loadOlder(conversationId)}>
+          Load earlier messages
+        </button>
+      )}
+      {!log && <p className="muted center">Loading…</p>}
+      {log && items.length === 0 && queued.length === 0 && <p className="muted center">No messages yet. Say hello!</p>}
+      <ol className="message-list" aria-label="Messages" aria-live="polite" aria-relevant="additions">
+        {items.map((message) => (
+          <MessageItem key={message.id} message={message} conversation={entry} mine={message.sender.id === me?.id}>
+            {message === myLast && seenBy.length > 0 && (
+              <p className="seen">
+                Seen{entry?.kind === 'group' ? ` by ${seenBy.map((member) => member.displayName || member.handle).join(', ')}` : ''}
+              </p>
+            )}
+          </MessageItem>
+        ))}
+        {queued.map((item) => (
+          <QueuedMessage key={item.clientMsgId} item={item} />
+        ))}
+      </ol>
+    </div>
+  );
+}

@@ -1,0 +1,77 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { ModelInfo } from '../client/index.ts';
+import { useStore } from '../state/store-context.tsx';
+import { Dialog } from './Dialog.tsx';
+
+/** Create an agent: name, handle, a model from the configured ones, and a system prompt. */
+export function NewAgentDialog({ onClose }: { onClose: () => void }) {
+  const store = useStore();
+  const [displayName, setDisplayName] = useState('');
+  const [handle, setHandle] = useState('');
+  const [model, setModel] = useState('');
+  const [systemPrompt, setSystemPrompt] = useState('');
+  const [models, setModels] = useState<ModelInfo[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    store.api.listModels().then(
+      (items) => {
+        setModels(items);
+        setModel((current) => current || items[0]?.id || '');
+      },
+      () => setModels([]),
+    );
+  }, [store]);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await store.api.createAgent({ displayName: displayName.trim(), handle: handle.trim(), model: model.trim(), systemPrompt });
+      await store.loadDirectory();
+      onClose();
+    } catch (caught) {
+      setError(caught instanceof Error ? caught.message : 'Could not create the agent');
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title="New agent" onClose={onClose}>
+      <form onSubmit={submit} className="stack">
+        <label>
+          Name
+          <input value={displayName} onChange={(event) => setDisplayName(event.target.value)} required placeholder="Research assistant" />
+        </label>
+        <label>
+          Handle
+          <input value={handle} onChange={(event) => setHandle(event.target.value)} required pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" placeholder="researcher" />
+        </label>
+        <label>
+          Model
+          {models && models.length > 0 ? (
+            <select value={model} onChange={(event) => setModel(event.target.value)} required>
+              {models.map((option) => (
+                <option key={option.id} value={option.id}>
+                  {option.id}
+                </option>
+              ))}
+            </select>
+          ) : (
+            <input value={model} onChange={(event) => setModel(event.target.value)} required placeholder="openai/gpt-4o-mini" />
+          )}
+        </label>
+        <label>
+          System prompt
+          <textarea value={systemPrompt} onChange={(event) => setSystemPrompt(event.target.value)} rows={5} placeholder="You are a helpful assistant." />
+        </label>
+        {error && <p className="error" role="alert">{error}</p>}
+        <button type="submit" className="primary" disabled={busy}>
+          Create agent
+        </button>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,77 @@
+import { useEffect, useState } from 'react';
+import { navigate, useRoute } from '../state/router.ts';
+import { useChat, useStore } from '../state/store-context.tsx';
+import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { ConversationView } from './ConversationView.tsx';
+import { InboxList } from './InboxList.tsx';
+import { InviteDialog } from './InviteDialog.tsx';
+import { NewAgentDialog } from './NewAgentDialog.tsx';
+import { NewConversationDialog } from './NewConversationDialog.tsx';
+
+type OpenDialog = 'conversation' | 'agent' | 'invite' | null;
+
+/** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
+export function Shell() {
+  const store = useStore();
+  const { conversationId } = useRoute();
+  const me = useChat((state) => state.me);
+  const workspace = useChat((state) => state.workspace);
+  const notice = useChat((state) => state.notice);
+  const [dialog, setDialog] = useState<OpenDialog>(null);
+
+  useEffect(() => {
+    void store.openConversation(conversationId);
+  }, [store, conversationId]);
+
+  return (
+    <div className="shell" data-view={conversationId ? 'conversation' : 'inbox'}>
+      <aside className="sidebar" aria-label="Conversations">
+        <header className="sidebar-header">
+          <div>
+            <p className="workspace-name">{workspace?.name || workspace?.slug}</p>
+            <p className="me">
+              {me?.displayName} <span className="muted">@{me?.handle}</span>
+            </p>
+          </div>
+          <button type="button" className="ghost" onClick={() => void store.signOut().then(() => navigate('/'))}>
+            Sign out
+          </button>
+        </header>
+        <ConnectionBanner />
+        <div className="sidebar-actions">
+          <button type="button" className="primary" onClick={() => setDialog('conversation')}>
+            New conversation
+          </button>
+          <button type="button" onClick={() => setDialog('agent')}>
+            New agent
+          </button>
+          <button type="button" onClick={() => setDialog('invite')}>
+            Invite
+          </button>
+        </div>
+        <InboxList activeId={conversationId} />
+      </aside>
+      <main className="main" aria-label="Conversation">
+        {notice && (
+          <div className="notice-bar" role="alert">
+            <span>{notice}</span>
+            <button type="button" className="ghost" onClick={() => store.dismissNotice()} aria-label="Dismiss">
+              ×
+            </button>
+          </div>
+        )}
+        {conversationId ? (
+          <ConversationView key={conversationId} conversationId={conversationId} />
+        ) : (
+          <div className="empty-state">
+            <h2>Welcome to Chorus</h2>
+            <p>Pick a conversation, or start one with a colleague or an agent.</p>
+          </div>
+        )}
+      </main>
+      {dialog === 'conversation' && <NewConversationDialog onClose={() => setDialog(null)} />}
+      {dialog === 'agent' && <NewAgentDialog onClose={() => setDialog(null)} />}
+      {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
+    </div>
+  );
+}

@@ -1,0 +1,414 @@
+import {
+  ChorusApi,
+  ChorusError,
+  Outbox,
+  RealtimeClient,
+  realtimeUrl,
+  syncConversation,
+  webStorageTokenStore,
+  type Agent,
+  type AuthResult,
+  type ConnectionStatus,
+  type InboxEntry,
+  type Message,
+  type OutgoingMessage,
+  type ServerEvent,
+  type User,
+  type Workspace,
+} from '../client/index.ts';
+import { applyMessage, applyRead, entryFromConversation, sortInbox } from './inbox.ts';
+import { appendDelta, contiguousSeq, emptyLog, mergeMessages, type MessageLog } from './message-log.ts';
+
+/** Everything the UI renders. Replaced (never mutated) on each change, so React can compare by reference. */
+export interface ChatState {
+  session: 'loading' | 'signed-out' | 'signed-in';
+  me: User | null;
+  workspace: Workspace | null;
+  connection: ConnectionStatus;
+  inbox: InboxEntry[];
+  inboxLoaded: boolean;
+  /** Loaded history per conversation id. */
+  logs: Record<string, MessageLog>;
+  /** Messages written here and not yet stored by the server, oldest first. */
+  outbox: OutgoingMessage[];
+  /** Who is typing, per conversation id (user ids, not me). */
+  typing: Record<string, string[]>;
+  presence: Record<string, string>;
+  users: User[];
+  agents: Agent[];
+  activeConversationId: string | null;
+  /** A short message for the user about the last thing that went wrong; null when none. */
+  notice: string | null;
+}
+
+const initialState: ChatState = {
+  session: 'loading',
+  me: null,
+  workspace: null,
+  connection: 'idle',
+  inbox: [],
+  inboxLoaded: false,
+  logs: {},
+  outbox: [],
+  typing: {},
+  presence: {},
+  users: [],
+  agents: [],
+  activeConversationId: null,
+  notice: null,
+};
+
+const typingShownMs = 6000;
+const typingThrottleMs = 3000;
+
+/**
+ * The web client's state and the actions on it, built on the reusable client (web/src/client).
+ * Keeps the inbox and the open conversations live: applies server events, syncs every loaded
+ * conversation from its last contiguous seq after each (re)connect, then flushes the outbox, so
+ * after any drop each message is shown exactly once and in order.
+ */
+export class ChatStore {
+  readonly api: ChorusApi;
+  readonly realtime: RealtimeClient;
+  #state: ChatState = initialState;
+  #listeners = new Set<() => void>();
+  #storage: Storage;
+  #outbox: Outbox | null = null;
+  #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  #typingSentAt = new Map<string, number>();
+
+  constructor(options: { origin: string; storage: Storage }) {
+    this.#storage = options.storage;
+    this.api = new ChorusApi({ baseUrl: options.origin, tokens: webStorageTokenStore(options.storage), onSignedOut: () => this.#expired() });
+    this.realtime = new RealtimeClient({
+      url: realtimeUrl(options.origin),
+      getToken: async (rejected) => (rejected ? (await this.api.http.refreshTokens(rejected)).accessToken : this.#accessToken()),
+      onUnauthorized: () => this.#expired(),
+    });
+    this.realtime.onStatus((connection) => this.#set({ connection }));
+    this.realtime.onEvent((event) => this.#onEvent(event));
+    this.realtime.onOpen(() => void this.#resync());
+  }
+
+  get state(): ChatState {
+    return this.#state;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  getState = (): ChatState => this.#state;
+
+  /** Restores a stored session (signed in at once from the cached profile, verified in the background). */
+  async boot(): Promise<void> {
+    const cached = this.#readCachedProfile();
+    if (!this.api.isSignedIn) return this.#set({ session: 'signed-out' });
+    if (cached) this.#startSession(cached.user, cached.workspace);
+    try {
+      const { user, workspace } = await this.api.me();
+      if (!cached) this.#startSession(user, workspace);
+      else this.#set({ me: user, workspace });
+      this.#storage.setItem('chorus.profile', JSON.stringify({ user, workspace }));
+    } catch (error) {
+      if (!cached) this.#set({ session: 'signed-out', notice: ChorusError.isInstance(error) && error.code !== 'unauthorized' ? error.message : null });
+    }
+  }
+
+  async signIn(input: { workspace: string; handle: string; password: string }): Promise<void> {
+    this.#signedIn(await this.api.login(input));
+  }
+
+  async register(input: { workspace: string; handle: string; password: string; displayName?: string; inviteCode?: string }): Promise<void> {
+    this.#signedIn(await this.api.register(input));
+  }
+
+  async signOut(): Promise<void> {
+    this.realtime.stop();
+    this.#outbox?.clear();
+    this.#outbox = null;
+    this.#storage.removeItem('chorus.profile');
+    await this.api.logout();
+    this.#state = { ...initialState, session: 'signed-out' };
+    this.#emit();
+  }
+
+  dismissNotice(): void {
+    this.#set({ notice: null });
+  }
+
+  /** Shows `conversationId` (null for none): loads its latest history once, then marks it read. */
+  async openConversation(conversationId: string | null): Promise<void> {
+    this.#set({ activeConversationId: conversationId });
+    if (!conversationId) return;
+    if (!this.#state.logs[conversationId]) {
+      try {
+        const page = await this.api.listMessages(conversationId, { limit: 50 });
+        const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
+        // Live messages may have arrived while the page loaded: keep them too.
+        const current: MessageLog | undefined = this.getState().logs[conversationId];
+        this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
+        if (this.realtime.status === 'open') void this.#syncOne(conversationId);
+      } catch (error) {
+        return this.#fail(error);
+      }
+    }
+    this.markRead(conversationId);
+  }
+
+  async loadOlder(conversationId: string): Promise<void> {
+    const log = this.#state.logs[conversationId];
+    const first = log?.items[0];
+    if (!log || !first || !log.hasOlder) return;
+    try {
+      const page = await this.api.listMessages(conversationId, { beforeSeq: first.seq, limit: 50 });
+      const current = this.#state.logs[conversationId] ?? emptyLog;
+      this.#setLog(conversationId, { ...mergeMessages(current, page.items), hasOlder: page.hasMore });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Moves my read cursor to the newest message of the conversation, when the page is visible. */
+  markRead(conversationId: string): void {
+    const entry = this.#state.inbox.find((candidate) => candidate.id === conversationId);
+    const lastSeq = Math.max(entry?.lastSeq ?? 0, this.#state.logs[conversationId]?.items.at(-1)?.seq ?? 0);
+    const mine = entry?.members.find((member) => member.id === this.#state.me?.id);
+    if (!entry || !this.#isReading(conversationId) || lastSeq === 0) return;
+    if (entry.unreadCount === 0 && (mine?.lastReadSeq ?? 0) >= lastSeq) return;
+    this.#set({ inbox: applyRead(this.#state.inbox, conversationId, this.#state.me!.id, lastSeq, this.#state.me!.id) });
+    const frame = { type: 'read' as const, conversationId, seq: lastSeq };
+    if (this.realtime.status === 'open') this.realtime.request(frame).catch(() => undefined);
+    else this.api.markRead(conversationId, lastSeq).catch(() => undefined);
+  }
+
+  /** Queues a message and sends it now when connected; offline it waits for the next connection. */
+  send(conversationId: string, content: string): void {
+    const outbox = this.#outbox;
+    if (!outbox || !content.trim()) return;
+    outbox.add({ conversationId, clientMsgId: crypto.randomUUID(), content, queuedAt: new Date().toISOString() });
+    void this.#flush();
+  }
+
+  discardQueued(clientMsgId: string): void {
+    this.#outbox?.remove(clientMsgId);
+  }
+
+  /** Tells the others I am typing, at most once per few seconds per conversation. */
+  typing(conversationId: string): void {
+    const now = Date.now();
+    if (now - (this.#typingSentAt.get(conversationId) ?? 0) < typingThrottleMs) return;
+    if (this.realtime.notify({ type: 'typing', conversationId })) this.#typingSentAt.set(conversationId, now);
+  }
+
+  /** Stops an agent's streaming reply. */
+  async stopRun(runId: string): Promise<void> {
+    try {
+      if (this.realtime.status === 'open') await this.realtime.request({ type: 'cancel', runId });
+      else await this.api.cancelRun(runId);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Asks again: re-sends the person's message that the failed, cancelled or interrupted reply answered. */
+  retry(message: Message): void {
+    const log = this.#state.logs[message.conversationId];
+    const trigger = log?.items.filter((candidate) => candidate.seq < message.seq && candidate.sender.type === 'user').at(-1);
+    if (!trigger) return this.#set({ notice: 'Nothing to retry: the question is not loaded.' });
+    this.send(message.conversationId, trigger.content);
+  }
+
+  /** Reloads the people and agents of the workspace (for pickers and @-mentions). */
+  async loadDirectory(): Promise<void> {
+    const [users, agents] = await Promise.all([
+      this.api.listUsers().then((page) => page.items, () => this.#state.users),
+      this.api.listAgents().then((page) => page.items, () => this.#state.agents),
+    ]);
+    this.#set({ users, agents });
+  }
+
+  /** Adds a conversation I just created or joined to the inbox (the server announces it too). */
+  addConversation(conversation: InboxEntry | Parameters<typeof entryFromConversation>[0]): void {
+    if (this.#state.inbox.some((entry) => entry.id === conversation.id)) return;
+    const entry = 'unreadCount' in conversation ? conversation : entryFromConversation(conversation, this.#state.me?.id ?? '');
+    this.#set({ inbox: sortInbox([...this.#state.inbox, entry]) });
+  }
+
+  #signedIn(result: AuthResult): void {
+    this.#storage.setItem('chorus.profile', JSON.stringify({ user: result.user, workspace: result.workspace }));
+    this.#startSession(result.user, result.workspace);
+  }
+
+  #startSession(me: User, workspace: Workspace): void {
+    this.#outbox = new Outbox({ storage: this.#storage, key: `chorus.outbox.${me.id}` });
+    this.#outbox.onChange(() => this.#set({ outbox: this.#outbox?.list() ?? [] }));
+    this.#set({ session: 'signed-in', me, workspace, outbox: this.#outbox.list(), notice: null });
+    void this.#refreshInbox();
+    void this.loadDirectory();
+    this.realtime.start();
+  }
+
+  async #refreshInbox(): Promise<void> {
+    try {
+      const page = await this.api.listInbox({ limit: 100 });
+      const reading = this.#state.activeConversationId;
+      const inbox = page.items.map((entry) => (entry.id === reading && this.#isReading(entry.id) ? { ...entry, unreadCount: 0 } : entry));
+      this.#set({ inbox: sortInbox(inbox), inboxLoaded: true });
+      if (reading) this.markRead(reading);
+    } catch (error) {
+      if (!ChorusError.isInstance(error) || error.code !== 'unauthorized') this.#fail(error);
+    }
+  }
+
+  /** After each (re)connect: fresh inbox, every loaded conversation synced from its last contiguous seq, then the outbox. */
+  async #resync(): Promise<void> {
+    await this.#refreshInbox();
+    await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncOne(conversationId)));
+    await this.#flush();
+  }
+
+  async #syncOne(conversationId: string): Promise<void> {
+    const log = this.#state.logs[conversationId];
+    if (!log) return;
+    try {
+      await syncConversation(this.realtime, conversationId, contiguousSeq(log));
+    } catch (error) {
+      // A dropped connection syncs again on the next open; a conversation I left is gone.
+      if (ChorusError.isInstance(error) && error.code === 'not_found') this.#forget(conversationId);
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (!this.#outbox || this.realtime.status !== 'open') return;
+    await this.#outbox.flush(
+      async (item) => {
+        const ack = await this.realtime.request({ type: 'send', conversationId: item.conversationId, clientMsgId: item.clientMsgId, content: item.content });
+        return ack.message as Message;
+      },
+      (message) => this.#onMessage(message),
+    );
+  }
+
+  #onEvent(event: ServerEvent): void {
+    switch (event.type) {
+      case 'message':
+        return this.#onMessage(event.message);
+      case 'message.delta': {
+        const log = this.#state.logs[event.conversationId];
+        if (log) this.#setLog(event.conversationId, appendDelta(log, event.messageId, event.delta));
+        const inbox = this.#state.inbox.map((entry) =>
+          entry.lastMessage?.id === event.messageId ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + event.delta } } : entry,
+        );
+        return this.#set({ inbox });
+      }
+      case 'message.done':
+      case 'message.updated': {
+        const { message } = event;
+        const log = this.#state.logs[message.conversationId];
+        if (log) this.#setLog(message.conversationId, mergeMessages(log, [message]));
+        return this.#set({ inbox: this.#state.inbox.map((entry) => (entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry)) });
+      }
+      case 'typing':
+        return this.#onTyping(event.conversationId, event.userId);
+      case 'read':
+        return this.#set({ inbox: applyRead(this.#state.inbox, event.conversationId, event.memberId, event.seq, this.#state.me?.id ?? '') });
+      case 'presence':
+        return this.#set({ presence: { ...this.#state.presence, [event.userId]: event.status } });
+      case 'conversation.joined':
+        return this.addConversation(event.conversation);
+      case 'conversation.left':
+        return this.#forget(event.conversationId);
+    }
+  }
+
+  #onMessage(message: Message): void {
+    const { conversationId } = message;
+    const me = this.#state.me;
+    if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId) this.#outbox?.remove(message.clientMsgId);
+    this.#stopTyping(conversationId, message.sender.id);
+    const log = this.#state.logs[conversationId];
+    if (log) {
+      const gap = log.items.length > 0 && message.seq > contiguousSeq(log) + 1;
+      this.#setLog(conversationId, mergeMessages(log, [message]));
+      if (gap && this.realtime.status === 'open') void this.#syncOne(conversationId);
+    }
+    if (!this.#state.inbox.some((entry) => entry.id === conversationId)) {
+      void this.api.getConversation(conversationId).then((conversation) => this.addConversation(conversation), () => undefined);
+      return;
+    }
+    this.#set({ inbox: applyMessage(this.#state.inbox, message, { myId: me?.id ?? '', reading: this.#isReading(conversationId) }) });
+    if (this.#isReading(conversationId)) this.markRead(conversationId);
+  }
+
+  #onTyping(conversationId: string, userId: string): void {
+    if (userId === this.#state.me?.id) return;
+    const key = `${conversationId}:${userId}`;
+    clearTimeout(this.#typingTimers.get(key));
+    this.#typingTimers.set(key, setTimeout(() => this.#stopTyping(conversationId, userId), typingShownMs));
+    const current = this.#state.typing[conversationId] ?? [];
+    if (!current.includes(userId)) this.#set({ typing: { ...this.#state.typing, [conversationId]: [...current, userId] } });
+  }
+
+  #stopTyping(conversationId: string, userId: string): void {
+    const key = `${conversationId}:${userId}`;
+    clearTimeout(this.#typingTimers.get(key));
+    this.#typingTimers.delete(key);
+    const current = this.#state.typing[conversationId];
+    if (current?.includes(userId)) this.#set({ typing: { ...this.#state.typing, [conversationId]: current.filter((id) => id !== userId) } });
+  }
+
+  #forget(conversationId: string): void {
+    const { [conversationId]: _removed, ...logs } = this.#state.logs;
+    this.#set({
+      logs,
+      inbox: this.#state.inbox.filter((entry) => entry.id !== conversationId),
+      activeConversationId: this.#state.activeConversationId === conversationId ? null : this.#state.activeConversationId,
+    });
+  }
+
+  #isReading(conversationId: string): boolean {
+    return this.#state.activeConversationId === conversationId && (typeof document === 'undefined' || document.visibilityState === 'visible');
+  }
+
+  #accessToken(): string {
+    const tokens = this.api.http.tokens.get();
+    if (!tokens) throw new ChorusError('unauthorized', 'Not signed in', { status: 401 });
+    return tokens.accessToken;
+  }
+
+  #readCachedProfile(): { user: User; workspace: Workspace } | null {
+    try {
+      return JSON.parse(this.#storage.getItem('chorus.profile') ?? 'null') as { user: User; workspace: Workspace } | null;
+    } catch {
+      return null;
+    }
+  }
+
+  #expired(): void {
+    if (this.#state.session !== 'signed-in') return;
+    this.realtime.stop();
+    this.#storage.removeItem('chorus.profile');
+    this.#state = { ...initialState, session: 'signed-out', notice: 'Your session has ended: please sign in again.' };
+    this.#emit();
+  }
+
+  #fail(error: unknown): void {
+    this.#set({ notice: error instanceof Error ? error.message : 'Something went wrong' });
+  }
+
+  #setLog(conversationId: string, log: MessageLog): void {
+    if (this.#state.logs[conversationId] === log) return;
+    this.#set({ logs: { ...this.#state.logs, [conversationId]: log } });
+  }
+
+  #set(patch: Partial<ChatState>): void {
+    this.#state = { ...this.#state, ...patch };
+    this.#emit();
+  }
+
+  #emit(): void {
+    for (const listener of this.#listeners) listener();
+  }
+}

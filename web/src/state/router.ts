@@ -1,0 +1,35 @@
+import { useSyncExternalStore } from 'react';
+
+/** The page's routes: `/` (inbox) and `/c/<conversationId>`. */
+export interface Route {
+  conversationId: string | null;
+}
+
+const listeners = new Set<() => void>();
+
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  window.addEventListener('popstate', listener);
+  return () => {
+    listeners.delete(listener);
+    window.removeEventListener('popstate', listener);
+  };
+}
+
+/** Goes to `path` with history.pushState (back button returns). */
+export function navigate(path: string): void {
+  if (window.location.pathname === path) return;
+  window.history.pushState(null, '', path);
+  for (const listener of listeners) listener();
+}
+
+export function conversationPath(conversationId: string): string {
+  return `/c/${encodeURIComponent(conversationId)}`;
+}
+
+/** The current route, re-rendering on navigation. */
+export function useRoute(): Route {
+  const pathname = useSyncExternalStore(subscribe, () => window.location.pathname);
+  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
+  return { conversationId: match ? decodeURIComponent(match[1]!) : null };
+}
