@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { freePort, startPinnedNode, type ServerProcess } from './server-process.ts';
+
+const repoRoot = path.join(import.meta.dirname, '..', '..');
+
+/** A Chorus user created for the benchmark, with an access token valid for 15 minutes. */
+export interface BenchUser {
+  id: string;
+  handle: string;
+  token: string;
+}
+
+/** A running Chorus node under test and its base URL (`http://127.0.0.1:<port>`). */
+export interface ChorusServer extends ServerProcess {
+  baseUrl: string;
+}
+
+/**
+ * Starts Chorus through its CLI (`src/cli.ts start`), pinned to `core`, with auth and embedded
+ * PGlite persistence in a fresh temporary data directory, rate limits off, logs at `warn`.
+ * `env` adds variables (e.g. a model provider). `stop()` also removes the data directory.
+ */
+export async function startChorus(core: number, env: Record<string, string> = {}): Promise<ChorusServer> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-bench-'));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startPinnedNode({
+    core,
+    script: path.join(repoRoot, 'src', 'cli.ts'),
+    args: ['start'],
+    env: { PORT: String(port), HOST: '127.0.0.1', CHORUS_DATA_DIR: dataDir, CHORUS_RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'warn', ...env },
+    isReady: async () => ((await fetch(`${baseUrl}/healthz`)).ok ? port : undefined),
+  });
+  return {
+    ...server,
+    baseUrl,
+    async stop() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Calls the Chorus HTTP API; throws with the status and body on any non-2xx answer. */
+export async function api<T>(baseUrl: string, method: string, route: string, token?: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${baseUrl}/api/v1${route}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${route} → ${response.status}: ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+interface Session {
+  accessToken: string;
+  user: { id: string; handle: string };
+}
+
+/**
+ * Registers `count` users in one new workspace through the HTTP API (argon2 hashing included):
+ * the first creates the workspace, the others join with one invite code, `concurrency` at a time.
+ */
+export async function registerUsers(baseUrl: string, count: number, concurrency = 4): Promise<BenchUser[]> {
+  const password = 'bench-password-1';
+  const workspace = 'bench';
+  const toUser = (session: Session): BenchUser => ({ id: session.user.id, handle: session.user.handle, token: session.accessToken });
+  const owner = toUser(await api<Session>(baseUrl, 'POST', '/auth/register', undefined, { workspace, handle: 'u0', password }));
+  const users: BenchUser[] = [owner];
+  if (count <= 1) return users;
+  const { code } = await api<{ code: string }>(baseUrl, 'POST', '/invites', owner.token, { maxUses: 1000 });
+  const rest = Array.from({ length: count - 1 }, (_, index) => index + 1);
+  await runPool(rest, concurrency, async (index) => {
+    const body = { workspace, handle: `u${index}`, password, inviteCode: code };
+    users[index] = toUser(await api<Session>(baseUrl, 'POST', '/auth/register', undefined, body));
+  });
+  return users;
+}
+
+/** Creates a group conversation owned by `owner` with `members` (users or agents); returns its id. */
+export async function createGroup(
+  baseUrl: string,
+  owner: BenchUser,
+  members: Array<{ type: 'user' | 'agent'; id: string }>,
+  title: string,
+): Promise<string> {
+  const conversation = await api<{ id: string }>(baseUrl, 'POST', '/conversations', owner.token, { kind: 'group', title, members });
+  return conversation.id;
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight; rejects on the first failure. */
+export async function runPool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

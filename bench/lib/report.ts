@@ -1,0 +1,115 @@
+import type { FanoutResult } from '../scenarios/fanout.ts';
+import type { IdleResult } from '../scenarios/idle.ts';
+import type { StreamResult } from '../scenarios/stream.ts';
+
+/** Everything one `npm run bench` measured; written to bench/results/latest.json. */
+export interface BenchReport {
+  startedAt: string;
+  finishedAt?: string;
+  quick: boolean;
+  machine: Record<string, unknown>;
+  harness: string;
+  fanout: Partial<Record<string, FanoutResult | { error: string }>>;
+  idle: Partial<Record<string, IdleResult | { error: string }>>;
+  stream: StreamResult | { error: string } | { skipped: string } | null;
+  targets: Array<{ name: string; value: number | null; goal: string; met: boolean | null }>;
+}
+
+const number = (value: unknown, digits = 0) =>
+  typeof value === 'number' && Number.isFinite(value) ? value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '—';
+
+function ok<T extends object>(value: T | { error: string } | undefined): T | undefined {
+  return value && !('error' in value) ? value : undefined;
+}
+
+/** The per-target success checks of issues 3 and 4, computed from the measured values. */
+export function evaluateTargets(report: BenchReport): BenchReport['targets'] {
+  const rate = (name: string) => {
+    const best = ok(report.fanout[name])?.best;
+    return best ? Number(best.deliveredPerSec) : null;
+  };
+  const chorus = rate('chorus');
+  const raw = rate('raw-ws');
+  const sio = rate('socket.io');
+  const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
+  const idleRss = ok(report.idle.chorus)?.rssSettledMb ?? null;
+  const idleConnected = ok(report.idle.chorus)?.connected ?? 0;
+  const stream = report.stream && 'result' in report.stream ? report.stream.result : undefined;
+  const check = (name: string, value: number | null, goal: string, met: (v: number) => boolean) => ({
+    name,
+    value,
+    goal,
+    met: value === null ? null : met(value),
+  });
+  return [
+    check('fan-out: Chorus / raw ws', ratio(chorus, raw), '≥ 0.5', (v) => v >= 0.5),
+    check('fan-out: Chorus / Socket.IO', ratio(chorus, sio), '≥ 3', (v) => v >= 3),
+    check('idle: Chorus RSS at 10k connections (MB)', idleConnected >= 10_000 ? idleRss : null, '< 250', (v) => v < 250),
+    check('stream: p99 chunk → viewer (ms)', stream ? Number(stream.tokenP99Ms) : null, '< 50', (v) => v < 50),
+    check('stream: median send → provider (ms)', stream ? Number(stream.sendToProviderP50Ms) : null, '< 5', (v) => v < 5),
+  ];
+}
+
+/** Renders the report as plain-text tables: ratios and targets first, absolute values after. */
+export function renderReport(report: BenchReport): string {
+  const lines: string[] = [];
+  lines.push('Targets (measured in this run)');
+  for (const target of report.targets) {
+    const verdict = target.met === null ? 'not measured' : target.met ? 'met' : 'MISSED';
+    lines.push(`  ${target.name.padEnd(44)} ${number(target.value, 2).padStart(10)}  goal ${target.goal.padEnd(6)} ${verdict}`);
+  }
+  const fanoutNames = Object.keys(report.fanout);
+  if (fanoutNames.length) {
+    const raw = ok(report.fanout['raw-ws'])?.best;
+    const sio = ok(report.fanout['socket.io'])?.best;
+    lines.push('', 'Fan-out: delivered messages/s at p99 < 100 ms (server core 0, C load generator core 1)');
+    lines.push('  target      vs raw-ws  vs sio   delivered/s  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0 %');
+    for (const name of fanoutNames) {
+      const entry = report.fanout[name]!;
+      if ('error' in entry) {
+        lines.push(`  ${name.padEnd(10)}  not run: ${entry.error}`);
+        continue;
+      }
+      const best = entry.best;
+      if (!best) {
+        lines.push(`  ${name.padEnd(10)}  no step met p99 < 100 ms (${entry.steps.length} steps, ${entry.connected} connected)`);
+        continue;
+      }
+      const value = Number(best.deliveredPerSec);
+      lines.push(
+        `  ${name.padEnd(10)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
+          `  ${number(value).padStart(11)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}` +
+          `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${number(best.otherCore0Pct).padStart(8)}`,
+      );
+    }
+  }
+  const idleNames = Object.keys(report.idle);
+  if (idleNames.length) {
+    lines.push('', 'Idle connections: server RSS once connected and settled');
+    lines.push('  target      connected   connect s  RSS MB  idle CPU%');
+    for (const name of idleNames) {
+      const entry = report.idle[name]!;
+      if ('error' in entry) {
+        lines.push(`  ${name.padEnd(10)}  not run: ${entry.error}`);
+        continue;
+      }
+      lines.push(
+        `  ${name.padEnd(10)}  ${`${entry.connected}/${entry.planned}`.padStart(11)}  ${number(entry.connectMs / 1000, 1).padStart(9)}  ${number(entry.rssSettledMb).padStart(6)}  ${number(entry.idleCpuPct, 1).padStart(9)}`,
+      );
+    }
+  }
+  if (report.stream) {
+    lines.push('', 'Token streaming (Chorus, OpenAI SSE stand-in in the load generator)');
+    if ('result' in report.stream) {
+      const r = report.stream.result;
+      lines.push(
+        `  generations ${r.generations}, viewers ${r.viewers}, ${number(r.deltasPerSec)} deltas/s delivered, tokens ${r.tokens}, done ${r.done}`,
+        `  chunk → viewer p50 ${r.tokenP50Ms} ms, p99 ${r.tokenP99Ms} ms; send → provider p50 ${r.sendToProviderP50Ms} ms, p99 ${r.sendToProviderP99Ms} ms`,
+        `  server CPU ${r.serverCpuPct} %, peak RSS ${r.serverRssPeakMb} MB, generator CPU ${r.loadgenCpuPct} %, other load core0 ${r.otherCore0Pct} %`,
+      );
+    } else {
+      lines.push(`  not run: ${'error' in report.stream ? report.stream.error : report.stream.skipped}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+/** A server under test, pinned to one core; `pid` is the process whose CPU and RSS are measured. */
+export interface ServerProcess {
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback TCP port (bound then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `node <script> <args…>` under `taskset -c <core>` (taskset execs, so the pid is the
+ * server's) and resolves once `isReady` passes, polled every 200 ms for at most `timeoutMs`.
+ * Throws when the process exits early or never becomes ready.
+ */
+export async function startPinnedNode(options: {
+  core: number;
+  script: string;
+  args?: string[];
+  env?: Record<string, string>;
+  isReady: (child: ChildProcess, output: string[]) => Promise<number | undefined>;
+  timeoutMs?: number;
+}): Promise<ServerProcess> {
+  const child = spawn('taskset', ['-c', String(options.core), process.execPath, options.script, ...(options.args ?? [])], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    output.push(line);
+    if (output.length > 200) output.shift();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  while (Date.now() < deadline && !exitedEarly) {
+    const port = await options.isReady(child, output).catch(() => undefined);
+    if (port) {
+      return {
+        pid: child.pid!,
+        port,
+        async stop() {
+          child.kill('SIGTERM');
+          const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          await exited;
+          clearTimeout(force);
+        },
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`server ${options.script} did not become ready:\n${output.slice(-20).join('\n')}`);
+}
+
+/** Readiness for the baseline servers: they print `listening <port>`. */
+export async function listeningLine(_child: ChildProcess, output: string[]): Promise<number | undefined> {
+  const line = output.find((text) => text.startsWith('listening '));
+  return line ? Number(line.split(' ')[1]) : undefined;
+}

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { createGroup, registerUsers, runPool, startChorus } from './chorus.ts';
+import { roomsPlan, type Plan } from './plan.ts';
+import { listeningLine, startPinnedNode, type ServerProcess } from './server-process.ts';
+
+/** The servers compared in one run. */
+export type TargetName = 'raw-ws' | 'socket.io' | 'chorus';
+export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'chorus'];
+
+/** A started server with a connection plan for `rooms × perRoom`, ready for the load generator. */
+export interface PreparedTarget {
+  server: ServerProcess;
+  proto: 'ws' | 'sio' | 'chorus';
+  path: string;
+  plan: Plan;
+  /** Whether the publishing connection receives its own message (true for all three here). */
+  selfEcho: boolean;
+  setupMs: number;
+}
+
+const serversDir = path.join(import.meta.dirname, '..', 'servers');
+
+/**
+ * Starts `name` pinned to `core` and lays out `rooms` rooms of `perRoom` connections, the first
+ * of each room publishing. For Chorus, users are registered through the API (`usersPerRoom` per
+ * room, each holding several connections: a user may have many) and each room is a group
+ * conversation of its users; with `publishers: false` the connections stay idle.
+ */
+export async function prepareTarget(
+  name: TargetName,
+  options: { core: number; rooms: number; perRoom: number; usersPerRoom: number; publishers: boolean },
+): Promise<PreparedTarget> {
+  const started = Date.now();
+  if (name !== 'chorus') {
+    const script = path.join(serversDir, name === 'raw-ws' ? 'raw-ws-server.ts' : 'socketio-server.ts');
+    const server = await startPinnedNode({ core: options.core, script, isReady: listeningLine });
+    const plan = roomsPlan(Array.from({ length: options.rooms }, () => null), options.perRoom, () => null, options.publishers);
+    return {
+      server,
+      proto: name === 'raw-ws' ? 'ws' : 'sio',
+      path: name === 'raw-ws' ? '/' : '/socket.io/',
+      plan,
+      selfEcho: true,
+      setupMs: Date.now() - started,
+    };
+  }
+  const server = await startChorus(options.core);
+  try {
+    const users = await registerUsers(server.baseUrl, options.rooms * options.usersPerRoom);
+    const conversationIds: string[] = new Array(options.rooms);
+    await runPool([...conversationIds.keys()], 4, async (room) => {
+      const roomUsers = users.slice(room * options.usersPerRoom, (room + 1) * options.usersPerRoom);
+      const members = roomUsers.slice(1).map((user) => ({ type: 'user' as const, id: user.id }));
+      conversationIds[room] = await createGroup(server.baseUrl, roomUsers[0]!, members, `bench room ${room}`);
+    });
+    // Member m of a room connects as that room's user m % usersPerRoom; member 0 publishes.
+    const tokenFor = (room: number, member: number) => users[room * options.usersPerRoom + (member % options.usersPerRoom)]!.token;
+    const plan = roomsPlan(conversationIds, options.perRoom, tokenFor, options.publishers);
+    return { server, proto: 'chorus', path: '/api/v1/ws', plan, selfEcho: true, setupMs: Date.now() - started };
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,338 @@
+/*
+ * loadgen entry point: reads the plan (rooms and connections), then runs commands from stdin:
+ *   connect <max_in_flight> <timeout_s>        open every planned connection
+ *   run <rate_per_sender> <seconds> <drain_s>  publish at a fixed rate, measure, drain
+ *   stream <stagger_s> <timeout_s> <mention>   one send per publisher that triggers an agent reply
+ *   idle <seconds>                             keep connections alive, then sample the server
+ *   quit
+ * Plan lines: "room <index> <conversationId|->", "conn <room> <token|->", "pub <conn> <room>".
+ * Each command prints one JSON line. Usage:
+ *   loadgen --proto ws|sio|chorus --port N --path P --plan FILE [--server-pid N]
+ *           [--payload-bytes N] [--self-echo 0|1] [--provider-port N --tokens N --tps N]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include "loadgen.h"
+
+int g_epoll;
+enum proto g_proto = PROTO_WS;
+const char *g_host = "127.0.0.1";
+int g_port;
+const char *g_path = "/";
+conn_t *g_conns;
+int g_nconns;
+room_t *g_rooms;
+int g_nrooms;
+pub_t *g_pubs;
+int g_npubs;
+stats_t g_stats;
+int g_payload_bytes = 200;
+int g_self_echo = 1;
+static int server_pid;
+
+int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Server CPU time in ns (utime + stime from /proc/<pid>/stat) and RSS in MB. */
+static int64_t server_cpu_ns(void) {
+  char path[64], buf[2048];
+  snprintf(path, sizeof path, "/proc/%d/stat", server_pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  char *p = strrchr(buf, ')');
+  if (!p) return 0;
+  unsigned long long utime = 0, stime = 0;
+  /* fields after ")" start at 3 (state); utime is 14, stime 15 */
+  sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
+  return (int64_t)((utime + stime) * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
+}
+
+static double server_rss_mb(void) {
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", server_pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  double kb = 0;
+  while (fgets(line, sizeof line, f)) if (strncmp(line, "VmRSS:", 6) == 0) kb = atof(line + 6);
+  fclose(f);
+  return kb / 1024.0;
+}
+
+/* Busy time of CPU `core` in ns, from /proc/stat (everything but idle and iowait). */
+static int64_t core_busy_ns(int core) {
+  char line[512], name[16];
+  snprintf(name, sizeof name, "cpu%d ", core);
+  FILE *f = fopen("/proc/stat", "r");
+  if (!f) return 0;
+  unsigned long long v[8] = { 0 };
+  while (fgets(line, sizeof line, f)) {
+    if (strncmp(line, name, strlen(name)) != 0) continue;
+    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    break;
+  }
+  fclose(f);
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return (int64_t)(busy * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
+}
+
+static int64_t self_cpu_ns(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return (int64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL +
+         (int64_t)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
+}
+
+/* One pass of the event loop: waits at most `timeout_ms` and dispatches what is ready. */
+static void poll_once(int timeout_ms) {
+  struct epoll_event events[1024];
+  int n = epoll_wait(g_epoll, events, 1024, timeout_ms);
+  for (int i = 0; i < n; i++) {
+    uint64_t tag = events[i].data.u64;
+    uint64_t kind = tag >> 32;
+    if (kind == TAG_CONN) conn_on_event(&g_conns[(uint32_t)tag], events[i].events);
+    else provider_on_event(tag, events[i].events);
+  }
+  provider_tick(now_ns());
+}
+
+static int count_state(int state) {
+  int n = 0;
+  for (int i = 0; i < g_nconns; i++) n += g_conns[i].state == state;
+  return n;
+}
+
+static void cmd_connect(int max_in_flight, double timeout_s) {
+  int64_t start = now_ns(), deadline = start + (int64_t)(timeout_s * 1e9);
+  int next = 0, pending = 0;
+  while (now_ns() < deadline) {
+    pending = 0;
+    for (int i = 0; i < next; i++) pending += g_conns[i].state >= CS_CONNECTING && g_conns[i].state <= CS_OPEN;
+    while (next < g_nconns && pending < max_in_flight) {
+      if (g_conns[next].state == CS_IDLE) conn_start(&g_conns[next]), pending++;
+      next++;
+    }
+    if (next >= g_nconns && pending == 0) break;
+    poll_once(5);
+  }
+  for (int r = 0; r < g_nrooms; r++) g_rooms[r].members = 0;
+  for (int i = 0; i < g_nconns; i++) if (g_conns[i].state == CS_READY) g_rooms[g_conns[i].room].members++;
+  printf("{\"event\":\"connect\",\"planned\":%d,\"ready\":%d,\"failed\":%d,\"pending\":%d,\"ms\":%.0f,"
+         "\"serverRssMb\":%.1f}\n",
+         g_nconns, count_state(CS_READY), count_state(CS_CLOSED), pending, (now_ns() - start) / 1e6, server_rss_mb());
+}
+
+static void reset_stats(int64_t window_start) {
+  memset(&g_stats, 0, sizeof g_stats);
+  g_stats.window_start_ns = window_start;
+}
+
+static void cmd_run(double rate, double seconds, double drain_s) {
+  int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
+  int64_t cpu0 = server_cpu_ns(), self0 = self_cpu_ns(), core0 = core_busy_ns(0), core1 = core_busy_ns(1);
+  reset_stats(start);
+  int senders = 0;
+  for (int i = 0; i < g_npubs; i++) senders += g_conns[g_pubs[i].conn].state == CS_READY;
+  double interval_ns = 1e9 / rate;
+  int64_t now;
+  while ((now = now_ns()) < end) {
+    for (int i = 0; i < g_npubs; i++) {
+      pub_t *pub = &g_pubs[i];
+      conn_t *c = &g_conns[pub->conn];
+      if (c->state != CS_READY) continue;
+      /* Publishers are phase-shifted so the offered load is smooth, not 20 messages at once. */
+      double phase = interval_ns * i / g_npubs;
+      uint64_t due = (uint64_t)(((double)(now - start) + phase) / interval_ns) + 1;
+      for (int burst = 0; pub->sent < due && burst < 8; burst++) conn_publish(c, pub->room, NULL), pub->sent++;
+    }
+    poll_once(1);
+  }
+  int64_t cpu1 = server_cpu_ns(), self1 = self_cpu_ns();
+  /* CPU used by everything else on each core: how disturbed this step was by other processes. */
+  double other0 = 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start);
+  double other1 = 100.0 * ((core_busy_ns(1) - core1) - (self1 - self0)) / (now - start);
+  double window_s = (now - start) / 1e9;
+  uint64_t expected = 0;
+  for (int i = 0; i < g_npubs; i++) {
+    pub_t *pub = &g_pubs[i];
+    expected += pub->sent * (uint64_t)(g_rooms[pub->room].members - (g_self_echo ? 0 : 1));
+    pub->sent = 0;
+  }
+  /* Drain: until everything arrived, or nothing arrived for 300 ms, or the drain deadline. */
+  int64_t drain_end = now + (int64_t)(drain_s * 1e9);
+  while ((now = now_ns()) < drain_end && g_stats.delivered < expected) {
+    if (now - g_stats.last_frame_ns > 300000000LL && now - end > 300000000LL) break;
+    poll_once(5);
+  }
+  printf("{\"event\":\"run\",\"rate\":%.2f,\"seconds\":%.3f,\"senders\":%d,\"sent\":%llu,\"expected\":%llu,"
+         "\"delivered\":%llu,\"deliveredPerSec\":%.0f,\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"maxMs\":%.2f,"
+         "\"acks\":%llu,\"errors\":%llu,\"closed\":%llu,\"serverCpuPct\":%.1f,\"serverRssMb\":%.1f,\"loadgenCpuPct\":%.1f,"
+         "\"otherCore0Pct\":%.1f,\"otherCore1Pct\":%.1f}\n",
+         rate, window_s, senders, (unsigned long long)g_stats.sent, (unsigned long long)expected,
+         (unsigned long long)g_stats.delivered, g_stats.delivered / window_s, hist_pct(&g_stats.latency, 50),
+         hist_pct(&g_stats.latency, 99), g_stats.latency.max_ns / 1e6, (unsigned long long)g_stats.acks,
+         (unsigned long long)g_stats.errors, (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start),
+         server_rss_mb(), 100.0 * (self1 - self0) / (now - start), other0, other1);
+}
+
+static void cmd_stream(double stagger_s, double timeout_s, const char *mention) {
+  int64_t start = now_ns(), deadline = start + (int64_t)(timeout_s * 1e9);
+  int64_t cpu0 = server_cpu_ns(), self0 = self_cpu_ns(), core0 = core_busy_ns(0);
+  reset_stats(start);
+  int senders = 0, viewers = 0;
+  for (int i = 0; i < g_npubs; i++) senders += g_conns[g_pubs[i].conn].state == CS_READY;
+  for (int i = 0; i < g_nconns; i++) viewers += g_conns[i].state == CS_READY;
+  int started = 0, next = 0;
+  uint64_t requests0 = provider_requests();
+  int64_t now, last_rss = 0, finished_at = 0;
+  double rss_peak = 0;
+  char prefix[160];
+  while ((now = now_ns()) < deadline) {
+    int due = stagger_s > 0 ? (int)((now - start) / (stagger_s * 1e9) * senders) + 1 : senders;
+    for (; next < g_npubs && started < due; next++) {
+      pub_t *pub = &g_pubs[next];
+      conn_t *c = &g_conns[pub->conn];
+      if (c->state != CS_READY) continue;
+      snprintf(prefix, sizeof prefix, "%s go @@S%d@@ ", mention, pub->room);
+      provider_note_send(pub->room, now_ns());
+      conn_publish(c, pub->room, prefix);
+      started++;
+    }
+    if (now - last_rss > 250000000LL) {
+      double rss = server_rss_mb();
+      if (rss > rss_peak) rss_peak = rss;
+      last_rss = now;
+    }
+    /* Finished: every reply was requested and streamed; give the last frames 500 ms to land. */
+    if (started >= senders && provider_requests() - requests0 >= (uint64_t)senders && provider_active() == 0) {
+      if (!finished_at) finished_at = now;
+      if (now - finished_at > 500000000LL) break;
+    }
+    poll_once(1);
+  }
+  int64_t cpu1 = server_cpu_ns(), self1 = self_cpu_ns();
+  double window_s = (now - start) / 1e9;
+  printf("{\"event\":\"stream\",\"generations\":%d,\"viewers\":%d,\"seconds\":%.3f,\"providerRequests\":%llu,"
+         "\"deltas\":%llu,\"deltasPerSec\":%.0f,\"tokens\":%llu,\"done\":%llu,\"tokenP50Ms\":%.2f,\"tokenP99Ms\":%.2f,"
+         "\"tokenMaxMs\":%.2f,\"sendToProviderP50Ms\":%.2f,\"sendToProviderP99Ms\":%.2f,\"errors\":%llu,\"closed\":%llu,"
+         "\"serverCpuPct\":%.1f,\"serverRssPeakMb\":%.1f,\"loadgenCpuPct\":%.1f,\"otherCore0Pct\":%.1f}\n",
+         senders, viewers, window_s, (unsigned long long)(provider_requests() - requests0), (unsigned long long)g_stats.deltas,
+         g_stats.deltas / window_s, (unsigned long long)g_stats.tokens, (unsigned long long)g_stats.done,
+         hist_pct(&g_stats.token, 50), hist_pct(&g_stats.token, 99), g_stats.token.max_ns / 1e6,
+         hist_pct(&g_stats.request, 50), hist_pct(&g_stats.request, 99), (unsigned long long)g_stats.errors,
+         (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start), rss_peak,
+         100.0 * (self1 - self0) / (now - start), 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start));
+}
+
+static void cmd_idle(double seconds) {
+  int64_t start = now_ns(), end = start + (int64_t)(seconds * 1e9);
+  int64_t cpu0 = server_cpu_ns();
+  uint64_t closed0 = g_stats.closed;
+  while (now_ns() < end) poll_once(50);
+  printf("{\"event\":\"idle\",\"ready\":%d,\"closedWhileIdle\":%llu,\"serverRssMb\":%.1f,\"serverCpuPct\":%.1f}\n",
+         count_state(CS_READY), (unsigned long long)(g_stats.closed - closed0), server_rss_mb(),
+         100.0 * (server_cpu_ns() - cpu0) / (now_ns() - start));
+}
+
+static void read_plan(const char *file) {
+  FILE *f = fopen(file, "r");
+  if (!f) {
+    perror(file);
+    exit(2);
+  }
+  char line[4096], a[2048];
+  int room_cap = 16, conn_cap = 1024, pub_cap = 1024;
+  g_rooms = calloc((size_t)room_cap, sizeof *g_rooms);
+  g_conns = calloc((size_t)conn_cap, sizeof *g_conns);
+  g_pubs = calloc((size_t)pub_cap, sizeof *g_pubs);
+  while (fgets(line, sizeof line, f)) {
+    int room, conn;
+    if (sscanf(line, "room %d %2047s", &room, a) == 2) {
+      while (room >= room_cap) {
+        g_rooms = realloc(g_rooms, sizeof *g_rooms * (size_t)room_cap * 2);
+        memset(g_rooms + room_cap, 0, sizeof *g_rooms * (size_t)room_cap);
+        room_cap *= 2;
+      }
+      g_rooms[room].conversation_id = strcmp(a, "-") ? strdup(a) : NULL;
+      if (room >= g_nrooms) g_nrooms = room + 1;
+    } else if (sscanf(line, "pub %d %d", &conn, &room) == 2) {
+      if (g_npubs == pub_cap) g_pubs = realloc(g_pubs, sizeof *g_pubs * (size_t)(pub_cap *= 2));
+      g_pubs[g_npubs++] = (pub_t){ .conn = conn, .room = room };
+    } else if (sscanf(line, "conn %d %2047s", &room, a) == 2) {
+      if (g_nconns == conn_cap) {
+        g_conns = realloc(g_conns, sizeof *g_conns * (size_t)conn_cap * 2);
+        memset(g_conns + conn_cap, 0, sizeof *g_conns * (size_t)conn_cap);
+        conn_cap *= 2;
+      }
+      conn_t *c = &g_conns[g_nconns++];
+      c->fd = -1;
+      c->room = room;
+      c->token = strcmp(a, "-") ? strdup(a) : NULL;
+      if (room >= g_nrooms) g_nrooms = room + 1;
+    }
+  }
+  fclose(f);
+  for (int i = 0; i < g_npubs; i++) {
+    if (g_pubs[i].conn >= g_nconns || g_pubs[i].room >= g_nrooms || g_nrooms > room_cap) {
+      fprintf(stderr, "loadgen: plan names an undeclared connection or room\n");
+      exit(2);
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *plan = NULL;
+  int provider_port = 0, tokens = 200, tps = 50;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "--proto")) g_proto = !strcmp(v, "sio") ? PROTO_SIO : !strcmp(v, "chorus") ? PROTO_CHORUS : PROTO_WS;
+    else if (!strcmp(k, "--port")) g_port = atoi(v);
+    else if (!strcmp(k, "--path")) g_path = v;
+    else if (!strcmp(k, "--plan")) plan = v;
+    else if (!strcmp(k, "--server-pid")) server_pid = atoi(v);
+    else if (!strcmp(k, "--payload-bytes")) g_payload_bytes = atoi(v);
+    else if (!strcmp(k, "--self-echo")) g_self_echo = atoi(v);
+    else if (!strcmp(k, "--provider-port")) provider_port = atoi(v);
+    else if (!strcmp(k, "--tokens")) tokens = atoi(v);
+    else if (!strcmp(k, "--tps")) tps = atoi(v);
+  }
+  if (!plan || (!g_port && !provider_port)) {
+    fprintf(stderr, "usage: loadgen --proto ws|sio|chorus --port N --path P --plan FILE [...]\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN); /* a peer that went away is counted, not fatal */
+  g_epoll = epoll_create1(0);
+  read_plan(plan);
+  provider_configure(tokens, tps, g_nrooms);
+  if (provider_port && provider_listen(provider_port) < 0) {
+    perror("loadgen: provider listen");
+    return 2;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  printf("{\"event\":\"ready\",\"connections\":%d,\"rooms\":%d}\n", g_nconns, g_nrooms);
+  char line[512], word[64], mention[128];
+  while (fgets(line, sizeof line, stdin)) {
+    double x = 0, y = 0, z = 0;
+    int n = sscanf(line, "%63s %lf %lf %lf", word, &x, &y, &z);
+    if (n < 1) continue;
+    if (!strcmp(word, "quit")) break;
+    if (!strcmp(word, "connect")) cmd_connect((int)x, y);
+    else if (!strcmp(word, "run")) cmd_run(x, y, z);
+    else if (!strcmp(word, "idle")) cmd_idle(x);
+    else if (!strcmp(word, "stream") && sscanf(line, "%*s %lf %lf %127s", &x, &y, mention) == 3) cmd_stream(x, y, mention);
+    else printf("{\"event\":\"error\",\"message\":\"unknown command\"}\n");
+  }
+  for (int i = 0; i < g_nconns; i++) conn_close(&g_conns[i]);
+  return 0;
+}

@@ -1,0 +1,112 @@
+/**
+ * `npm run bench`: the fan-out (issue 3), idle-connection and token-streaming (issue 4)
+ * benchmarks, side by side against a raw `ws` ceiling and Socket.IO, measured in one run with
+ * one C load generator. Each server is pinned to core 0 and the generator to core 1.
+ *
+ * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus   --quick
+ *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
+ * Prints a table (ratios and targets first) and writes the JSON report.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildLoadgen } from './lib/loadgen.ts';
+import { evaluateTargets, renderReport, type BenchReport } from './lib/report.ts';
+import { targetNames, type TargetName } from './lib/targets.ts';
+import { runFanout } from './scenarios/fanout.ts';
+import { runIdle } from './scenarios/idle.ts';
+import { runStream } from './scenarios/stream.ts';
+
+const { values } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'fanout,idle,stream' },
+    targets: { type: 'string', default: targetNames.join(',') },
+    quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'latest.json') },
+  },
+});
+const scenarios = new Set(values.scenarios.split(','));
+const targets = values.targets.split(',').filter((name): name is TargetName => (targetNames as readonly string[]).includes(name));
+const quick = values.quick;
+
+const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 25 };
+const message = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
+
+const cpuModel = os.cpus()[0]?.model ?? 'unknown';
+const report: BenchReport = {
+  startedAt: new Date().toISOString(),
+  quick,
+  machine: {
+    cpus: os.cpus().length,
+    cpuModel,
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(),
+    node: process.version,
+    loadAverageAtStart: os.loadavg(),
+    fdLimit: readFileSync('/proc/self/limits', 'utf8').match(/Max open files\s+(\d+)/)?.[1] ?? 'unknown',
+  },
+  harness:
+    'C epoll load generator (bench/loadgen, built with cc -O2 at run time), pinned with taskset to core 1; each server pinned to core 0. ' +
+    'Latency from a monotonic-ns stamp in the payload found by byte scan; server CPU and RSS from /proc/<pid>.',
+  fanout: {},
+  idle: {},
+  stream: null,
+  targets: [],
+};
+
+buildLoadgen();
+if (scenarios.has('fanout')) {
+  const connections = 2000;
+  console.error(`fan-out: ${connections} connections in rooms of 100`);
+  for (const target of targets) {
+    try {
+      report.fanout[target] = await runFanout(target, {
+        connections,
+        roomSize: 100,
+        startRate: startRates[target],
+        stepSeconds: quick ? 2 : 3,
+        maxSteps: quick ? 5 : 8,
+        p99LimitMs: 100,
+      });
+    } catch (error) {
+      report.fanout[target] = { error: message(error) };
+      console.error(`  ${target}: ${message(error)}`);
+    }
+  }
+}
+if (scenarios.has('idle')) {
+  const connections = quick ? 2000 : 10_000;
+  console.error(`idle: ${connections} connections`);
+  for (const target of targets) {
+    try {
+      report.idle[target] = await runIdle(target, { connections, settleSeconds: quick ? 2 : 5 });
+    } catch (error) {
+      report.idle[target] = { error: message(error) };
+      console.error(`  ${target}: ${message(error)}`);
+    }
+  }
+}
+if (scenarios.has('stream') && targets.includes('chorus')) {
+  console.error('token streaming');
+  try {
+    report.stream = await runStream({
+      generations: quick ? 200 : 1000,
+      viewersPerConversation: 3,
+      users: quick ? 10 : 50,
+      tokens: 200,
+      tokensPerSecond: 50,
+      staggerSeconds: 1,
+    });
+  } catch (error) {
+    report.stream = { error: message(error) };
+    console.error(`  ${message(error)}`);
+  }
+}
+report.finishedAt = new Date().toISOString();
+report.machine.loadAverageAtEnd = os.loadavg();
+report.targets = evaluateTargets(report);
+mkdirSync(path.dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
+console.log(renderReport(report));
+console.log(`\nwritten to ${path.relative(process.cwd(), values.out)}`);

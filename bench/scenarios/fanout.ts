@@ -1,0 +1,89 @@
+import { Loadgen, type LoadgenResult } from '../lib/loadgen.ts';
+import { writePlan } from '../lib/plan.ts';
+import { prepareTarget, type TargetName } from '../lib/targets.ts';
+
+/** Layout and search bounds of the fan-out scenario (issue 3). */
+export interface FanoutOptions {
+  connections: number;
+  roomSize: number;
+  /** Per-publisher messages/s of the first step; the search doubles or bisects from there. */
+  startRate: number;
+  stepSeconds: number;
+  maxSteps: number;
+  p99LimitMs: number;
+}
+
+/** The best step meeting the latency bound, every step tried, and the set-up facts. */
+export interface FanoutResult {
+  target: TargetName;
+  connected: number;
+  connectMs: number;
+  setupMs: number;
+  best: LoadgenResult | null;
+  steps: LoadgenResult[];
+}
+
+/** A step passes when p99 is under the bound and at least 99 % of expected deliveries arrived. */
+export function stepPasses(step: LoadgenResult, p99LimitMs: number): boolean {
+  return Number(step.p99Ms) < p99LimitMs && Number(step.delivered) >= 0.99 * Number(step.expected) && Number(step.expected) > 0;
+}
+
+/**
+ * Connects `connections` clients in rooms of `roomSize` (one publisher per room) to the target,
+ * then searches for the highest offered rate whose p99 publish→delivery latency stays under the
+ * bound: double until a step fails, then bisect until the bracket is within 15 % or `maxSteps`
+ * steps have run. Server on core 0, generator on core 1.
+ */
+export async function runFanout(target: TargetName, options: FanoutOptions): Promise<FanoutResult> {
+  const prepared = await prepareTarget(target, {
+    core: 0,
+    rooms: Math.ceil(options.connections / options.roomSize),
+    perRoom: options.roomSize,
+    usersPerRoom: 4,
+    publishers: true,
+  });
+  const loadgen = await Loadgen.start({
+    proto: prepared.proto,
+    port: prepared.server.port,
+    path: prepared.path,
+    planFile: writePlan(prepared.plan),
+    serverPid: prepared.server.pid,
+    core: 1,
+    selfEcho: prepared.selfEcho,
+  });
+  try {
+    const connect = await loadgen.command('connect 200 120');
+    // Warm-up (JIT, buffers) at a quarter of the first rate; not reported.
+    await loadgen.command(`run ${options.startRate / 4} 1 2`);
+    const steps: LoadgenResult[] = [];
+    let best: LoadgenResult | null = null;
+    let failedRate = Infinity;
+    let rate = options.startRate;
+    for (let step = 0; step < options.maxSteps; step++) {
+      const result = await loadgen.command(`run ${rate} ${options.stepSeconds} 3`);
+      steps.push(result);
+      const passed = stepPasses(result, options.p99LimitMs);
+      process.stderr.write(`  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}\n`);
+      if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
+      if (!passed) {
+        failedRate = Math.min(failedRate, rate);
+        await loadgen.command('idle 1'); // let a backlog drain before the next step
+      }
+      const passedRate = best ? Number(best.rate) : 0;
+      if (passedRate > 0 && failedRate / passedRate < 1.15) break;
+      rate = failedRate === Infinity ? rate * 2 : passedRate > 0 ? (passedRate + failedRate) / 2 : rate / 2;
+      rate = Math.round(rate * 100) / 100;
+    }
+    return {
+      target,
+      connected: Number(connect.ready),
+      connectMs: Number(connect.ms),
+      setupMs: prepared.setupMs,
+      best,
+      steps,
+    };
+  } finally {
+    await loadgen.stop();
+    await prepared.server.stop();
+  }
+}

@@ -1,0 +1,57 @@
+import { Loadgen } from '../lib/loadgen.ts';
+import { writePlan } from '../lib/plan.ts';
+import { prepareTarget, type TargetName } from '../lib/targets.ts';
+
+/** Idle-connection result: how many connected, how fast, and the server's RSS once settled. */
+export interface IdleResult {
+  target: TargetName;
+  planned: number;
+  connected: number;
+  connectMs: number;
+  rssAfterConnectMb: number;
+  rssSettledMb: number;
+  idleCpuPct: number;
+  closedWhileIdle: number;
+}
+
+/**
+ * Opens `connections` idle connections (authenticated on Chorus: Bearer on the upgrade, users
+ * shared by many connections), waits `settleSeconds` answering pings, and samples the server's
+ * RSS from /proc. Server on core 0, generator on core 1.
+ */
+export async function runIdle(target: TargetName, options: { connections: number; settleSeconds: number }): Promise<IdleResult> {
+  const perRoom = 1000;
+  const prepared = await prepareTarget(target, {
+    core: 0,
+    rooms: Math.ceil(options.connections / perRoom),
+    perRoom,
+    usersPerRoom: 5,
+    publishers: false,
+  });
+  const loadgen = await Loadgen.start({
+    proto: prepared.proto,
+    port: prepared.server.port,
+    path: prepared.path,
+    planFile: writePlan(prepared.plan),
+    serverPid: prepared.server.pid,
+    core: 1,
+  });
+  try {
+    const connect = await loadgen.command('connect 200 180');
+    const idle = await loadgen.command(`idle ${options.settleSeconds}`);
+    process.stderr.write(`  ${target}: ${connect.ready}/${connect.planned} idle connections, RSS ${idle.serverRssMb} MB\n`);
+    return {
+      target,
+      planned: Number(connect.planned),
+      connected: Number(idle.ready),
+      connectMs: Number(connect.ms),
+      rssAfterConnectMb: Number(connect.serverRssMb),
+      rssSettledMb: Number(idle.serverRssMb),
+      idleCpuPct: Number(idle.serverCpuPct),
+      closedWhileIdle: Number(idle.closedWhileIdle),
+    };
+  } finally {
+    await loadgen.stop();
+    await prepared.server.stop();
+  }
+}
