@@ -3,7 +3,10 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { uuidv7 } from 'uuidv7';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { agentRoutes } from './agents/agent-routes.ts';
+import { createAgentsFeature } from './agents/agents-feature.ts';
 import { accountRoutes, authPublicRoutes } from './auth/auth-routes.ts';
 import type { TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
@@ -17,8 +20,11 @@ import { registerOperationsRoutes } from './http/operations-routes.ts';
 import { RateLimits } from './http/rate-limit.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 import { messageRoutes } from './messages/message-routes.ts';
+import { openAIRoutes } from './openai-compat/openai-routes.ts';
+import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './realtime/event-bus.ts';
+import { createRealtime } from './realtime/realtime.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -27,6 +33,8 @@ export interface AppDeps {
   bus: EventBus;
   logger: Logger;
   signer: TokenSigner;
+  /** Distributed mode: shared rate-limit counters and a readiness check. */
+  redis?: Redis;
 }
 
 export const apiPrefix = '/api/v1';
@@ -42,7 +50,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     ...deps,
     db: deps.database.db,
     metrics,
-    rateLimits: new RateLimits(config.rateLimitPerSecond),
+    rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
     cancelRun: async () => {
@@ -91,19 +99,29 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerOperationsRoutes(app, context);
+  const realtime = createRealtime(context);
+  realtime.attach(app, `${apiPrefix}/ws`);
+  const agentsFeature = createAgentsFeature(app, context);
 
   await app.register(
     async (api) => {
       await api.register(authPublicRoutes(context));
+      await api.register(realtime.sseRoutes);
       await api.register(async (protectedApi) => {
         protectedApi.addHook('onRequest', authenticateHook(context));
         await protectedApi.register(accountRoutes(context));
         await protectedApi.register(conversationRoutes(context));
         await protectedApi.register(messageRoutes(context));
+        await protectedApi.register(agentRoutes(context, agentsFeature));
+        await protectedApi.register(runRoutes(context, agentsFeature));
       });
     },
     { prefix: apiPrefix },
   );
+  await app.register(async (openAICompat) => {
+    openAICompat.addHook('onRequest', authenticateHook(context));
+    await openAICompat.register(openAIRoutes(context, agentsFeature));
+  });
 
   await registerWebRoutes(app);
 

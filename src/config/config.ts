@@ -46,9 +46,29 @@ const configSchema = z
     DEEPSEEK_API_KEY: z.string().min(1).optional(),
     DEEPSEEK_BASE_URL: z.url().optional(),
     OLLAMA_BASE_URL: z.url().optional(),
+    CHORUS_FALLBACK_MODEL: z
+      .string()
+      .regex(/^[^/]+\/.+$/, 'must be provider/model, e.g. openai/gpt-4o-mini')
+      .optional(),
+    CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+    CHORUS_MODEL_IDLE_TIMEOUT_MS: z.coerce.number().int().min(1).default(60_000),
+    CHORUS_MODEL_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+    CHORUS_MODEL_RETRY_BASE_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+    CHORUS_MODEL_MAX_RETRY_DELAY_MS: z.coerce.number().int().min(0).default(30_000),
+    CHORUS_CONTEXT_WINDOW_TOKENS: z.coerce.number().int().min(256).optional(),
+    CHORUS_DELTA_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
+    CHORUS_PARTIAL_SAVE_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+    CHORUS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(15_000).default(15_000),
+    CHORUS_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(4 * 1024 * 1024),
     providers: z.array(providerEntrySchema).default([]),
   })
   .superRefine((value, ctx) => {
+    for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL'] as const) {
+      const provider = value[key]?.split('/')[0];
+      if (provider && !configuredProviderNames(value).includes(provider)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `provider "${provider}" is not configured (see README, Model providers)` });
+      }
+    }
     if (value.REDIS_URL && !value.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL (distributed mode)' });
     }
@@ -62,6 +82,21 @@ const configSchema = z
   });
 
 export type ProviderEntry = z.infer<typeof providerEntrySchema>;
+
+function configuredProviderNames(value: {
+  OPENAI_API_KEY?: string;
+  ANTHROPIC_API_KEY?: string;
+  DEEPSEEK_API_KEY?: string;
+  OLLAMA_BASE_URL?: string;
+  providers: ProviderEntry[];
+}): string[] {
+  const names = value.providers.map((entry) => entry.name);
+  if (value.OPENAI_API_KEY) names.push('openai');
+  if (value.ANTHROPIC_API_KEY) names.push('anthropic');
+  if (value.DEEPSEEK_API_KEY) names.push('deepseek');
+  if (value.OLLAMA_BASE_URL) names.push('ollama');
+  return names;
+}
 
 /**
  * The validated, frozen configuration. Sizes end in `Bytes`, durations in `Ms`.
@@ -87,6 +122,24 @@ export interface Config {
     deepseek?: { apiKey: string; baseURL?: string };
     ollama?: { baseURL: string };
     custom: readonly ProviderEntry[];
+  };
+  /** How agent runs call models: timeouts and retry backoff before the first token, streaming cadence. */
+  agents: {
+    fallbackModel: string | undefined;
+    firstTokenTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxRetries: number;
+    retryBaseDelayMs: number;
+    maxRetryDelayMs: number;
+    /** Context window assumed for models Chorus has no published size for (default 8192). */
+    contextWindowTokens: number | undefined;
+    deltaCoalesceMs: number;
+    partialSaveIntervalMs: number;
+  };
+  /** WebSocket and SSE: heartbeat period (a dead socket is dropped within two) and the per-connection outbound buffer bound. */
+  realtime: {
+    heartbeatIntervalMs: number;
+    maxBufferedBytes: number;
   };
   limits: {
     maxBodyBytes: number;
@@ -136,6 +189,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       deepseek: value.DEEPSEEK_API_KEY ? { apiKey: value.DEEPSEEK_API_KEY, baseURL: value.DEEPSEEK_BASE_URL } : undefined,
       ollama: value.OLLAMA_BASE_URL ? { baseURL: value.OLLAMA_BASE_URL } : undefined,
       custom: Object.freeze(value.providers),
+    },
+    agents: {
+      fallbackModel: value.CHORUS_FALLBACK_MODEL,
+      firstTokenTimeoutMs: value.CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS,
+      idleTimeoutMs: value.CHORUS_MODEL_IDLE_TIMEOUT_MS,
+      maxRetries: value.CHORUS_MODEL_MAX_RETRIES,
+      retryBaseDelayMs: value.CHORUS_MODEL_RETRY_BASE_DELAY_MS,
+      maxRetryDelayMs: value.CHORUS_MODEL_MAX_RETRY_DELAY_MS,
+      contextWindowTokens: value.CHORUS_CONTEXT_WINDOW_TOKENS,
+      deltaCoalesceMs: value.CHORUS_DELTA_COALESCE_MS,
+      partialSaveIntervalMs: value.CHORUS_PARTIAL_SAVE_INTERVAL_MS,
+    },
+    realtime: {
+      heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,
+      maxBufferedBytes: value.CHORUS_WS_MAX_BUFFERED_BYTES,
     },
     limits: {
       maxBodyBytes: 1024 * 1024,

@@ -1,0 +1,59 @@
+import { and, eq } from 'drizzle-orm';
+import type { ConversationRow } from '../conversations/conversations.ts';
+import type { Db } from '../db/database.ts';
+import { agents, conversationMembers, conversations, messages } from '../db/schema.ts';
+import type { PublicMessage } from '../messages/message-shape.ts';
+import type { MessagePostedListener } from '../messages/messages.ts';
+import type { RunService } from '../runs/run-service.ts';
+import { maxAgentChainDepth, shouldReply } from './reply-policy.ts';
+
+/**
+ * Wires the reply policy: every committed message (from `messagePosted`) and every completed
+ * agent reply is routed, in posting order per conversation, to the agent members that should
+ * answer it; each gets a queued run. Returns the listener to add to `messagePosted`.
+ */
+export function createReplyTrigger(deps: { db: Db; runs: RunService }): MessagePostedListener {
+  const route = (message: PublicMessage, conversation: Pick<ConversationRow, 'id' | 'kind'>, depth: number) =>
+    deps.runs.inConversationOrder(conversation.id, async () => {
+      if (depth >= maxAgentChainDepth) return;
+      const members = await agentMembers(deps.db, conversation.id);
+      if (members.length === 0) return;
+      const threadRootSender = message.threadRootId ? await senderOf(deps.db, message.threadRootId) : undefined;
+      for (const agent of members) {
+        if (shouldReply({ conversationKind: conversation.kind, message, agent, threadRootSender })) {
+          await deps.runs.requestReplyInOrder({ agent, trigger: message, depth });
+        }
+      }
+    });
+
+  deps.runs.onReplyCompleted = (message, depth) => {
+    conversationKind(deps.db, message.conversationId)
+      .then((kind) => (kind ? route(message, { id: message.conversationId, kind }, depth) : undefined))
+      .catch(() => undefined); // logged by the ordered task runner
+  };
+
+  return (message, conversation) => {
+    // An agent's message is routed when it completes (its content is empty while streaming).
+    if (message.status !== 'complete' || message.sender.type === 'agent') return;
+    route(message, conversation, 0).catch(() => undefined); // logged by the ordered task runner
+  };
+}
+
+async function agentMembers(db: Db, conversationId: string) {
+  const rows = await db
+    .select({ agent: agents })
+    .from(conversationMembers)
+    .innerJoin(agents, eq(agents.id, conversationMembers.memberId))
+    .where(and(eq(conversationMembers.conversationId, conversationId), eq(conversationMembers.memberType, 'agent')));
+  return rows.map((row) => row.agent);
+}
+
+async function senderOf(db: Db, messageId: string): Promise<{ type: 'user' | 'agent'; id: string } | undefined> {
+  const [row] = await db.select({ type: messages.senderType, id: messages.senderId }).from(messages).where(eq(messages.id, messageId));
+  return row;
+}
+
+async function conversationKind(db: Db, conversationId: string): Promise<'direct' | 'group' | undefined> {
+  const [row] = await db.select({ kind: conversations.kind }).from(conversations).where(eq(conversations.id, conversationId));
+  return row?.kind;
+}

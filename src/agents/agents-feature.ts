@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../http/context.ts';
+import { createModelRegistry, type ModelRegistry } from '../providers/model-registry.ts';
+import { RunService } from '../runs/run-service.ts';
+import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
+import { conversationTopic } from '../realtime/event-bus.ts';
+import { createReplyTrigger } from './agent-trigger.ts';
+
+/** The agents feature's long-lived parts, handed to its routes. */
+export interface AgentsFeature {
+  models: ModelRegistry;
+  runs: RunService;
+}
+
+/**
+ * Wires agents into the app: the model registry from config, the run queue, the reply trigger
+ * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
+ * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
+ */
+export function createAgentsFeature(app: FastifyInstance, context: AppContext): AgentsFeature {
+  const models = createModelRegistry(context.config);
+  const runs = new RunService({ ...context, models, agentsConfig: context.config.agents });
+  context.messagePosted.add(createReplyTrigger({ db: context.db, runs }));
+  context.cancelRun = async (principal, runId) => {
+    await runs.cancel(principal, runId);
+  };
+  if (context.config.mode !== 'distributed') {
+    app.addHook('onReady', async () => {
+      const recovered = await markAbandonedRunsInterrupted(context.db);
+      for (const message of recovered) {
+        await context.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
+      }
+      if (recovered.length > 0) context.logger.warn({ count: recovered.length }, 'replies left streaming by a stopped server marked interrupted');
+    });
+  }
+  app.addHook('preClose', async () => {
+    await runs.stop();
+  });
+  return { models, runs };
+}

@@ -1,0 +1,186 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Principal } from '../auth/auth-service.ts';
+import type { Db, Executor } from '../db/database.ts';
+import { isUniqueViolation } from '../db/errors.ts';
+import { agents, conversationMembers, handles } from '../db/schema.ts';
+import { AppError, notFound } from '../errors/app-error.ts';
+import type { ModelRegistry } from '../providers/model-registry.ts';
+import { getUser } from '../users/users.ts';
+
+export type AgentRow = typeof agents.$inferSelect;
+
+/** An agent as the API shows it (SPEC §3). `model` null means CHORUS_DEFAULT_MODEL. */
+export interface PublicAgent {
+  id: string;
+  workspaceId: string;
+  handle: string;
+  displayName: string;
+  model: string | null;
+  systemPrompt: string;
+  temperature: number | null;
+  maxOutputTokens: number | null;
+  tools: string[];
+  knowledgeBaseIds: string[];
+  memoryEnabled: boolean;
+  ownerId: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The editable fields of an agent; absent fields keep their value on update. */
+export interface AgentInput {
+  handle?: string;
+  displayName?: string;
+  model?: string | null;
+  systemPrompt?: string;
+  temperature?: number | null;
+  maxOutputTokens?: number | null;
+  tools?: string[];
+  memoryEnabled?: boolean;
+}
+
+export interface AgentDeps {
+  db: Db;
+  models: ModelRegistry;
+}
+
+export function toPublicAgent(row: AgentRow): PublicAgent {
+  return {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    handle: row.handle,
+    displayName: row.displayName,
+    model: row.model,
+    systemPrompt: row.systemPrompt,
+    temperature: row.temperature,
+    maxOutputTokens: row.maxOutputTokens,
+    tools: row.tools,
+    knowledgeBaseIds: row.knowledgeBaseIds,
+    memoryEnabled: row.memoryEnabled,
+    ownerId: row.ownerId,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Creates an agent owned by the caller. The handle is claimed in the workspace's shared handle
+ * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
+ * invalid_request (model names no configured provider).
+ */
+export async function createAgent(deps: AgentDeps, principal: Principal, input: AgentInput & { handle: string }): Promise<PublicAgent> {
+  checkModel(deps.models, input.model);
+  const id = uuidv7();
+  try {
+    const row = await deps.db.transaction(async (tx) => {
+      await tx.insert(handles).values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: id });
+      const [inserted] = await tx
+        .insert(agents)
+        .values({
+          id,
+          workspaceId: principal.workspaceId,
+          handle: input.handle,
+          displayName: input.displayName ?? input.handle,
+          model: input.model ?? null,
+          systemPrompt: input.systemPrompt ?? '',
+          temperature: input.temperature ?? null,
+          maxOutputTokens: input.maxOutputTokens ?? null,
+          tools: input.tools ?? [],
+          memoryEnabled: input.memoryEnabled ?? false,
+          ownerId: principal.userId,
+        })
+        .returning();
+      return inserted;
+    });
+    return toPublicAgent(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', 'Handle is already taken in this workspace');
+    throw error;
+  }
+}
+
+/** The agents of the caller's workspace, by handle. */
+export async function listAgents(db: Executor, principal: Principal): Promise<PublicAgent[]> {
+  const rows = await db.select().from(agents).where(eq(agents.workspaceId, principal.workspaceId)).orderBy(agents.handle);
+  return rows.map(toPublicAgent);
+}
+
+/** The agent `agentId` in `workspaceId`; not_found otherwise (also for another workspace's agent). */
+export async function getAgentRow(db: Executor, workspaceId: string, agentId: string): Promise<AgentRow> {
+  const [row] = await db.select().from(agents).where(and(eq(agents.workspaceId, workspaceId), eq(agents.id, agentId)));
+  if (!row) throw notFound('Agent');
+  return row;
+}
+
+/** Case-insensitive lookup by handle within a workspace; undefined when no agent has it. */
+export async function findAgentByHandle(db: Executor, workspaceId: string, handle: string): Promise<AgentRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.workspaceId, workspaceId), eq(sql`lower(${agents.handle})`, handle.toLowerCase())));
+  return row;
+}
+
+/**
+ * Changes an agent. Allowed to its owner and to workspace owners/admins (else forbidden).
+ * A new handle is claimed in the shared namespace (conflict when taken). Throws not_found,
+ * invalid_request (model).
+ */
+export async function updateAgent(deps: AgentDeps, principal: Principal, agentId: string, input: AgentInput): Promise<PublicAgent> {
+  const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
+  await checkCanManage(deps.db, principal, current);
+  if (input.model !== undefined) checkModel(deps.models, input.model);
+  try {
+    const row = await deps.db.transaction(async (tx) => {
+      if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
+        await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
+        await tx.insert(handles).values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: agentId });
+      }
+      const [updated] = await tx
+        .update(agents)
+        .set({ ...withoutUndefined(input), updatedAt: new Date() })
+        .where(eq(agents.id, agentId))
+        .returning();
+      return updated;
+    });
+    return toPublicAgent(row);
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', 'Handle is already taken in this workspace');
+    throw error;
+  }
+}
+
+/**
+ * Deletes an agent, frees its handle and removes it from every conversation. Its past messages
+ * stay (they carry the handle). Same permission as update. Throws not_found, forbidden.
+ */
+export async function deleteAgent(deps: AgentDeps, principal: Principal, agentId: string): Promise<void> {
+  const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
+  await checkCanManage(deps.db, principal, current);
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(conversationMembers).where(and(eq(conversationMembers.memberId, agentId), eq(conversationMembers.memberType, 'agent')));
+    await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
+    await tx.delete(agents).where(eq(agents.id, agentId));
+  });
+}
+
+function checkModel(models: ModelRegistry, model: string | null | undefined): void {
+  if (model === undefined || model === null) return;
+  if (!models.isKnown(model)) {
+    const configured = models.providerNames.length ? models.providerNames.join(', ') : 'none';
+    throw new AppError('invalid_request', `model must be provider/model with a configured provider (configured: ${configured})`, {
+      details: [{ path: 'model', message: 'unknown provider' }],
+    });
+  }
+}
+
+async function checkCanManage(db: Executor, principal: Principal, agent: AgentRow): Promise<void> {
+  if (agent.ownerId === principal.userId) return;
+  const user = await getUser(db, principal.workspaceId, principal.userId);
+  if (user.role === 'member') throw new AppError('forbidden', 'Only the agent owner or an admin can change this agent');
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as Partial<T>;
+}

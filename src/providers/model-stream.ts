@@ -1,0 +1,194 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { streamText, type ModelMessage } from 'ai';
+import {
+  describeProviderError,
+  isRetryableProviderError,
+  MalformedStreamError,
+  ModelTimeoutError,
+  retryDelayMs,
+} from './model-errors.ts';
+import type { ResolvedModel } from './model-registry.ts';
+
+/** Timeouts and retry backoff for one model call (from `config.agents`). */
+export interface ModelCallPolicy {
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Extra attempts after a retryable failure before the first token. */
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  /** A provider asking to wait longer than this (Retry-After) fails the call instead. */
+  maxRetryDelayMs: number;
+}
+
+export interface ModelCallInput {
+  model: ResolvedModel;
+  /** Tried once, only when `model` fails before producing any text. */
+  fallback?: ResolvedModel;
+  system: string | undefined;
+  messages: ModelMessage[];
+  temperature?: number | null;
+  maxOutputTokens: number;
+  /** Cancellation from outside (cancel, shutdown, a client gone); its reason is reported back. */
+  signal: AbortSignal;
+  policy: ModelCallPolicy;
+  /** Each text delta as it arrives, in order. */
+  onText(text: string): void;
+  onRetry?(info: { attempt: number; delayMs: number; error: string }): void;
+}
+
+/** How a model call ended. `text` is everything streamed, also when it did not complete. */
+export interface ModelCallResult {
+  outcome: 'completed' | 'aborted' | 'failed';
+  text: string;
+  /** The `provider/model` that produced the text (the fallback when it was used). */
+  modelName: string;
+  usage: { inputTokens?: number; outputTokens?: number };
+  finishReason?: string;
+  /** Readable failure, for the message's `error`. */
+  error?: string;
+  /** `signal.reason` when outcome is `aborted`. */
+  abortReason?: unknown;
+  attempts: number;
+  /** Milliseconds from the call's start to the first text delta. */
+  firstTokenMs?: number;
+}
+
+/**
+ * Streams one reply from a model with Chorus's failure policy: retries with backoff on 429, 5xx
+ * and network errors (honouring Retry-After) only before the first text; a first-token timeout
+ * and an idle timeout; a malformed stream event fails the call (the upstream request is aborted);
+ * the fallback model is tried only when nothing was streamed. Never throws: every ending is a result.
+ */
+export async function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
+  const startedAt = performance.now();
+  const first = await streamWithRetries(input, input.model, startedAt);
+  if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name) return first;
+  const second = await streamWithRetries(input, input.fallback, startedAt);
+  return { ...second, attempts: first.attempts + second.attempts };
+}
+
+async function streamWithRetries(input: ModelCallInput, model: ResolvedModel, startedAt: number): Promise<ModelCallResult> {
+  let attempts = 0;
+  for (;;) {
+    attempts++;
+    const result = await streamOnce(input, model, startedAt);
+    const failure = result.failure;
+    if (!failure) return { ...result.value, attempts };
+    const canRetry = result.value.text === '' && attempts <= input.policy.maxRetries && isRetryableProviderError(failure);
+    if (!canRetry) return { ...result.value, attempts };
+    const delayMs = retryDelayMs(failure, attempts, input.policy.retryBaseDelayMs);
+    if (delayMs > input.policy.maxRetryDelayMs) {
+      return { ...result.value, attempts, error: `${result.value.error} (asked to retry after ${Math.ceil(delayMs / 1000)} s)` };
+    }
+    input.onRetry?.({ attempt: attempts, delayMs, error: result.value.error ?? '' });
+    try {
+      await sleep(delayMs, undefined, { signal: input.signal });
+    } catch {
+      return { ...result.value, outcome: 'aborted', abortReason: input.signal.reason, error: undefined, attempts };
+    }
+  }
+}
+
+async function streamOnce(
+  input: ModelCallInput,
+  model: ResolvedModel,
+  startedAt: number,
+): Promise<{ value: ModelCallResult; failure?: unknown }> {
+  const controller = new AbortController();
+  const forwardAbort = () => controller.abort(input.signal.reason);
+  if (input.signal.aborted) forwardAbort();
+  else input.signal.addEventListener('abort', forwardAbort, { once: true });
+  const watchdog = new Watchdog(controller, input.policy);
+  const value: ModelCallResult = { outcome: 'completed', text: '', modelName: model.name, usage: {}, attempts: 0 };
+  let failure: unknown;
+  try {
+    const result = streamText({
+      model: model.languageModel,
+      system: input.system || undefined,
+      messages: input.messages,
+      temperature: input.temperature ?? undefined,
+      maxOutputTokens: input.maxOutputTokens,
+      maxRetries: 0,
+      abortSignal: controller.signal,
+      onError: () => {},
+    });
+    for await (const part of result.fullStream) {
+      if (part.type === 'text-delta') {
+        if (value.text === '') value.firstTokenMs = Math.round(performance.now() - startedAt);
+        watchdog.sawOutput();
+        value.text += part.text;
+        input.onText(part.text);
+      } else if (part.type === 'reasoning-delta' || part.type === 'tool-input-delta') {
+        watchdog.sawOutput();
+      } else if (part.type === 'finish') {
+        value.finishReason = part.finishReason;
+        value.usage = { inputTokens: part.totalUsage.inputTokens, outputTokens: part.totalUsage.outputTokens };
+      } else if (part.type === 'error') {
+        failure = isParseError(part.error) ? new MalformedStreamError('The provider sent a malformed stream event') : part.error;
+        controller.abort(failure);
+        break;
+      } else if (part.type === 'abort') {
+        break;
+      }
+    }
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    watchdog.stop();
+    input.signal.removeEventListener('abort', forwardAbort);
+  }
+  if (input.signal.aborted) return { value: { ...value, outcome: 'aborted', abortReason: input.signal.reason } };
+  if (controller.signal.aborted && controller.signal.reason instanceof ModelTimeoutError) failure = controller.signal.reason;
+  if (!failure && (value.finishReason === undefined || value.finishReason === 'interrupted' || value.finishReason === 'error')) {
+    failure = new MalformedStreamError('The provider closed the stream before the reply finished');
+  }
+  if (failure) return { value: { ...value, outcome: 'failed', error: describeProviderError(failure, model.provider) }, failure };
+  return { value };
+}
+
+function isParseError(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name ?? '';
+  return name === 'AI_JSONParseError' || name === 'AI_TypeValidationError';
+}
+
+/**
+ * One timer per call, lazily re-armed: output only stamps `lastOutputAt`; when the timer fires it
+ * either aborts (first-token or idle timeout) or sleeps for the time left. Keeps a per-token cost
+ * of one clock read at thousands of concurrent streams.
+ */
+class Watchdog {
+  #controller: AbortController;
+  #policy: ModelCallPolicy;
+  #timer: NodeJS.Timeout | undefined;
+  #lastOutputAt: number | undefined;
+
+  constructor(controller: AbortController, policy: ModelCallPolicy) {
+    this.#controller = controller;
+    this.#policy = policy;
+    this.#timer = setTimeout(() => this.#fire(), policy.firstTokenTimeoutMs);
+  }
+
+  sawOutput(): void {
+    const first = this.#lastOutputAt === undefined;
+    this.#lastOutputAt = performance.now();
+    if (first && this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => this.#fire(), this.#policy.idleTimeoutMs);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #fire(): void {
+    if (this.#lastOutputAt === undefined) {
+      this.#controller.abort(new ModelTimeoutError('first-token', this.#policy.firstTokenTimeoutMs));
+      return;
+    }
+    const left = this.#lastOutputAt + this.#policy.idleTimeoutMs - performance.now();
+    if (left <= 0) this.#controller.abort(new ModelTimeoutError('idle', this.#policy.idleTimeoutMs));
+    else this.#timer = setTimeout(() => this.#fire(), Math.ceil(left));
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Coalesces one message's text deltas into at most one publish per `windowMs`. The window opens
+ * at the first delta after a flush, so each message has its own timer and flushes are staggered
+ * across messages instead of firing on one global tick. `windowMs` 0 publishes every delta.
+ */
+export class DeltaCoalescer {
+  #pending = '';
+  #timer: NodeJS.Timeout | undefined;
+  #publish: (delta: string) => void;
+  #windowMs: number;
+
+  constructor(publish: (delta: string) => void, windowMs: number) {
+    this.#publish = publish;
+    this.#windowMs = windowMs;
+  }
+
+  push(text: string): void {
+    if (text === '') return;
+    if (this.#windowMs === 0) {
+      this.#publish(text);
+      return;
+    }
+    this.#pending += text;
+    this.#timer ??= setTimeout(() => this.flush(), this.#windowMs);
+  }
+
+  /** Publishes what is pending now (before `message.done`, so deltas never trail it). */
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending === '') return;
+    const delta = this.#pending;
+    this.#pending = '';
+    this.#publish(delta);
+  }
+}
+
+/**
+ * Saves a streaming message's partial content at most once per `intervalMs` and at least that
+ * often while it changes. Saves never overlap; `stop()` cancels the next one and waits for the
+ * one in flight, so a final write made after `stop()` is never overwritten.
+ */
+export class PartialSaver {
+  #save: () => Promise<void>;
+  #intervalMs: number;
+  #onError: (error: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> | undefined;
+  #dirty = false;
+  #stopped = false;
+  #lastSavedAt = performance.now();
+
+  constructor(save: () => Promise<void>, intervalMs: number, onError: (error: unknown) => void) {
+    this.#save = save;
+    this.#intervalMs = intervalMs;
+    this.#onError = onError;
+  }
+
+  markDirty(): void {
+    this.#dirty = true;
+    this.#schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight;
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#timer || this.#inFlight || !this.#dirty) return;
+    const wait = Math.max(0, this.#lastSavedAt + this.#intervalMs - performance.now());
+    this.#timer = setTimeout(() => this.#run(), wait);
+  }
+
+  #run(): void {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    this.#dirty = false;
+    this.#lastSavedAt = performance.now();
+    this.#inFlight = this.#save()
+      .catch(this.#onError)
+      .finally(() => {
+        this.#inFlight = undefined;
+        this.#schedule();
+      });
+  }
+}

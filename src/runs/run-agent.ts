@@ -1,0 +1,206 @@
+import type { Logger } from 'pino';
+import type { AgentRow } from '../agents/agents.ts';
+import type { Config } from '../config/config.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
+import { appendMessage, type MessageDeps } from '../messages/messages.ts';
+import type { ModelRegistry, ResolvedModel } from '../providers/model-registry.ts';
+import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
+import { conversationTopic } from '../realtime/event-bus.ts';
+import { fitContext, loadHistory, type RunContext } from './build-context.ts';
+import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
+import { finishMessage, finishRunRow, markRunStarted, savePartialContent, type RunRow, type RunStep } from './run-store.ts';
+
+/** What a run needs from the app: storage, fan-out, models and the agents' config. */
+export interface RunDeps extends MessageDeps {
+  models: ModelRegistry;
+  agentsConfig: Config['agents'];
+  logger: Logger;
+}
+
+/** One queued reply: the run row, the agent answering and the message it answers. */
+export interface RunJob {
+  run: RunRow;
+  agent: AgentRow;
+  trigger: PublicMessage;
+}
+
+/** Abort reason for an explicit cancel (WebSocket `cancel`, POST /runs/:id/cancel). */
+export class RunCancelled extends Error {
+  override name = 'RunCancelled';
+}
+
+/** Abort reason when this process stops mid-run; the reply ends `interrupted`. */
+export class ServerStopping extends Error {
+  override name = 'ServerStopping';
+}
+
+type FinalStatus = 'complete' | 'failed' | 'cancelled' | 'interrupted';
+
+interface Outcome {
+  status: FinalStatus;
+  text: string;
+  error: string | null;
+  usage: MessageUsage | null;
+  step: RunStep;
+}
+
+const defaultMaxOutputTokens = 4096;
+
+/**
+ * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
+ * status `streaming`), `generate` (context, model call, deltas), `closeReply` (final content,
+ * status and usage, `message.done`). The message always ends in exactly one final status, even
+ * when `signal` aborts it or a step throws. Returns the final message, or undefined when the run
+ * had already ended before it started (cancelled while queued).
+ */
+export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
+  const startedAt = performance.now();
+  const generateStep: RunStep = { type: 'generate', input: {}, output: null, startedAt: new Date().toISOString(), finishedAt: null, error: null };
+  const message = await openReply(deps, job, generateStep);
+  if (!message) return undefined;
+  let outcome: Outcome;
+  try {
+    outcome = await generate(deps, job, message, generateStep, signal);
+  } catch (error) {
+    deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
+    outcome = failedOutcome(generateStep, '', error);
+  }
+  return closeReply(deps, job, message, outcome, startedAt);
+}
+
+async function openReply(deps: RunDeps, job: RunJob, step: RunStep): Promise<PublicMessage | undefined> {
+  const { message } = await appendMessage(deps, {
+    workspaceId: job.run.workspaceId,
+    conversationId: job.run.conversationId,
+    sender: { type: 'agent', id: job.agent.id, handle: job.agent.handle },
+    content: '',
+    status: 'streaming',
+    runId: job.run.id,
+    threadRootId: job.trigger.threadRootId ?? undefined,
+    onBehalfOf: job.run.onBehalfOf ?? undefined,
+  });
+  if (!(await markRunStarted(deps.db, job.run.id, message.id, [step]))) {
+    // Cancelled between dequeue and start: the message still gets its one final status.
+    const final = await finishMessage(deps.db, message.id, { content: '', status: 'cancelled', error: null, usage: null });
+    if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
+    return undefined;
+  }
+  await publishStep(deps, job, step);
+  return message;
+}
+
+async function generate(deps: RunDeps, job: RunJob, message: PublicMessage, step: RunStep, signal: AbortSignal): Promise<Outcome> {
+  let model: ResolvedModel;
+  let context: RunContext;
+  const maxOutputTokens = job.agent.maxOutputTokens ?? defaultMaxOutputTokens;
+  try {
+    model = deps.models.resolve(job.agent.model);
+    const fallbackName = deps.agentsConfig.fallbackModel;
+    const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
+    const window = model.contextWindowTokens;
+    context = fitContext({
+      agentId: job.agent.id,
+      systemPrompt: job.agent.systemPrompt,
+      history: await loadHistory(deps.db, job.trigger),
+      contextWindowTokens: window,
+      maxOutputTokens: Math.min(maxOutputTokens, Math.floor(window / 2)),
+    });
+    step.input = {
+      model: model.name,
+      contextWindowTokens: window,
+      promptTokens: context.promptTokens,
+      includedMessages: context.includedMessages,
+      droppedMessages: context.droppedMessages,
+    };
+    const coalescer = new DeltaCoalescer((delta) => {
+      void deps.bus.publish(conversationTopic(message.conversationId), {
+        type: 'message.delta',
+        conversationId: message.conversationId,
+        messageId: message.id,
+        delta,
+      });
+    }, deps.agentsConfig.deltaCoalesceMs);
+    let text = '';
+    const saver = new PartialSaver(
+      () => savePartialContent(deps.db, message.id, text),
+      deps.agentsConfig.partialSaveIntervalMs,
+      (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
+    );
+    const result = await streamModelReply({
+      model,
+      fallback,
+      system: context.system,
+      messages: context.messages,
+      temperature: job.agent.temperature,
+      maxOutputTokens,
+      signal,
+      policy: deps.agentsConfig,
+      onText: (delta) => {
+        text += delta;
+        coalescer.push(delta);
+        saver.markDirty();
+      },
+      onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
+    });
+    coalescer.flush();
+    await saver.stop();
+    return outcomeOf(result, step);
+  } catch (error) {
+    return failedOutcome(step, '', error);
+  }
+}
+
+function outcomeOf(result: ModelCallResult, step: RunStep): Outcome {
+  const status: FinalStatus =
+    result.outcome === 'completed'
+      ? 'complete'
+      : result.outcome === 'failed'
+        ? 'failed'
+        : result.abortReason instanceof ServerStopping
+          ? 'interrupted'
+          : 'cancelled';
+  const error = status === 'failed' ? (result.error ?? 'The model call failed') : status === 'interrupted' ? 'The server stopped during this reply' : null;
+  step.output = {
+    finishReason: result.finishReason ?? null,
+    model: result.modelName,
+    attempts: result.attempts,
+    firstTokenMs: result.firstTokenMs ?? null,
+    outputChars: result.text.length,
+  };
+  step.error = error;
+  return {
+    status,
+    text: result.text,
+    error,
+    usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, model: result.modelName },
+    step,
+  };
+}
+
+function failedOutcome(step: RunStep, text: string, error: unknown): Outcome {
+  const readable = AppError.isInstance(error) && error.code !== 'internal' ? error.message : 'Internal error while running the agent';
+  step.error = readable;
+  return { status: 'failed', text, error: readable, usage: null, step };
+}
+
+async function closeReply(deps: RunDeps, job: RunJob, message: PublicMessage, outcome: Outcome, startedAt: number): Promise<PublicMessage | undefined> {
+  const latencyMs = Math.round(performance.now() - startedAt);
+  const usage: MessageUsage = { ...outcome.usage, latencyMs };
+  outcome.step.finishedAt = new Date().toISOString();
+  const final = await finishMessage(deps.db, message.id, { content: outcome.text, status: outcome.status, error: outcome.error, usage });
+  const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
+  await finishRunRow(deps.db, job.run.id, { status: runStatus, steps: [outcome.step], usage, error: outcome.error });
+  await publishStep(deps, job, outcome.step);
+  if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
+  return final;
+}
+
+async function publishStep(deps: RunDeps, job: RunJob, step: RunStep): Promise<void> {
+  await deps.bus.publish(conversationTopic(job.run.conversationId), {
+    type: 'run.step',
+    runId: job.run.id,
+    conversationId: job.run.conversationId,
+    step: { ...step },
+  });
+}

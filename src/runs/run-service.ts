@@ -1,0 +1,144 @@
+import type { AgentRow } from '../agents/agents.ts';
+import type { Principal } from '../auth/auth-service.ts';
+import type { PublicMessage } from '../messages/message-shape.ts';
+import { Mailboxes, OrderedTasks } from './mailbox.ts';
+import { executeRun, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
+import {
+  cancelQueuedRun,
+  finishRunRow,
+  findRunByTrigger,
+  getRunForPrincipal,
+  getRunRow,
+  insertQueuedRun,
+  toPublicRun,
+  type PublicRun,
+  type RunRow,
+} from './run-store.ts';
+
+/** A reply to request: which agent answers which message, and how deep in an agent-to-agent chain. */
+export interface ReplyRequest {
+  agent: AgentRow;
+  trigger: PublicMessage;
+  /** 0 when a person's message triggers it; +1 for each agent message in the chain. */
+  depth?: number;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * The in-process run queue (embedded and single-node modes): a mailbox per (conversation, agent)
+ * runs that agent's replies in that conversation one at a time, in request order; other
+ * conversations and agents never wait on it. Runs survive their requester leaving; only
+ * `cancel` and `stop` abort them.
+ */
+export class RunService {
+  #deps: RunDeps;
+  #ordered: OrderedTasks;
+  #mailboxes: Mailboxes;
+  #active = new Map<string, ActiveRun>();
+  #stopping = false;
+  /** Called with each reply that completed, and its chain depth (agent-to-agent mentions). */
+  onReplyCompleted: ((message: PublicMessage, depth: number) => void) | undefined;
+
+  constructor(deps: RunDeps) {
+    this.#deps = deps;
+    const onError = (error: unknown) => deps.logger.error({ err: error }, 'agent run task failed');
+    this.#ordered = new OrderedTasks(onError);
+    this.#mailboxes = new Mailboxes(onError);
+  }
+
+  /** Number of runs executing in this process now. */
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Runs `task` after every task queued earlier for the same conversation, so replies are
+   * requested in the order their trigger messages were posted.
+   */
+  inConversationOrder<T>(conversationId: string, task: () => Promise<T>): Promise<T> {
+    return this.#ordered.run(conversationId, task);
+  }
+
+  /**
+   * Queues a reply unless one already exists for (trigger, agent), and returns its run (status
+   * `queued` when new). Call inside `inConversationOrder` for the trigger's conversation: that
+   * makes the check-then-insert race-free and keeps the mailbox in posting order.
+   */
+  async requestReplyInOrder(request: ReplyRequest): Promise<RunRow> {
+    const { agent, trigger } = request;
+    const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
+    if (existing) return existing;
+    const run = await insertQueuedRun(this.#deps.db, {
+      workspaceId: agent.workspaceId,
+      conversationId: trigger.conversationId,
+      agentId: agent.id,
+      triggerMessageId: trigger.id,
+    });
+    const job: RunJob = { run, agent, trigger };
+    this.#mailboxes.push(`${trigger.conversationId}:${agent.id}`, () => this.#execute(job, request.depth ?? 0));
+    return run;
+  }
+
+  /** `requestReplyInOrder` behind the conversation's earlier requests. */
+  requestReply(request: ReplyRequest): Promise<RunRow> {
+    return this.inConversationOrder(request.trigger.conversationId, () => this.requestReplyInOrder(request));
+  }
+
+  /** The run if the principal is a member of its conversation; not_found otherwise. */
+  async getRun(principal: Principal, runId: string): Promise<PublicRun> {
+    return toPublicRun(await getRunForPrincipal(this.#deps.db, principal, runId));
+  }
+
+  /**
+   * Cancels a run the principal can see and resolves once it has its final status: a running one
+   * is aborted upstream (partial text kept, message `cancelled`), a queued one never starts.
+   * Cancelling twice, or after the natural end, changes nothing. Throws not_found.
+   */
+  async cancel(principal: Principal, runId: string): Promise<PublicRun> {
+    await getRunForPrincipal(this.#deps.db, principal, runId);
+    if (!(await this.#abortActive(runId))) {
+      const cancelledQueued = await cancelQueuedRun(this.#deps.db, runId);
+      if (!cancelledQueued) await this.#abortActive(runId);
+    }
+    const row = await getRunRow(this.#deps.db, runId);
+    return toPublicRun(row!);
+  }
+
+  /** Stops taking work and ends every active run `interrupted`; resolves when they are saved. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const active = [...this.#active.values()];
+    for (const run of active) run.controller.abort(new ServerStopping('server stopping'));
+    await Promise.all(active.map((run) => run.done));
+  }
+
+  async #abortActive(runId: string): Promise<boolean> {
+    const active = this.#active.get(runId);
+    if (!active) return false;
+    active.controller.abort(new RunCancelled('cancelled'));
+    await active.done;
+    return true;
+  }
+
+  async #execute(job: RunJob, depth: number): Promise<void> {
+    if (this.#stopping) {
+      await finishRunRow(this.#deps.db, job.run.id, { status: 'interrupted', error: 'The server stopped before this run started' });
+      return;
+    }
+    const controller = new AbortController();
+    let markDone!: () => void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    this.#active.set(job.run.id, { controller, done });
+    try {
+      const final = await executeRun(this.#deps, job, controller.signal);
+      if (final?.status === 'complete') this.onReplyCompleted?.(final, depth + 1);
+    } finally {
+      this.#active.delete(job.run.id);
+      markDone();
+    }
+  }
+}

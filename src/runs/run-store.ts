@@ -1,0 +1,165 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Principal } from '../auth/auth-service.ts';
+import { requireMembership } from '../conversations/conversations.ts';
+import type { Executor } from '../db/database.ts';
+import { messages, runs, type RunStatus } from '../db/schema.ts';
+import { notFound } from '../errors/app-error.ts';
+import { toPublicMessage, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
+
+export type RunRow = typeof runs.$inferSelect;
+
+/**
+ * One step of a run's action chain (SPEC §6), as stored and as sent in `run.step`.
+ * `finishedAt` is null while the step runs. Times are ISO 8601.
+ */
+export interface RunStep {
+  type: 'accept' | 'refuse' | 'generate' | 'decide' | 'use_tool' | 'call_agent' | 'call_human' | 'rag' | 'memory_load' | 'memory_store';
+  input: Record<string, unknown>;
+  output: Record<string, unknown> | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+/** A run as the API shows it (`GET /runs/:id`). */
+export interface PublicRun {
+  id: string;
+  conversationId: string;
+  agentId: string;
+  triggerMessageId: string | null;
+  messageId: string | null;
+  status: RunStatus;
+  steps: RunStep[];
+  usage: MessageUsage | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export function toPublicRun(row: RunRow): PublicRun {
+  return {
+    id: row.id,
+    conversationId: row.conversationId,
+    agentId: row.agentId,
+    triggerMessageId: row.triggerMessageId,
+    messageId: row.messageId,
+    status: row.status,
+    steps: row.steps as RunStep[],
+    usage: (row.usage as MessageUsage | null) ?? null,
+    error: row.error,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    finishedAt: row.finishedAt?.toISOString() ?? null,
+  };
+}
+
+/** Inserts a `queued` run for `agentId` answering `triggerMessageId`. */
+export async function insertQueuedRun(
+  db: Executor,
+  input: { workspaceId: string; conversationId: string; agentId: string; triggerMessageId: string },
+): Promise<RunRow> {
+  const [row] = await db.insert(runs).values({ id: uuidv7(), ...input, status: 'queued' }).returning();
+  return row;
+}
+
+/** The run of `agentId` for `triggerMessageId`, if one was already requested. */
+export async function findRunByTrigger(db: Executor, triggerMessageId: string, agentId: string): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(runs).where(and(eq(runs.triggerMessageId, triggerMessageId), eq(runs.agentId, agentId)));
+  return row;
+}
+
+/** The run by id without access checks (internal callers). */
+export async function getRunRow(db: Executor, runId: string): Promise<RunRow | undefined> {
+  const [row] = await db.select().from(runs).where(eq(runs.id, runId));
+  return row;
+}
+
+/** The run if the principal belongs to its conversation; not_found otherwise (SPEC §7). */
+export async function getRunForPrincipal(db: Executor, principal: Principal, runId: string): Promise<RunRow> {
+  const [row] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)));
+  if (!row) throw notFound('Run');
+  try {
+    await requireMembership(db, principal.workspaceId, row.conversationId, principal.userId);
+  } catch {
+    throw notFound('Run');
+  }
+  return row;
+}
+
+/** Moves a run to `running` with its message and first steps. Returns false when it was no longer queued. */
+export async function markRunStarted(db: Executor, runId: string, messageId: string, steps: RunStep[]): Promise<boolean> {
+  const updated = await db
+    .update(runs)
+    .set({ status: 'running', messageId, steps, startedAt: new Date() })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+    .returning({ id: runs.id });
+  return updated.length === 1;
+}
+
+/** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */
+export async function finishRunRow(
+  db: Executor,
+  runId: string,
+  final: { status: RunStatus; steps?: RunStep[]; usage?: MessageUsage | null; error?: string | null; messageId?: string },
+): Promise<boolean> {
+  const updated = await db
+    .update(runs)
+    .set({ ...final, usage: final.usage as Record<string, unknown> | null | undefined, finishedAt: new Date() })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .returning({ id: runs.id });
+  return updated.length === 1;
+}
+
+/** Cancels a run that has not started yet. Returns false when it was no longer `queued`. */
+export async function cancelQueuedRun(db: Executor, runId: string): Promise<boolean> {
+  const updated = await db
+    .update(runs)
+    .set({ status: 'cancelled', finishedAt: new Date() })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+    .returning({ id: runs.id });
+  return updated.length === 1;
+}
+
+/** Saves streamed-so-far content of a message that is still `streaming` (no-op once final). */
+export async function savePartialContent(db: Executor, messageId: string, content: string): Promise<void> {
+  await db.update(messages).set({ content }).where(and(eq(messages.id, messageId), eq(messages.status, 'streaming')));
+}
+
+/**
+ * Writes a message's final state once: only a message still `streaming` changes, so a late
+ * writer (cancel racing the natural end, recovery) cannot overwrite it. Returns the stored
+ * message when this call set it, undefined when another writer already had.
+ */
+export async function finishMessage(
+  db: Executor,
+  messageId: string,
+  final: { content: string; status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage | null },
+): Promise<PublicMessage | undefined> {
+  const [row] = await db
+    .update(messages)
+    .set({ ...final, usage: final.usage as Record<string, unknown> | null })
+    .where(and(eq(messages.id, messageId), eq(messages.status, 'streaming')))
+    .returning();
+  return row ? toPublicMessage(row) : undefined;
+}
+
+export const interruptedError = 'The server stopped while this reply was being written';
+
+/**
+ * Start-up recovery for one-node modes: every message left `streaming` and every run left
+ * `queued` or `running` by a process that died becomes `interrupted`. Returns the messages changed.
+ */
+export async function markAbandonedRunsInterrupted(db: Executor): Promise<PublicMessage[]> {
+  const rows = await db
+    .update(messages)
+    .set({ status: 'interrupted', error: interruptedError })
+    .where(eq(messages.status, 'streaming'))
+    .returning();
+  await db
+    .update(runs)
+    .set({ status: 'interrupted', error: interruptedError, finishedAt: sql`coalesce(${runs.finishedAt}, now())` })
+    .where(inArray(runs.status, ['queued', 'running']));
+  return rows.map(toPublicMessage);
+}
