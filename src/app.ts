@@ -3,7 +3,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { uuidv7 } from 'uuidv7';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { agentRoutes } from './agents/agent-routes.ts';
 import { createAgentsFeature } from './agents/agents-feature.ts';
@@ -24,7 +23,6 @@ import { openAIRoutes } from './openai-compat/openai-routes.ts';
 import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './realtime/event-bus.ts';
-import { createRealtime } from './realtime/realtime.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -33,8 +31,6 @@ export interface AppDeps {
   bus: EventBus;
   logger: Logger;
   signer: TokenSigner;
-  /** Distributed mode: shared rate-limit counters and a readiness check. */
-  redis?: Redis;
 }
 
 export const apiPrefix = '/api/v1';
@@ -50,7 +46,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     ...deps,
     db: deps.database.db,
     metrics,
-    rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
+    rateLimits: new RateLimits(config.rateLimitPerSecond),
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
     cancelRun: async () => {
@@ -99,14 +95,11 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerOperationsRoutes(app, context);
-  const realtime = createRealtime(context);
-  realtime.attach(app, `${apiPrefix}/ws`);
   const agentsFeature = createAgentsFeature(app, context);
 
   await app.register(
     async (api) => {
       await api.register(authPublicRoutes(context));
-      await api.register(realtime.sseRoutes);
       await api.register(async (protectedApi) => {
         protectedApi.addHook('onRequest', authenticateHook(context));
         await protectedApi.register(accountRoutes(context));
