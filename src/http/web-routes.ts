@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../errors/app-error.ts';
 
 /** Where `vite build` writes the web client (see web/vite.config.ts and scripts/build-web.ts). */
-export const webDistDir = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+const webDistDir = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
 /** Paths the server owns: never answered with the web client's index.html. */
 const serverPrefixes = ['/api', '/v1', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics'];

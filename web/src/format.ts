@@ -11,14 +11,25 @@ export function formatTime(iso: string, now = new Date()): string {
 }
 
 /** The display name for a sender id: conversation member, workspace user or agent, else the handle. */
-export function displayName(id: string, handle: string, sources: { conversation?: Conversation; users: User[]; agents: Agent[] }): string {
+export function displayName(
+  id: string,
+  handle: string,
+  sources: { conversation?: Conversation; users: User[]; agents: Agent[] },
+): string {
   const member = sources.conversation?.members.find((candidate) => candidate.id === id);
   if (member?.displayName) return member.displayName;
-  return sources.users.find((user) => user.id === id)?.displayName ?? sources.agents.find((agent) => agent.id === id)?.displayName ?? handle;
+  return (
+    sources.users.find((user) => user.id === id)?.displayName ??
+    sources.agents.find((agent) => agent.id === id)?.displayName ??
+    handle
+  );
 }
 
 /** Up to two initials for an avatar. */
 export function initials(name: string): string {
-  const words = name.trim().split(/[\s._-]+/).filter(Boolean);
+  const words = name
+    .trim()
+    .split(/[\s._-]+/)
+    .filter(Boolean);
   return ((words[0]?.[0] ?? '?') + (words[1]?.[0] ?? '')).toUpperCase();
 }

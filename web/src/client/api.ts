@@ -1,5 +1,17 @@
 import { HttpClient, type HttpClientOptions } from './http-client.ts';
-import type { Agent, AuthResult, Conversation, InboxEntry, Message, MessagePage, ModelInfo, NewAgent, Page, User, Workspace } from './types.ts';
+import type {
+  Agent,
+  AuthResult,
+  Conversation,
+  InboxEntry,
+  Message,
+  MessagePage,
+  ModelInfo,
+  NewAgent,
+  Page,
+  User,
+  Workspace,
+} from './types.ts';
 
 /**
  * Typed calls for the public HTTP API (SPEC §4). Every method throws ChorusError with the
@@ -18,7 +30,13 @@ export class ChorusApi {
   }
 
   /** Creates the workspace (caller becomes owner) or, with `inviteCode`, joins it. */
-  async register(input: { workspace: string; handle: string; password: string; displayName?: string; inviteCode?: string }): Promise<AuthResult> {
+  async register(input: {
+    workspace: string;
+    handle: string;
+    password: string;
+    displayName?: string;
+    inviteCode?: string;
+  }): Promise<AuthResult> {
     const result = await this.http.request<AuthResult>('POST', '/auth/register', { body: input, auth: false });
     this.http.tokens.set(result);
     return result;
@@ -34,7 +52,10 @@ export class ChorusApi {
   async logout(): Promise<void> {
     const tokens = this.http.tokens.get();
     this.http.tokens.set(null);
-    if (tokens) await this.http.request('POST', '/auth/logout', { body: { refreshToken: tokens.refreshToken }, auth: false }).catch(() => undefined);
+    if (tokens)
+      await this.http
+        .request('POST', '/auth/logout', { body: { refreshToken: tokens.refreshToken }, auth: false })
+        .catch(() => undefined);
   }
 
   me(): Promise<{ user: User; workspace: Workspace }> {
@@ -74,12 +95,19 @@ export class ChorusApi {
   }
 
   /** A direct conversation is unique per pair: creating it again returns the existing one. */
-  createConversation(input: { kind: 'direct' | 'group'; title?: string; members: Array<{ type: 'user' | 'agent'; id: string }> }): Promise<Conversation> {
+  createConversation(input: {
+    kind: 'direct' | 'group';
+    title?: string;
+    members: Array<{ type: 'user' | 'agent'; id: string }>;
+  }): Promise<Conversation> {
     return this.http.request('POST', '/conversations', { body: input });
   }
 
   /** History ascending by seq: after `afterSeq`, before `beforeSeq`, or the latest `limit`. */
-  listMessages(conversationId: string, query: { afterSeq?: number; beforeSeq?: number; limit?: number } = {}): Promise<MessagePage> {
+  listMessages(
+    conversationId: string,
+    query: { afterSeq?: number; beforeSeq?: number; limit?: number } = {},
+  ): Promise<MessagePage> {
     return this.http.request('GET', `/conversations/${encodeURIComponent(conversationId)}/messages`, { query });
   }
 

@@ -81,7 +81,9 @@ export class HttpClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (accessToken) headers.authorization = `Bearer ${accessToken}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
-    const query = Object.entries(options.query ?? {}).filter((entry): entry is [string, string | number] => entry[1] !== undefined);
+    const query = Object.entries(options.query ?? {}).filter(
+      (entry): entry is [string, string | number] => entry[1] !== undefined,
+    );
     const search = query.length ? `?${new URLSearchParams(query.map(([key, value]) => [key, String(value)]))}` : '';
     let response: Response;
     try {

@@ -78,7 +78,9 @@ export class Outbox {
             onSent(message);
           } catch (error) {
             if (!(error instanceof ChorusError) || error.isRetryable) return;
-            this.#items = this.#items.map((candidate) => (candidate.clientMsgId === item.clientMsgId ? { ...candidate, error: error.message } : candidate));
+            this.#items = this.#items.map((candidate) =>
+              candidate.clientMsgId === item.clientMsgId ? { ...candidate, error: error.message } : candidate,
+            );
             this.#changed();
           }
         }

@@ -26,7 +26,11 @@ export interface RealtimeClientOptions {
   watchNetwork?: boolean;
 }
 
-type Pending = { resolve: (ack: Record<string, unknown>) => void; reject: (error: unknown) => void; timer: ReturnType<typeof setTimeout> };
+type Pending = {
+  resolve: (ack: Record<string, unknown>) => void;
+  reject: (error: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+};
 
 /** Close codes after which reconnecting cannot help (docs/protocol.md): bad request, forbidden origin, not found, too big. */
 const finalCloseCodes = new Set([4400, 4403, 4404, 4409, 1009]);
@@ -143,12 +147,7 @@ export class RealtimeClient {
     const socket = new Socket(this.#options.url);
     this.#socket = socket;
     const authId = `auth-${this.#nextId++}`;
-    const probeId = `probe-${this.#nextId++}`;
-    socket.onopen = () => {
-      socket.send(JSON.stringify({ type: 'auth', token, id: authId }));
-      // The ping after auth is answered only once auth succeeded: whichever reply comes first opens.
-      socket.send(JSON.stringify({ type: 'ping', id: probeId }));
-    };
+    socket.onopen = () => socket.send(JSON.stringify({ type: 'auth', token, id: authId }));
     socket.onmessage = (event) => {
       if (socket !== this.#socket) return;
       let frame: ServerFrame;
@@ -159,10 +158,9 @@ export class RealtimeClient {
       }
       this.#armHeartbeat();
       if (this.#status === 'connecting') {
-        const isAuthReply = (frame.type === 'ack' && (frame.id === authId || frame.id === probeId)) || frame.type === 'pong';
-        if (frame.type === 'error' && (frame.id === authId || frame.id === undefined)) return;
-        if (isAuthReply) return this.#opened();
-        if (frame.type === 'ack' || frame.type === 'error') return;
+        // `ack {id: authId, userId}` opens; a refused auth closes with 4401 (handled in onclose).
+        if (frame.type === 'ack' && frame.id === authId) return this.#opened();
+        if (frame.type === 'ack' || frame.type === 'error' || frame.type === 'pong') return;
         this.#opened();
       }
       this.#dispatch(frame);
@@ -182,7 +180,11 @@ export class RealtimeClient {
   }
 
   #dispatch(frame: ServerFrame): void {
-    if (frame.type === 'ack' || (frame.type === 'error' && frame.id !== undefined) || (frame.type === 'pong' && frame.id !== undefined)) {
+    if (
+      frame.type === 'ack' ||
+      (frame.type === 'error' && frame.id !== undefined) ||
+      (frame.type === 'pong' && frame.id !== undefined)
+    ) {
       const pending = frame.id === undefined ? undefined : this.#pending.get(frame.id);
       if (!pending) return;
       this.#pending.delete(frame.id as string);
@@ -261,7 +263,10 @@ export class RealtimeClient {
   }
 
   #watchNetwork(): void {
-    const target = globalThis as { addEventListener?: Window['addEventListener']; removeEventListener?: Window['removeEventListener'] };
+    const target = globalThis as {
+      addEventListener?: Window['addEventListener'];
+      removeEventListener?: Window['removeEventListener'];
+    };
     if (!(this.#options.watchNetwork ?? true) || typeof target.addEventListener !== 'function') return;
     const offline = () => {
       this.#clearTimers();

@@ -6,7 +6,12 @@ import type { RealtimeClient } from './realtime-client.ts';
  * page's ack. Resolves with the last seq replayed (`afterSeq` when nothing was missing). Rejects
  * with ChorusError `closed`/`timeout` when the connection drops: sync again after the next open.
  */
-export async function syncConversation(realtime: RealtimeClient, conversationId: string, afterSeq: number, pageSize = 200): Promise<number> {
+export async function syncConversation(
+  realtime: RealtimeClient,
+  conversationId: string,
+  afterSeq: number,
+  pageSize = 200,
+): Promise<number> {
   let position = afterSeq;
   for (;;) {
     const ack = await realtime.request({ type: 'sync', conversationId, afterSeq: position, limit: pageSize });

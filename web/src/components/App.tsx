@@ -5,6 +5,11 @@ import { SignIn } from './SignIn.tsx';
 /** Signed out: the sign-in page; signed in: the chat. */
 export function App() {
   const session = useChat((state) => state.session);
-  if (session === 'loading') return <p className="splash" role="status">Loading Chorus…</p>;
+  if (session === 'loading')
+    return (
+      <p className="splash" role="status">
+        Loading Chorus…
+      </p>
+    );
   return session === 'signed-in' ? <Shell /> : <SignIn />;
 }

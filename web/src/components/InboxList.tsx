@@ -15,7 +15,9 @@ export function InboxList({ activeId }: { activeId: string | null }) {
         {inbox.map((entry) => {
           const title = conversationTitle(entry, me?.id ?? '');
           const last = entry.lastMessage;
-          const preview = last ? `${last.sender.id === me?.id ? 'You' : last.sender.handle}: ${last.content || '…'}` : 'No messages yet';
+          const preview = last
+            ? `${last.sender.id === me?.id ? 'You' : last.sender.handle}: ${last.content || '…'}`
+            : 'No messages yet';
           const hasAgent = entry.members.some((member) => member.type === 'agent');
           return (
             <li key={entry.id}>

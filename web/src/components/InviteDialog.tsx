@@ -17,11 +17,17 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
     );
   }, [store]);
 
-  const link = code ? `${window.location.origin}/?${new URLSearchParams({ workspace: workspace?.slug ?? '', invite: code })}` : '';
+  const link = code
+    ? `${window.location.origin}/?${new URLSearchParams({ workspace: workspace?.slug ?? '', invite: code })}`
+    : '';
   return (
     <Dialog title="Invite a colleague" onClose={onClose}>
       <div className="stack">
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         {!code && !error && <p role="status">Creating an invite…</p>}
         {code && (
           <>
@@ -38,7 +44,12 @@ export function InviteDialog({ onClose }: { onClose: () => void }) {
             </label>
             <button
               type="button"
-              onClick={() => void navigator.clipboard?.writeText(link).then(() => setCopied(true), () => undefined)}
+              onClick={() =>
+                void navigator.clipboard?.writeText(link).then(
+                  () => setCopied(true),
+                  () => undefined,
+                )
+              }
             >
               {copied ? 'Copied' : 'Copy link'}
             </button>

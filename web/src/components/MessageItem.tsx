@@ -8,7 +8,12 @@ import { Markdown } from './Markdown.tsx';
 const endedLabels = { failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' } as const;
 
 /** One message: sender, time, markdown body; a streaming reply has Stop, an ended one says how and offers Retry. */
-export const MessageItem = memo(function MessageItem(props: { message: Message; conversation?: Conversation; mine: boolean; children?: ReactNode }) {
+export const MessageItem = memo(function MessageItem(props: {
+  message: Message;
+  conversation?: Conversation;
+  mine: boolean;
+  children?: ReactNode;
+}) {
   const { message, conversation, mine } = props;
   const store = useStore();
   const users = useChat((state) => state.users);
@@ -16,9 +21,15 @@ export const MessageItem = memo(function MessageItem(props: { message: Message; 
   const name = displayName(message.sender.id, message.sender.handle, { conversation, users, agents });
   const isAgent = message.sender.type === 'agent';
   const streaming = message.status === 'streaming';
-  const ended = message.status === 'failed' || message.status === 'cancelled' || message.status === 'interrupted' ? message.status : null;
+  const ended =
+    message.status === 'failed' || message.status === 'cancelled' || message.status === 'interrupted' ? message.status : null;
   return (
-    <li className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}`} data-status={message.status} data-seq={message.seq} aria-busy={streaming}>
+    <li
+      className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}`}
+      data-status={message.status}
+      data-seq={message.seq}
+      aria-busy={streaming}
+    >
       <Avatar name={name} agent={isAgent} />
       <div className="message-body">
         <p className="message-meta">

@@ -27,7 +27,9 @@ export function MessageList({ conversationId }: { conversationId: string }) {
 
   const myLast = [...items].reverse().find((message) => message.sender.id === me?.id);
   const seenBy = myLast
-    ? (entry?.members ?? []).filter((member) => member.type === 'user' && member.id !== me?.id && member.lastReadSeq >= myLast.seq)
+    ? (entry?.members ?? []).filter(
+        (member) => member.type === 'user' && member.id !== me?.id && member.lastReadSeq >= myLast.seq,
+      )
     : [];
 
   return (
@@ -51,7 +53,8 @@ export function MessageList({ conversationId }: { conversationId: string }) {
           <MessageItem key={message.id} message={message} conversation={entry} mine={message.sender.id === me?.id}>
             {message === myLast && seenBy.length > 0 && (
               <p className="seen">
-                Seen{entry?.kind === 'group' ? ` by ${seenBy.map((member) => member.displayName || member.handle).join(', ')}` : ''}
+                Seen
+                {entry?.kind === 'group' ? ` by ${seenBy.map((member) => member.displayName || member.handle).join(', ')}` : ''}
               </p>
             )}
           </MessageItem>

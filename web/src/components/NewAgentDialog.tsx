@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { ModelInfo } from '../client/index.ts';
-import { useStore } from '../state/store-context.tsx';
+import { useChat, useStore } from '../state/store-context.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /** Create an agent: name, handle, a model from the configured ones, and a system prompt. */
@@ -10,7 +10,10 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
   const [handle, setHandle] = useState('');
   const [model, setModel] = useState('');
   const [systemPrompt, setSystemPrompt] = useState('');
-  const [models, setModels] = useState<ModelInfo[] | null>(null);
+  const [models, setModels] = useState<ModelInfo[]>([]);
+  const agents = useChat((state) => state.agents);
+  // The configured models when the server lists them, and whatever models existing agents use.
+  const suggestions = [...new Set([...models.map((option) => option.id), ...agents.map((agent) => agent.model).filter(Boolean)])];
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -20,7 +23,7 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
         setModels(items);
         setModel((current) => current || items[0]?.id || '');
       },
-      () => setModels([]),
+      () => undefined,
     );
   }, [store]);
 
@@ -43,31 +46,54 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
       <form onSubmit={submit} className="stack">
         <label>
           Name
-          <input value={displayName} onChange={(event) => setDisplayName(event.target.value)} required placeholder="Research assistant" />
+          <input
+            value={displayName}
+            onChange={(event) => setDisplayName(event.target.value)}
+            required
+            placeholder="Research assistant"
+          />
         </label>
         <label>
           Handle
-          <input value={handle} onChange={(event) => setHandle(event.target.value)} required pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*" placeholder="researcher" />
+          <input
+            value={handle}
+            onChange={(event) => setHandle(event.target.value)}
+            required
+            pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
+            placeholder="researcher"
+          />
         </label>
         <label>
           Model
-          {models && models.length > 0 ? (
-            <select value={model} onChange={(event) => setModel(event.target.value)} required>
-              {models.map((option) => (
-                <option key={option.id} value={option.id}>
-                  {option.id}
-                </option>
-              ))}
-            </select>
-          ) : (
-            <input value={model} onChange={(event) => setModel(event.target.value)} required placeholder="openai/gpt-4o-mini" />
-          )}
+          <input
+            value={model}
+            onChange={(event) => setModel(event.target.value)}
+            list="agent-models"
+            required
+            pattern="[^/]+/.+"
+            title="provider/model, e.g. openai/gpt-4o-mini"
+            placeholder="provider/model, e.g. openai/gpt-4o-mini"
+          />
+          <datalist id="agent-models">
+            {suggestions.map((name) => (
+              <option key={name} value={name} />
+            ))}
+          </datalist>
         </label>
         <label>
           System prompt
-          <textarea value={systemPrompt} onChange={(event) => setSystemPrompt(event.target.value)} rows={5} placeholder="You are a helpful assistant." />
+          <textarea
+            value={systemPrompt}
+            onChange={(event) => setSystemPrompt(event.target.value)}
+            rows={5}
+            placeholder="You are a helpful assistant."
+          />
         </label>
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           Create agent
         </button>

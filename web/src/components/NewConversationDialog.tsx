@@ -22,18 +22,27 @@ export function NewConversationDialog({ onClose }: { onClose: () => void }) {
   }, [store]);
 
   const people = [
-    ...users.filter((user) => user.id !== me?.id).map((user) => ({ ref: { type: 'user' as const, id: user.id }, handle: user.handle, name: user.displayName })),
+    ...users
+      .filter((user) => user.id !== me?.id)
+      .map((user) => ({ ref: { type: 'user' as const, id: user.id }, handle: user.handle, name: user.displayName })),
     ...agents.map((agent) => ({ ref: { type: 'agent' as const, id: agent.id }, handle: agent.handle, name: agent.displayName })),
   ];
   const isChosen = (ref: Ref) => chosen.some((candidate) => candidate.id === ref.id);
-  const toggle = (ref: Ref) => setChosen(kind === 'direct' ? [ref] : isChosen(ref) ? chosen.filter((candidate) => candidate.id !== ref.id) : [...chosen, ref]);
+  const toggle = (ref: Ref) =>
+    setChosen(
+      kind === 'direct' ? [ref] : isChosen(ref) ? chosen.filter((candidate) => candidate.id !== ref.id) : [...chosen, ref],
+    );
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     if (chosen.length === 0) return setError(kind === 'direct' ? 'Choose someone to talk to.' : 'Choose at least one member.');
     setBusy(true);
     try {
-      const conversation = await store.api.createConversation({ kind, title: kind === 'group' && title.trim() ? title.trim() : undefined, members: chosen });
+      const conversation = await store.api.createConversation({
+        kind,
+        title: kind === 'group' && title.trim() ? title.trim() : undefined,
+        members: chosen,
+      });
       store.addConversation(conversation);
       onClose();
       navigate(conversationPath(conversation.id));
@@ -50,7 +59,16 @@ export function NewConversationDialog({ onClose }: { onClose: () => void }) {
           <legend>Kind</legend>
           {(['direct', 'group'] as const).map((option) => (
             <label key={option}>
-              <input type="radio" name="kind" value={option} checked={kind === option} onChange={() => { setKind(option); setChosen(chosen.slice(0, option === 'direct' ? 1 : undefined)); }} />
+              <input
+                type="radio"
+                name="kind"
+                value={option}
+                checked={kind === option}
+                onChange={() => {
+                  setKind(option);
+                  setChosen(chosen.slice(0, option === 'direct' ? 1 : undefined));
+                }}
+              />
               {option === 'direct' ? 'Direct' : 'Group'}
             </label>
           ))}
@@ -66,14 +84,27 @@ export function NewConversationDialog({ onClose }: { onClose: () => void }) {
           {people.length === 0 && <p className="muted">Nobody else here yet: invite a colleague or create an agent.</p>}
           {people.map((person) => (
             <label key={person.ref.id} className="pick">
-              <input type={kind === 'direct' ? 'radio' : 'checkbox'} name="member" checked={isChosen(person.ref)} onChange={() => toggle(person.ref)} />
+              <input
+                type={kind === 'direct' ? 'radio' : 'checkbox'}
+                name="member"
+                checked={isChosen(person.ref)}
+                onChange={() => toggle(person.ref)}
+              />
               <span>
-                {person.name} <span className="muted">@{person.handle}{person.ref.type === 'agent' ? ' · agent' : ''}</span>
+                {person.name}{' '}
+                <span className="muted">
+                  @{person.handle}
+                  {person.ref.type === 'agent' ? ' · agent' : ''}
+                </span>
               </span>
             </label>
           ))}
         </fieldset>
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {kind === 'direct' ? 'Start conversation' : 'Create group'}
         </button>

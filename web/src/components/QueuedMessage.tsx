@@ -15,7 +15,9 @@ export function QueuedMessage({ item }: { item: OutgoingMessage }) {
       <div className="message-body">
         <p className="message-meta">
           <span className="sender">{name}</span>
-          <span className="muted">{item.error ? 'Not sent' : connection === 'open' ? 'Sending…' : 'Queued: waiting for the connection'}</span>
+          <span className="muted">
+            {item.error ? 'Not sent' : connection === 'open' ? 'Sending…' : 'Queued: waiting for the connection'}
+          </span>
         </p>
         <Markdown text={item.content} />
         {item.error && (

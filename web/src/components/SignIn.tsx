@@ -26,7 +26,14 @@ export function SignIn() {
     setError(null);
     try {
       if (mode === 'sign-in') await store.signIn({ workspace, handle, password });
-      else await store.register({ workspace, handle, password, displayName: displayName || undefined, inviteCode: mode === 'join' ? inviteCode : undefined });
+      else
+        await store.register({
+          workspace,
+          handle,
+          password,
+          displayName: displayName || undefined,
+          inviteCode: mode === 'join' ? inviteCode : undefined,
+        });
       if (window.location.search) window.history.replaceState(null, '', window.location.pathname);
     } catch (caught) {
       setError(caught instanceof Error ? caught.message : 'Sign-in failed');
@@ -37,13 +44,24 @@ export function SignIn() {
 
   return (
     <main className="auth">
-      <form className="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+      <form className="auth-card" onSubmit={submit}>
         <h1 className="brand">Chorus</h1>
         <h2 id="auth-title">{titles[mode]}</h2>
-        {notice && mode === 'sign-in' && <p className="notice" role="status">{notice}</p>}
+        {notice && mode === 'sign-in' && (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
         <label>
           Workspace
-          <input name="workspace" value={workspace} onChange={(e) => setWorkspace(e.target.value)} autoComplete="organization" required autoFocus />
+          <input
+            name="workspace"
+            value={workspace}
+            onChange={(e) => setWorkspace(e.target.value)}
+            autoComplete="organization"
+            required
+            autoFocus
+          />
         </label>
         <label>
           Handle
@@ -73,7 +91,11 @@ export function SignIn() {
             <input name="inviteCode" value={inviteCode} onChange={(e) => setInviteCode(e.target.value)} required />
           </label>
         )}
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         <button type="submit" className="primary" disabled={busy}>
           {actions[mode]}
         </button>
@@ -81,7 +103,15 @@ export function SignIn() {
           {(Object.keys(titles) as Mode[])
             .filter((other) => other !== mode)
             .map((other) => (
-              <button key={other} type="button" className="link" onClick={() => { setMode(other); setError(null); }}>
+              <button
+                key={other}
+                type="button"
+                className="link"
+                onClick={() => {
+                  setMode(other);
+                  setError(null);
+                }}
+              >
                 {other === 'sign-in' ? 'I have an account' : titles[other]}
               </button>
             ))}

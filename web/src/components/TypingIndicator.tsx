@@ -10,7 +10,12 @@ export function TypingIndicator({ conversationId }: { conversationId: string }) 
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
   const names = typing.map((id) => displayName(id, 'someone', { conversation: entry, users, agents }));
-  const text = names.length === 0 ? '' : names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are typing…`;
+  const text =
+    names.length === 0
+      ? ''
+      : names.length === 1
+        ? `${names[0]} is typing…`
+        : `${names.slice(0, -1).join(', ')} and ${names.at(-1)} are typing…`;
   return (
     <p className="typing" aria-live="polite">
       {text}

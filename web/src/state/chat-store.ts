@@ -79,7 +79,11 @@ export class ChatStore {
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
-    this.api = new ChorusApi({ baseUrl: options.origin, tokens: webStorageTokenStore(options.storage), onSignedOut: () => this.#expired() });
+    this.api = new ChorusApi({
+      baseUrl: options.origin,
+      tokens: webStorageTokenStore(options.storage),
+      onSignedOut: () => this.#expired(),
+    });
     this.realtime = new RealtimeClient({
       url: realtimeUrl(options.origin),
       getToken: async (rejected) => (rejected ? (await this.api.http.refreshTokens(rejected)).accessToken : this.#accessToken()),
@@ -112,7 +116,11 @@ export class ChatStore {
       else this.#set({ me: user, workspace });
       this.#storage.setItem('chorus.profile', JSON.stringify({ user, workspace }));
     } catch (error) {
-      if (!cached) this.#set({ session: 'signed-out', notice: ChorusError.isInstance(error) && error.code !== 'unauthorized' ? error.message : null });
+      if (!cached)
+        this.#set({
+          session: 'signed-out',
+          notice: ChorusError.isInstance(error) && error.code !== 'unauthorized' ? error.message : null,
+        });
     }
   }
 
@@ -120,7 +128,13 @@ export class ChatStore {
     this.#signedIn(await this.api.login(input));
   }
 
-  async register(input: { workspace: string; handle: string; password: string; displayName?: string; inviteCode?: string }): Promise<void> {
+  async register(input: {
+    workspace: string;
+    handle: string;
+    password: string;
+    displayName?: string;
+    inviteCode?: string;
+  }): Promise<void> {
     this.#signedIn(await this.api.register(input));
   }
 
@@ -223,8 +237,14 @@ export class ChatStore {
   /** Reloads the people and agents of the workspace (for pickers and @-mentions). */
   async loadDirectory(): Promise<void> {
     const [users, agents] = await Promise.all([
-      this.api.listUsers().then((page) => page.items, () => this.#state.users),
-      this.api.listAgents().then((page) => page.items, () => this.#state.agents),
+      this.api.listUsers().then(
+        (page) => page.items,
+        () => this.#state.users,
+      ),
+      this.api.listAgents().then(
+        (page) => page.items,
+        () => this.#state.agents,
+      ),
     ]);
     this.#set({ users, agents });
   }
@@ -254,7 +274,9 @@ export class ChatStore {
     try {
       const page = await this.api.listInbox({ limit: 100 });
       const reading = this.#state.activeConversationId;
-      const inbox = page.items.map((entry) => (entry.id === reading && this.#isReading(entry.id) ? { ...entry, unreadCount: 0 } : entry));
+      const inbox = page.items.map((entry) =>
+        entry.id === reading && this.#isReading(entry.id) ? { ...entry, unreadCount: 0 } : entry,
+      );
       this.#set({ inbox: sortInbox(inbox), inboxLoaded: true });
       if (reading) this.markRead(reading);
     } catch (error) {
@@ -284,7 +306,12 @@ export class ChatStore {
     if (!this.#outbox || this.realtime.status !== 'open') return;
     await this.#outbox.flush(
       async (item) => {
-        const ack = await this.realtime.request({ type: 'send', conversationId: item.conversationId, clientMsgId: item.clientMsgId, content: item.content });
+        const ack = await this.realtime.request({
+          type: 'send',
+          conversationId: item.conversationId,
+          clientMsgId: item.clientMsgId,
+          content: item.content,
+        });
         return ack.message as Message;
       },
       (message) => this.#onMessage(message),
@@ -299,7 +326,9 @@ export class ChatStore {
         const log = this.#state.logs[event.conversationId];
         if (log) this.#setLog(event.conversationId, appendDelta(log, event.messageId, event.delta));
         const inbox = this.#state.inbox.map((entry) =>
-          entry.lastMessage?.id === event.messageId ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + event.delta } } : entry,
+          entry.lastMessage?.id === event.messageId
+            ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + event.delta } }
+            : entry,
         );
         return this.#set({ inbox });
       }
@@ -308,12 +337,18 @@ export class ChatStore {
         const { message } = event;
         const log = this.#state.logs[message.conversationId];
         if (log) this.#setLog(message.conversationId, mergeMessages(log, [message]));
-        return this.#set({ inbox: this.#state.inbox.map((entry) => (entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry)) });
+        return this.#set({
+          inbox: this.#state.inbox.map((entry) =>
+            entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry,
+          ),
+        });
       }
       case 'typing':
         return this.#onTyping(event.conversationId, event.userId);
       case 'read':
-        return this.#set({ inbox: applyRead(this.#state.inbox, event.conversationId, event.memberId, event.seq, this.#state.me?.id ?? '') });
+        return this.#set({
+          inbox: applyRead(this.#state.inbox, event.conversationId, event.memberId, event.seq, this.#state.me?.id ?? ''),
+        });
       case 'presence':
         return this.#set({ presence: { ...this.#state.presence, [event.userId]: event.status } });
       case 'conversation.joined':
@@ -326,7 +361,8 @@ export class ChatStore {
   #onMessage(message: Message): void {
     const { conversationId } = message;
     const me = this.#state.me;
-    if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId) this.#outbox?.remove(message.clientMsgId);
+    if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId)
+      this.#outbox?.remove(message.clientMsgId);
     this.#stopTyping(conversationId, message.sender.id);
     const log = this.#state.logs[conversationId];
     if (log) {
@@ -335,10 +371,15 @@ export class ChatStore {
       if (gap && this.realtime.status === 'open') void this.#syncOne(conversationId);
     }
     if (!this.#state.inbox.some((entry) => entry.id === conversationId)) {
-      void this.api.getConversation(conversationId).then((conversation) => this.addConversation(conversation), () => undefined);
+      void this.api.getConversation(conversationId).then(
+        (conversation) => this.addConversation(conversation),
+        () => undefined,
+      );
       return;
     }
-    this.#set({ inbox: applyMessage(this.#state.inbox, message, { myId: me?.id ?? '', reading: this.#isReading(conversationId) }) });
+    this.#set({
+      inbox: applyMessage(this.#state.inbox, message, { myId: me?.id ?? '', reading: this.#isReading(conversationId) }),
+    });
     if (this.#isReading(conversationId)) this.markRead(conversationId);
   }
 
@@ -346,7 +387,10 @@ export class ChatStore {
     if (userId === this.#state.me?.id) return;
     const key = `${conversationId}:${userId}`;
     clearTimeout(this.#typingTimers.get(key));
-    this.#typingTimers.set(key, setTimeout(() => this.#stopTyping(conversationId, userId), typingShownMs));
+    this.#typingTimers.set(
+      key,
+      setTimeout(() => this.#stopTyping(conversationId, userId), typingShownMs),
+    );
     const current = this.#state.typing[conversationId] ?? [];
     if (!current.includes(userId)) this.#set({ typing: { ...this.#state.typing, [conversationId]: [...current, userId] } });
   }
@@ -356,7 +400,8 @@ export class ChatStore {
     clearTimeout(this.#typingTimers.get(key));
     this.#typingTimers.delete(key);
     const current = this.#state.typing[conversationId];
-    if (current?.includes(userId)) this.#set({ typing: { ...this.#state.typing, [conversationId]: current.filter((id) => id !== userId) } });
+    if (current?.includes(userId))
+      this.#set({ typing: { ...this.#state.typing, [conversationId]: current.filter((id) => id !== userId) } });
   }
 
   #forget(conversationId: string): void {
@@ -369,7 +414,10 @@ export class ChatStore {
   }
 
   #isReading(conversationId: string): boolean {
-    return this.#state.activeConversationId === conversationId && (typeof document === 'undefined' || document.visibilityState === 'visible');
+    return (
+      this.#state.activeConversationId === conversationId &&
+      (typeof document === 'undefined' || document.visibilityState === 'visible')
+    );
   }
 
   #accessToken(): string {

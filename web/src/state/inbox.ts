@@ -32,10 +32,18 @@ export function applyMessage(entries: InboxEntry[], message: Message, options: {
 }
 
 /** The inbox after `memberId` read `conversationId` up to `seq`. */
-export function applyRead(entries: InboxEntry[], conversationId: string, memberId: string, seq: number, myId: string): InboxEntry[] {
+export function applyRead(
+  entries: InboxEntry[],
+  conversationId: string,
+  memberId: string,
+  seq: number,
+  myId: string,
+): InboxEntry[] {
   return entries.map((entry) => {
     if (entry.id !== conversationId) return entry;
-    const members = entry.members.map((member) => (member.id === memberId ? { ...member, lastReadSeq: Math.max(member.lastReadSeq, seq) } : member));
+    const members = entry.members.map((member) =>
+      member.id === memberId ? { ...member, lastReadSeq: Math.max(member.lastReadSeq, seq) } : member,
+    );
     const unreadCount = memberId === myId ? Math.max(0, entry.lastSeq - seq) : entry.unreadCount;
     return { ...entry, members, unreadCount };
   });
