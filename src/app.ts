@@ -23,6 +23,7 @@ import { openAIRoutes } from './openai-compat/openai-routes.ts';
 import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './realtime/event-bus.ts';
+import { createRealtime } from './realtime/realtime.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -95,11 +96,14 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   registerOperationsRoutes(app, context);
+  const realtime = createRealtime(context);
+  realtime.attach(app, `${apiPrefix}/ws`);
   const agentsFeature = createAgentsFeature(app, context);
 
   await app.register(
     async (api) => {
       await api.register(authPublicRoutes(context));
+      await api.register(realtime.sseRoutes);
       await api.register(async (protectedApi) => {
         protectedApi.addHook('onRequest', authenticateHook(context));
         await protectedApi.register(accountRoutes(context));

@@ -58,6 +58,8 @@ const configSchema = z
     CHORUS_CONTEXT_WINDOW_TOKENS: z.coerce.number().int().min(256).optional(),
     CHORUS_DELTA_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
     CHORUS_PARTIAL_SAVE_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+    CHORUS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(15_000).default(15_000),
+    CHORUS_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(4 * 1024 * 1024),
     providers: z.array(providerEntrySchema).default([]),
   })
   .superRefine((value, ctx) => {
@@ -134,6 +136,11 @@ export interface Config {
     deltaCoalesceMs: number;
     partialSaveIntervalMs: number;
   };
+  /** WebSocket and SSE: heartbeat period (a dead socket is dropped within two) and the per-connection outbound buffer bound. */
+  realtime: {
+    heartbeatIntervalMs: number;
+    maxBufferedBytes: number;
+  };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -193,6 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       contextWindowTokens: value.CHORUS_CONTEXT_WINDOW_TOKENS,
       deltaCoalesceMs: value.CHORUS_DELTA_COALESCE_MS,
       partialSaveIntervalMs: value.CHORUS_PARTIAL_SAVE_INTERVAL_MS,
+    },
+    realtime: {
+      heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,
+      maxBufferedBytes: value.CHORUS_WS_MAX_BUFFERED_BYTES,
     },
     limits: {
       maxBodyBytes: 1024 * 1024,

@@ -2,6 +2,8 @@ import { Redis } from 'ioredis';
 import type { BusEvent, EventBus } from './event-bus.ts';
 
 const channelPrefix = 'chorus:';
+/** Hash of user id → live WebSocket connections on all nodes (presence). */
+const presenceKey = 'chorus:presence:connections';
 
 /**
  * Event bus over Redis pub/sub, for many nodes. Each event is serialised once on publish and parsed
@@ -52,6 +54,17 @@ export class RedisEventBus implements EventBus {
   /** Resolves when Redis answers PING on both connections; rejects otherwise. */
   async ping(): Promise<void> {
     await Promise.all([this.#publisher.ping(), this.#subscriber.ping()]);
+  }
+
+  async countConnections(userId: string, delta: 1 | -1): Promise<number> {
+    // One hash field per user. A node that dies without closing its sockets leaves its counts behind.
+    return Math.max(0, await this.#publisher.hincrby(presenceKey, userId, delta));
+  }
+
+  async filterOnline(userIds: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const counts = await this.#publisher.hmget(presenceKey, ...userIds);
+    return userIds.filter((_, index) => Number(counts[index] ?? 0) > 0);
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,8 @@
  * `human.request`) is sent to clients as that frame, fields as published. Types starting with
  * `member.` (`member.joined {conversationId, memberId, conversation}`, `member.left
  * {conversationId, memberId}`) are internal: they change which conversations a user's
- * connections follow.
+ * connections follow (clients see them as `conversation.joined` / `conversation.left`).
+ * `presence:<workspaceId>` carries presence changes (see `presenceTopic`).
  */
 export interface EventBus {
   /** Delivers `event` to every current subscriber of `topic`, on every node. At most once; ordered per topic per publisher. */
@@ -23,6 +24,14 @@ export interface EventBus {
    * any node will be delivered. Call it before replaying from the store (subscribe, ready, replay).
    */
   ready(): Promise<void>;
+  /**
+   * Presence bookkeeping shared by every node: adds `delta` (+1 when a connection of `userId`
+   * authenticates, -1 when it ends) to the user's live connection count and resolves to the count
+   * after the change (never below 0). A transition 0→1 means online, 1→0 offline.
+   */
+  countConnections(userId: string, delta: 1 | -1): Promise<number>;
+  /** The subset of `userIds` with at least one live connection on any node, in input order. */
+  filterOnline(userIds: readonly string[]): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,72 @@
+import type { BusEvent } from './event-bus.ts';
+
+/**
+ * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),
+ * plus the Chorus additions `conversation.joined` / `conversation.left`.
+ */
+export const forwardedTypes: ReadonlySet<string> = new Set([
+  'message',
+  'message.delta',
+  'message.done',
+  'message.updated',
+  'typing',
+  'presence',
+  'read',
+  'run.step',
+  'advice',
+  'human.request',
+  'conversation.joined',
+  'conversation.left',
+]);
+
+/**
+ * One server frame on its way to many recipients. The JSON text, the WebSocket payload bytes and
+ * the SSE record are each built at most once, on first use, however many recipients there are.
+ * `seq` is set on `message` frames (the message's per-conversation position).
+ */
+export class OutboundEvent {
+  readonly frame: BusEvent;
+  readonly conversationId: string | undefined;
+  readonly seq: number | undefined;
+  #json: string | undefined;
+  #bytes: Buffer | undefined;
+  #sse: string | undefined;
+
+  constructor(frame: BusEvent) {
+    this.frame = frame;
+    this.conversationId = conversationIdOf(frame);
+    this.seq = frame.type === 'message' ? seqOf(frame) : undefined;
+  }
+
+  get type(): string {
+    return this.frame.type;
+  }
+
+  get json(): string {
+    this.#json ??= JSON.stringify(this.frame);
+    return this.#json;
+  }
+
+  /** UTF-8 bytes of `json`, shared by every WebSocket send (ws does not copy unmasked buffers). */
+  get bytes(): Buffer {
+    this.#bytes ??= Buffer.from(this.json, 'utf8');
+    return this.#bytes;
+  }
+
+  /** `event:`/`id:`/`data:` record; `id:` only on `message` (the seq). JSON never contains raw newlines. */
+  get sse(): string {
+    this.#sse ??= `event: ${this.type}\n${this.seq === undefined ? '' : `id: ${this.seq}\n`}data: ${this.json}\n\n`;
+    return this.#sse;
+  }
+}
+
+function conversationIdOf(frame: BusEvent): string | undefined {
+  if (typeof frame.conversationId === 'string') return frame.conversationId;
+  const message = frame.message as { conversationId?: unknown } | undefined;
+  return typeof message?.conversationId === 'string' ? message.conversationId : undefined;
+}
+
+function seqOf(frame: BusEvent): number | undefined {
+  const seq = (frame.message as { seq?: unknown } | undefined)?.seq;
+  return typeof seq === 'number' ? seq : undefined;
+}

@@ -1,0 +1,103 @@
+import WebSocket from 'ws';
+import type { TestServer } from '../support/server.ts';
+
+/** A frame as received (parsed JSON). */
+export type Frame = { type: string; id?: unknown; [field: string]: any };
+
+/** A close as seen by the client. */
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+/** The WebSocket URL of a test server. */
+export const wsUrl = (server: TestServer) => `${server.url.replace(/^http/, 'ws')}/api/v1/ws`;
+
+/**
+ * A WebSocket test client that records every frame. `take(predicate)` resolves with the first
+ * frame not yet taken that matches (waiting for it if needed); `request(frame)` gives the frame an
+ * id and resolves with its `ack`/`error`/`pong`. Waits fail after `timeoutMs` instead of hanging.
+ */
+export class TestClient {
+  readonly ws: WebSocket;
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<Closed>;
+  #taken = new Set<Frame>();
+  #waiters: Array<{ predicate: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+  #nextId = 1;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+    ws.on('message', (data) => this.#onFrame(JSON.parse(data.toString()) as Frame));
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('error', () => {});
+  }
+
+  /** Opens a connection (Bearer `token` when given) and waits until the server follows the user's conversations. */
+  static async connect(server: TestServer, token?: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+    const headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
+    const client = new TestClient(new WebSocket(wsUrl(server), { ...options, headers }));
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once('open', resolve);
+      client.ws.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
+      client.ws.once('error', reject);
+    });
+    // Frames wait for the connection to start, so the pong means it follows every conversation.
+    if (token) await client.request({ type: 'ping' });
+    return client;
+  }
+
+  /** Sends a raw frame (object → JSON, string as is). */
+  send(frame: object | string): void {
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame));
+  }
+
+  /** Sends `frame` with a fresh id; resolves with the answer carrying that id (ack, error or pong). */
+  async request(frame: Record<string, unknown>, timeoutMs?: number): Promise<Frame> {
+    const id = `r${this.#nextId++}`;
+    this.send({ ...frame, id });
+    return this.take((received) => received.id === id && ['ack', 'error', 'pong'].includes(received.type), timeoutMs);
+  }
+
+  /** The first untaken frame matching `predicate`, now or when it arrives. */
+  take(predicate: (frame: Frame) => boolean, timeoutMs = 5_000): Promise<Frame> {
+    const found = this.frames.find((frame) => !this.#taken.has(frame) && predicate(frame));
+    if (found) {
+      this.#taken.add(found);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        predicate,
+        resolve: (frame: Frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.map((frame) => frame.type))}`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** `message` frames received so far for `conversationId`, as seqs in arrival order. */
+  messageSeqs(conversationId: string): number[] {
+    return this.frames.filter((frame) => frame.type === 'message' && frame.message.conversationId === conversationId).map((frame) => frame.message.seq);
+  }
+
+  close(): Promise<Closed> {
+    this.ws.close();
+    return this.closed;
+  }
+
+  #onFrame(frame: Frame): void {
+    this.frames.push(frame);
+    const index = this.#waiters.findIndex((waiter) => waiter.predicate(frame));
+    if (index === -1) return;
+    const [waiter] = this.#waiters.splice(index, 1);
+    this.#taken.add(frame);
+    waiter.resolve(frame);
+  }
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppError } from '../../src/errors/app-error.ts';
+import { testDatabases } from '../support/databases.ts';
+import { startTestServer, type Session, type TestServer } from '../support/server.ts';
+import { TestClient } from './client.ts';
+
+for (const database of testDatabases()) {
+  describe(`websocket frames on ${database.name}`, () => {
+    let server: TestServer;
+    let alice: Session;
+    let bob: Session;
+    let carol: Session;
+    let general: string;
+    const clients: TestClient[] = [];
+
+    const connect = async (session: Session) => {
+      const client = await TestClient.connect(server, session.accessToken);
+      clients.push(client);
+      return client;
+    };
+    const createConversation = async (owner: Session, members: Session[], kind = 'group') => {
+      const response = await server.request('POST', '/api/v1/conversations', {
+        token: owner.accessToken,
+        body: { kind, title: 'room', members: members.map((member) => ({ type: 'user', id: member.user.id })) },
+      });
+      assert.ok(response.status === 201 || response.status === 200, JSON.stringify(response.body));
+      return response.body.id as string;
+    };
+    const post = async (session: Session, conversationId: string, content: string) => {
+      const response = await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: session.accessToken,
+        body: { content },
+      });
+      assert.equal(response.status, 201, JSON.stringify(response.body));
+      return response.body;
+    };
+
+    before(async () => {
+      server = await startTestServer({ databaseUrl: await database.createUrl() });
+      alice = await server.register('acme', 'alice');
+      const invite = async () => (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
+      bob = await server.register('acme', 'bob', await invite());
+      carol = await server.register('acme', 'carol', await invite());
+      general = await createConversation(alice, [bob]);
+    });
+    after(async () => {
+      for (const client of clients) client.ws.terminate();
+      await server.close();
+    });
+
+    it('acks a send with the stored message and delivers it to every tab of every member', async () => {
+      const [aliceTab1, aliceTab2, bobTab] = [await connect(alice), await connect(alice), await connect(bob)];
+      const ack = await aliceTab1.request({ type: 'send', conversationId: general, clientMsgId: 'm-1', content: 'hello' });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      assert.equal(ack.message.content, 'hello');
+      assert.equal(ack.message.sender.id, alice.user.id);
+      for (const client of [aliceTab1, aliceTab2, bobTab]) {
+        const frame = await client.take((received) => received.type === 'message' && received.message.id === ack.message.id);
+        assert.equal(frame.message.seq, ack.message.seq);
+      }
+      const again = await aliceTab2.request({ type: 'send', conversationId: general, clientMsgId: 'm-1', content: 'hello' });
+      assert.equal(again.message.id, ack.message.id, 'a repeated clientMsgId acks the first message');
+    });
+
+    it('answers ping with pong and relays typing and read receipts to the other members', async () => {
+      const [aliceTab, bobTab] = [await connect(alice), await connect(bob)];
+      const pong = await bobTab.request({ type: 'ping' });
+      assert.equal(pong.type, 'pong');
+      bobTab.send({ type: 'typing', conversationId: general });
+      const typing = await aliceTab.take((frame) => frame.type === 'typing');
+      assert.deepEqual(typing, { type: 'typing', conversationId: general, userId: bob.user.id });
+      const message = await post(alice, general, 'read me');
+      const read = await bobTab.request({ type: 'read', conversationId: general, seq: message.seq });
+      assert.deepEqual(read, { type: 'ack', id: read.id, conversationId: general, seq: message.seq });
+      const receipt = await aliceTab.take((frame) => frame.type === 'read' && frame.memberId === bob.user.id);
+      assert.deepEqual(receipt, { type: 'read', conversationId: general, memberId: bob.user.id, seq: message.seq });
+    });
+
+    it('follows a conversation the user joins after connecting', async () => {
+      const carolTab = await connect(carol);
+      const conversationId = await createConversation(alice, [carol]);
+      const joined = await carolTab.take((frame) => frame.type === 'conversation.joined');
+      assert.equal(joined.conversation.id, conversationId);
+      const message = await post(alice, conversationId, 'welcome, carol');
+      const frame = await carolTab.take((received) => received.type === 'message' && received.message.conversationId === conversationId);
+      assert.equal(frame.message.id, message.id);
+    });
+
+    it('stops delivering a conversation the user was removed from', async () => {
+      const room = await createConversation(alice, [bob, carol]);
+      const carolTab = await connect(carol);
+      const removed = await server.request('DELETE', `/api/v1/conversations/${room}/members/${carol.user.id}`, { token: alice.accessToken });
+      assert.equal(removed.status, 204, JSON.stringify(removed.body));
+      const left = await carolTab.take((frame) => frame.type === 'conversation.left');
+      assert.equal(left.conversationId, room);
+      await post(alice, room, 'after carol left');
+      const direct = await createConversation(alice, [carol], 'direct');
+      const marker = await post(alice, direct, 'marker');
+      await carolTab.take((frame) => frame.type === 'message' && frame.message.id === marker.id);
+      assert.deepEqual(carolTab.messageSeqs(room), [], 'nothing from the conversation carol left');
+      const sync = await carolTab.request({ type: 'sync', conversationId: room, afterSeq: 0 });
+      assert.equal(sync.type, 'error');
+      assert.equal(sync.code, 'not_found');
+    });
+
+    it('answers malformed frames with an error frame and keeps the connection usable', async () => {
+      const bobTab = await connect(bob);
+      bobTab.send('{not json');
+      assert.deepEqual(await bobTab.take((frame) => frame.type === 'error'), {
+        type: 'error',
+        id: null,
+        code: 'invalid_request',
+        message: 'Frame is not valid JSON',
+      });
+      const unknown = await bobTab.request({ type: 'shout' });
+      assert.equal(unknown.code, 'invalid_request');
+      assert.match(unknown.message, /Unknown frame type/);
+      const missing = await bobTab.request({ type: 'send', conversationId: general });
+      assert.equal(missing.code, 'invalid_request');
+      assert.match(missing.message, /clientMsgId/);
+      const wrongType = await bobTab.request({ type: 'sync', conversationId: general, afterSeq: 'zero' });
+      assert.equal(wrongType.code, 'invalid_request');
+      const foreign = await createConversation(alice, [carol]);
+      const notMember = await bobTab.request({ type: 'send', conversationId: foreign, clientMsgId: 'x', content: 'let me in' });
+      assert.equal(notMember.code, 'not_found');
+      const typingElsewhere = await bobTab.request({ type: 'typing', conversationId: foreign });
+      assert.equal(typingElsewhere.code, 'not_found');
+      bobTab.ws.send(Buffer.from('{}'), { binary: true });
+      assert.equal((await bobTab.take((frame) => frame.type === 'error' && frame.id === null)).code, 'invalid_request');
+      assert.equal((await bobTab.request({ type: 'ping' })).type, 'pong');
+    });
+
+    it('passes cancel to the run seam and reports its errors', async () => {
+      const aliceTab = await connect(alice);
+      const runId = '0190d5a4-8f1e-7000-8000-000000000001';
+      const missing = await aliceTab.request({ type: 'cancel', runId });
+      assert.equal(missing.code, 'not_found');
+      const original = server.context.cancelRun;
+      const cancelled: string[] = [];
+      server.context.cancelRun = async (principal, id) => {
+        if (principal.userId !== alice.user.id) throw new AppError('not_found', 'Run not found');
+        cancelled.push(id);
+      };
+      try {
+        const ack = await aliceTab.request({ type: 'cancel', runId });
+        assert.deepEqual(ack, { type: 'ack', id: ack.id, runId });
+        assert.deepEqual(cancelled, [runId]);
+      } finally {
+        server.context.cancelRun = original;
+      }
+    });
+
+    it('shows a user online once across two tabs and offline when the last one closes', async () => {
+      const dave = await server.register('acme', 'dave', (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code);
+      await createConversation(alice, [dave]);
+      const aliceTab = await connect(alice);
+      const daveTab1 = await connect(dave);
+      const online = await aliceTab.take((frame) => frame.type === 'presence' && frame.userId === dave.user.id);
+      assert.equal(online.status, 'online');
+      const daveTab2 = await connect(dave);
+      const snapshot = await daveTab2.take((frame) => frame.type === 'presence' && frame.userId === alice.user.id);
+      assert.equal(snapshot.status, 'online', 'a new connection learns who is online');
+      await daveTab1.close();
+      await daveTab2.close();
+      const offline = await aliceTab.take((frame) => frame.type === 'presence' && frame.userId === dave.user.id);
+      assert.equal(offline.status, 'offline');
+      const daveFrames = aliceTab.frames.filter((frame) => frame.type === 'presence' && frame.userId === dave.user.id);
+      assert.deepEqual(
+        daveFrames.map((frame) => frame.status),
+        ['online', 'offline'],
+        'two tabs make one online and one offline',
+      );
+    });
+  });
+}
