@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestServer } from '../support/server.ts';
+import { startAgentWorld, type AgentWorld } from './support.ts';
+
+describe('provider failures', () => {
+  let world: AgentWorld;
+  let conversationId: string;
+
+  before(async () => {
+    world = await startAgentWorld({
+      env: { CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS: '300', CHORUS_MODEL_IDLE_TIMEOUT_MS: '300', CHORUS_MODEL_MAX_RETRIES: '2' },
+    });
+    const agent = await world.createAgent({ handle: 'flaky' });
+    conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+  });
+  after(() => world.close());
+
+  async function reply(content: string) {
+    const log = world.watch(conversationId);
+    await world.send(conversationId, content);
+    const done = await log.done();
+    log.stop();
+    return done;
+  }
+
+  it('retries a 500 before the first token and then succeeds', async () => {
+    const before = world.provider.requests.length;
+    world.provider.enqueue({ status: 500, errorMessage: 'upstream exploded' }, { steps: [{ text: 'recovered' }] });
+    const done = await reply('try');
+    assert.equal(done.status, 'complete');
+    assert.equal(done.content, 'recovered');
+    assert.equal(world.provider.requests.length - before, 2);
+  });
+
+  it('waits as long as Retry-After says on 429', async () => {
+    const before = world.provider.requests.length;
+    world.provider.enqueue({ status: 429, headers: { 'retry-after': '1' }, errorMessage: 'slow down' }, { steps: [{ text: 'after the wait' }] });
+    const startedAt = Date.now();
+    const done = await reply('rate me');
+    const waitedMs = Date.now() - startedAt;
+    assert.equal(done.status, 'complete');
+    assert.equal(done.content, 'after the wait');
+    assert.equal(world.provider.requests.length - before, 2);
+    assert.ok(waitedMs >= 950, `waited ${waitedMs} ms, Retry-After asked for 1000`);
+  });
+
+  it('fails with a readable error after the retries run out', async () => {
+    world.provider.enqueue({ status: 503, errorMessage: 'overloaded' }, { status: 503, errorMessage: 'overloaded' }, { status: 503, errorMessage: 'overloaded' });
+    const done = await reply('again');
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /openai provider answered 503: overloaded/);
+    const run = await world.server.request('GET', `/api/v1/runs/${done.runId}`, { token: world.alice.accessToken });
+    assert.equal(run.body.status, 'failed');
+    assert.equal(run.body.steps[0].output.attempts, 3);
+  });
+
+  it('does not retry a 400', async () => {
+    const before = world.provider.requests.length;
+    world.provider.enqueue({ status: 400, errorMessage: 'bad model' });
+    const done = await reply('bad');
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /400: bad model/);
+    assert.equal(world.provider.requests.length - before, 1);
+  });
+
+  it('fails on a first-token timeout and aborts the upstream request', async () => {
+    world.provider.enqueue({ steps: [{ stall: true }] });
+    const done = await reply('anyone there?');
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /did not start answering within 300 ms/);
+    await world.provider.requests.at(-1)!.aborted;
+  });
+
+  it('fails on an idle stream after the first token, keeping the partial text', async () => {
+    world.provider.enqueue({ steps: [{ text: 'I was saying' }, { stall: true }] });
+    const done = await reply('and then?');
+    assert.equal(done.status, 'failed');
+    assert.equal(done.content, 'I was saying');
+    assert.match(done.error, /stopped sending for 300 ms/);
+    await world.provider.requests.at(-1)!.aborted;
+  });
+
+  it('fails on a malformed stream event, keeping the text before it', async () => {
+    world.provider.enqueue({ steps: [{ text: 'good ' }, { raw: 'data: {"choices": [ {not json\n\n' }, { text: 'never shown' }] });
+    const done = await reply('garble');
+    assert.equal(done.status, 'failed');
+    assert.equal(done.content, 'good ');
+    assert.match(done.error, /malformed stream event/);
+  });
+
+  it('fails when the provider closes the stream without finishing', async () => {
+    world.provider.enqueue({ steps: [{ text: 'cut' }], finish: false });
+    const done = await reply('cut off');
+    assert.equal(done.status, 'failed');
+    assert.equal(done.content, 'cut');
+    assert.match(done.error, /closed the stream before the reply finished/);
+  });
+});
+
+describe('no model provider configured', () => {
+  it('still starts, and a reply fails with a clear error', async () => {
+    const server = await startTestServer();
+    try {
+      const alice = await server.register('lonely', 'alice');
+      const agent = await server.request('POST', '/api/v1/agents', { token: alice.accessToken, body: { handle: 'mute' } });
+      assert.equal(agent.status, 201);
+      const withModel = await server.request('POST', '/api/v1/agents', { token: alice.accessToken, body: { handle: 'other', model: 'openai/gpt-4o' } });
+      assert.equal(withModel.status, 400);
+      assert.equal(withModel.body.error.code, 'invalid_request');
+      const conversation = await server.request('POST', '/api/v1/conversations', {
+        token: alice.accessToken,
+        body: { kind: 'direct', members: [{ type: 'agent', id: agent.body.id }] },
+      });
+      const stream = await fetch(`${server.url}/api/v1/chat/stream`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${alice.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ agent: 'mute', content: 'hello?', conversationId: conversation.body.id }),
+      });
+      const text = await stream.text();
+      assert.match(text, /event: message\.done/);
+      const done = JSON.parse(text.split('event: message.done\ndata: ')[1].split('\n')[0]);
+      assert.equal(done.message.status, 'failed');
+      assert.match(done.message.error, /No model provider configured/);
+    } finally {
+      await server.close();
+    }
+  });
+});
