@@ -57,7 +57,7 @@ export class EventLog {
 export async function startAgentWorld(options: { wire?: 'openai' | 'anthropic'; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {}): Promise<AgentWorld> {
   const wire = options.wire ?? 'openai';
   const provider = wire === 'openai' ? await startFakeOpenAI() : await startFakeAnthropic();
-  const providerEnv =
+  const providerEnv: Record<string, string> =
     wire === 'openai'
       ? { OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: provider.url, CHORUS_DEFAULT_MODEL: 'openai/fake-model' }
       : { ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: provider.url, CHORUS_DEFAULT_MODEL: 'anthropic/fake-claude' };
