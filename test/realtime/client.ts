@@ -101,3 +101,102 @@ export class TestClient {
     waiter.resolve(frame);
   }
 }
+
+/** One parsed Server-Sent Event (comments are kept as `{comment}`). */
+export interface SseEvent {
+  event?: string;
+  id?: string;
+  data?: any;
+  comment?: string;
+}
+
+/**
+ * A streaming SSE reader over fetch: records every event and comment, `take(predicate)` as in
+ * TestClient; `ended` resolves when the server ends the stream.
+ */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  readonly ended: Promise<void>;
+  readonly status: number;
+  #controller: AbortController;
+  #waiters: Array<{ predicate: (event: SseEvent) => boolean; resolve: (event: SseEvent) => void }> = [];
+  #taken = new Set<SseEvent>();
+
+  private constructor(response: Response, controller: AbortController) {
+    this.status = response.status;
+    this.#controller = controller;
+    this.ended = this.#read(response);
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+    const controller = new AbortController();
+    const response = await fetch(url, { headers, signal: controller.signal });
+    return new SseReader(response, controller);
+  }
+
+  take(predicate: (event: SseEvent) => boolean, timeoutMs = 5_000): Promise<SseEvent> {
+    const found = this.events.find((event) => !this.#taken.has(event) && predicate(event));
+    if (found) {
+      this.#taken.add(found);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        predicate,
+        resolve: (event: SseEvent) => {
+          clearTimeout(timer);
+          resolve(event);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events)}`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** Seqs of the `message` events so far, in arrival order. */
+  messageSeqs(): number[] {
+    return this.events.filter((event) => event.event === 'message').map((event) => event.data.message.seq);
+  }
+
+  close(): void {
+    this.#controller.abort();
+  }
+
+  async #read(response: Response): Promise<void> {
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          this.#onRecord(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  }
+
+  #onRecord(record: string): void {
+    const event: SseEvent = {};
+    for (const line of record.split('\n')) {
+      if (line.startsWith(':')) event.comment = line.slice(1).trim();
+      else if (line.startsWith('event: ')) event.event = line.slice(7);
+      else if (line.startsWith('id: ')) event.id = line.slice(4);
+      else if (line.startsWith('data: ')) event.data = JSON.parse(line.slice(6));
+    }
+    if (Object.keys(event).length === 0) return;
+    this.events.push(event);
+    const index = this.#waiters.findIndex((waiter) => waiter.predicate(event));
+    if (index === -1) return;
+    const [waiter] = this.#waiters.splice(index, 1);
+    this.#taken.add(event);
+    waiter.resolve(event);
+  }
+}
