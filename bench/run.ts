@@ -3,7 +3,8 @@
  * benchmarks, side by side against a raw `ws` ceiling and Socket.IO, measured in one run with
  * one C load generator. Each server is pinned to core 0 and the generator to core 1.
  *
- * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus   --quick
+ * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus[,chorus-pg]   --quick
+ * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target.
  *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
  * Prints a table (ratios and targets first) and writes the JSON report.
  */
@@ -21,7 +22,10 @@ import { runStream } from './scenarios/stream.ts';
 const { values } = parseArgs({
   options: {
     scenarios: { type: 'string', default: 'fanout,idle,stream' },
-    targets: { type: 'string', default: targetNames.join(',') },
+    targets: {
+      type: 'string',
+      default: targetNames.filter((name) => name !== 'chorus-pg' || process.env.BENCH_DATABASE_URL).join(','),
+    },
     quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'latest.json') },
   },
@@ -30,7 +34,7 @@ const scenarios = new Set(values.scenarios.split(','));
 const targets = values.targets.split(',').filter((name): name is TargetName => (targetNames as readonly string[]).includes(name));
 const quick = values.quick;
 
-const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 25 };
+const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 5, 'chorus-pg': 5 };
 const message = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 
 const cpuModel = os.cpus()[0]?.model ?? 'unknown';

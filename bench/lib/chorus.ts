@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, startPinnedNode, type ServerProcess } from './server-process.ts';
@@ -30,7 +31,14 @@ export async function startChorus(core: number, env: Record<string, string> = {}
     core,
     script: path.join(repoRoot, 'src', 'cli.ts'),
     args: ['start'],
-    env: { PORT: String(port), HOST: '127.0.0.1', CHORUS_DATA_DIR: dataDir, CHORUS_RATE_LIMIT_PER_SECOND: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      CHORUS_DATA_DIR: dataDir,
+      CHORUS_RATE_LIMIT_PER_SECOND: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     isReady: async () => ((await fetch(`${baseUrl}/healthz`)).ok ? port : undefined),
   });
   return {
@@ -39,6 +47,38 @@ export async function startChorus(core: number, env: Record<string, string> = {}
     async stop() {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Like `startChorus`, but storing in a fresh PostgreSQL database created on the server named by
+ * `adminUrl` (a user allowed to CREATE DATABASE) and dropped on `stop()`. PostgreSQL runs as its
+ * own process, so the measured RSS is Chorus's alone.
+ */
+export async function startChorusOnPostgres(core: number, adminUrl: string): Promise<ChorusServer> {
+  const name = `chorus_bench_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const server = await startChorus(core, { DATABASE_URL: url.toString() });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      const cleanup = new pg.Client({ connectionString: adminUrl });
+      await cleanup.connect();
+      try {
+        await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await cleanup.end();
+      }
     },
   };
 }
@@ -67,7 +107,11 @@ interface Session {
 export async function registerUsers(baseUrl: string, count: number, concurrency = 4): Promise<BenchUser[]> {
   const password = 'bench-password-1';
   const workspace = 'bench';
-  const toUser = (session: Session): BenchUser => ({ id: session.user.id, handle: session.user.handle, token: session.accessToken });
+  const toUser = (session: Session): BenchUser => ({
+    id: session.user.id,
+    handle: session.user.handle,
+    token: session.accessToken,
+  });
   const owner = toUser(await api<Session>(baseUrl, 'POST', '/auth/register', undefined, { workspace, handle: 'u0', password }));
   const users: BenchUser[] = [owner];
   if (count <= 1) return users;
@@ -87,7 +131,11 @@ export async function createGroup(
   members: Array<{ type: 'user' | 'agent'; id: string }>,
   title: string,
 ): Promise<string> {
-  const conversation = await api<{ id: string }>(baseUrl, 'POST', '/conversations', owner.token, { kind: 'group', title, members });
+  const conversation = await api<{ id: string }>(baseUrl, 'POST', '/conversations', owner.token, {
+    kind: 'group',
+    title,
+    members,
+  });
   return conversation.id;
 }
 

@@ -72,10 +72,21 @@ export class Loadgen {
   /** Starts the generator and waits for its `ready` line. */
   static async start(options: LoadgenOptions): Promise<Loadgen> {
     const args = [
-      '-c', String(options.core), buildLoadgen(),
-      '--proto', options.proto, '--port', String(options.port), '--path', options.path,
-      '--plan', options.planFile, '--server-pid', String(options.serverPid),
-      '--self-echo', options.selfEcho === false ? '0' : '1',
+      '-c',
+      String(options.core),
+      buildLoadgen(),
+      '--proto',
+      options.proto,
+      '--port',
+      String(options.port),
+      '--path',
+      options.path,
+      '--plan',
+      options.planFile,
+      '--server-pid',
+      String(options.serverPid),
+      '--self-echo',
+      options.selfEcho === false ? '0' : '1',
     ];
     if (options.providerPort) {
       args.push('--provider-port', String(options.providerPort), '--tokens', String(options.tokens ?? 200));

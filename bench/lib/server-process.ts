@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -73,4 +74,14 @@ export async function startPinnedNode(options: {
 export async function listeningLine(_child: ChildProcess, output: string[]): Promise<number | undefined> {
   const line = output.find((text) => text.startsWith('listening '));
   return line ? Number(line.split(' ')[1]) : undefined;
+}
+
+/** Resident set size of process `pid` in MB, from /proc/<pid>/status (0 when unreadable). */
+export function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Math.round(Number(kb) / 102.4) / 10 : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -1,11 +1,15 @@
 import path from 'node:path';
-import { createGroup, registerUsers, runPool, startChorus } from './chorus.ts';
+import { createGroup, registerUsers, runPool, startChorus, startChorusOnPostgres } from './chorus.ts';
 import { roomsPlan, type Plan } from './plan.ts';
 import { listeningLine, startPinnedNode, type ServerProcess } from './server-process.ts';
 
-/** The servers compared in one run. */
-export type TargetName = 'raw-ws' | 'socket.io' | 'chorus';
-export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'chorus'];
+/**
+ * The servers compared in one run. `chorus` stores in embedded PGlite; `chorus-pg` (only when
+ * BENCH_DATABASE_URL names a PostgreSQL server) in PostgreSQL, to separate PGlite's fixed memory
+ * from the per-connection cost.
+ */
+export type TargetName = 'raw-ws' | 'socket.io' | 'chorus' | 'chorus-pg';
+export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'chorus', 'chorus-pg'];
 
 /** A started server with a connection plan for `rooms × perRoom`, ready for the load generator. */
 export interface PreparedTarget {
@@ -31,10 +35,15 @@ export async function prepareTarget(
   options: { core: number; rooms: number; perRoom: number; usersPerRoom: number; publishers: boolean },
 ): Promise<PreparedTarget> {
   const started = Date.now();
-  if (name !== 'chorus') {
+  if (name === 'raw-ws' || name === 'socket.io') {
     const script = path.join(serversDir, name === 'raw-ws' ? 'raw-ws-server.ts' : 'socketio-server.ts');
     const server = await startPinnedNode({ core: options.core, script, isReady: listeningLine });
-    const plan = roomsPlan(Array.from({ length: options.rooms }, () => null), options.perRoom, () => null, options.publishers);
+    const plan = roomsPlan(
+      Array.from({ length: options.rooms }, () => null),
+      options.perRoom,
+      () => null,
+      options.publishers,
+    );
     return {
       server,
       proto: name === 'raw-ws' ? 'ws' : 'sio',
@@ -44,7 +53,9 @@ export async function prepareTarget(
       setupMs: Date.now() - started,
     };
   }
-  const server = await startChorus(options.core);
+  const adminUrl = process.env.BENCH_DATABASE_URL;
+  if (name === 'chorus-pg' && !adminUrl) throw new Error('chorus-pg needs BENCH_DATABASE_URL');
+  const server = name === 'chorus-pg' ? await startChorusOnPostgres(options.core, adminUrl!) : await startChorus(options.core);
   try {
     const users = await registerUsers(server.baseUrl, options.rooms * options.usersPerRoom);
     const conversationIds: string[] = new Array(options.rooms);
@@ -54,7 +65,8 @@ export async function prepareTarget(
       conversationIds[room] = await createGroup(server.baseUrl, roomUsers[0]!, members, `bench room ${room}`);
     });
     // Member m of a room connects as that room's user m % usersPerRoom; member 0 publishes.
-    const tokenFor = (room: number, member: number) => users[room * options.usersPerRoom + (member % options.usersPerRoom)]!.token;
+    const tokenFor = (room: number, member: number) =>
+      users[room * options.usersPerRoom + (member % options.usersPerRoom)]!.token;
     const plan = roomsPlan(conversationIds, options.perRoom, tokenFor, options.publishers);
     return { server, proto: 'chorus', path: '/api/v1/ws', plan, selfEcho: true, setupMs: Date.now() - started };
   } catch (error) {

@@ -69,6 +69,7 @@ typedef struct stats {
   hist_t request;  /* user send -> provider request */
   int64_t window_start_ns;
   int64_t last_frame_ns;
+  int64_t last_delta_ns;
 } stats_t;
 
 /* Globals shared by the modules (single-threaded). */

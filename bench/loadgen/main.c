@@ -2,8 +2,11 @@
  * loadgen entry point: reads the plan (rooms and connections), then runs commands from stdin:
  *   connect <max_in_flight> <timeout_s>        open every planned connection
  *   run <rate_per_sender> <seconds> <drain_s>  publish at a fixed rate, measure, drain
- *   stream <stagger_s> <timeout_s> <mention>   one send per publisher that triggers an agent reply
+ *   stream <stagger_s> <timeout_s> <mention> <viewers_per_conversation>
+ *                                              one send per publisher, each triggering an agent reply
+ *   probe <count> <mention>                    unloaded send -> provider latency, one send at a time
  *   idle <seconds>                             keep connections alive, then sample the server
+ *   settle <quiet_s> <max_s>                   wait until no frame arrived for quiet_s
  *   quit
  * Plan lines: "room <index> <conversationId|->", "conn <room> <token|->", "pub <conn> <room>".
  * Each command prints one JSON line. Usage:
@@ -186,7 +189,7 @@ static void cmd_run(double rate, double seconds, double drain_s) {
          server_rss_mb(), 100.0 * (self1 - self0) / (now - start), other0, other1);
 }
 
-static void cmd_stream(double stagger_s, double timeout_s, const char *mention) {
+static void cmd_stream(double stagger_s, double timeout_s, const char *mention, int viewers_per_conversation) {
   int64_t start = now_ns(), deadline = start + (int64_t)(timeout_s * 1e9);
   int64_t cpu0 = server_cpu_ns(), self0 = self_cpu_ns(), core0 = core_busy_ns(0);
   reset_stats(start);
@@ -195,7 +198,7 @@ static void cmd_stream(double stagger_s, double timeout_s, const char *mention) 
   for (int i = 0; i < g_nconns; i++) viewers += g_conns[i].state == CS_READY;
   int started = 0, next = 0;
   uint64_t requests0 = provider_requests();
-  int64_t now, last_rss = 0, finished_at = 0;
+  int64_t now, last_rss = 0;
   double rss_peak = 0;
   char prefix[160];
   while ((now = now_ns()) < deadline) {
@@ -214,25 +217,60 @@ static void cmd_stream(double stagger_s, double timeout_s, const char *mention) 
       if (rss > rss_peak) rss_peak = rss;
       last_rss = now;
     }
-    /* Finished: every reply was requested and streamed; give the last frames 500 ms to land. */
-    if (started >= senders && provider_requests() - requests0 >= (uint64_t)senders && provider_active() == 0) {
-      if (!finished_at) finished_at = now;
-      if (now - finished_at > 500000000LL) break;
-    }
+    /* Finished: every reply was streamed and every viewer has its `message.done`. */
+    if (started >= senders && provider_requests() - requests0 >= (uint64_t)senders && provider_active() == 0 &&
+        g_stats.done >= (uint64_t)senders * (uint64_t)viewers_per_conversation)
+      break;
     poll_once(1);
   }
   int64_t cpu1 = server_cpu_ns(), self1 = self_cpu_ns();
   double window_s = (now - start) / 1e9;
+  double delta_window_s = g_stats.last_delta_ns > start ? (g_stats.last_delta_ns - start) / 1e9 : window_s;
   printf("{\"event\":\"stream\",\"generations\":%d,\"viewers\":%d,\"seconds\":%.3f,\"providerRequests\":%llu,"
          "\"deltas\":%llu,\"deltasPerSec\":%.0f,\"tokens\":%llu,\"done\":%llu,\"tokenP50Ms\":%.2f,\"tokenP99Ms\":%.2f,"
          "\"tokenMaxMs\":%.2f,\"sendToProviderP50Ms\":%.2f,\"sendToProviderP99Ms\":%.2f,\"errors\":%llu,\"closed\":%llu,"
          "\"serverCpuPct\":%.1f,\"serverRssPeakMb\":%.1f,\"loadgenCpuPct\":%.1f,\"otherCore0Pct\":%.1f}\n",
          senders, viewers, window_s, (unsigned long long)(provider_requests() - requests0), (unsigned long long)g_stats.deltas,
-         g_stats.deltas / window_s, (unsigned long long)g_stats.tokens, (unsigned long long)g_stats.done,
+         g_stats.deltas / delta_window_s, (unsigned long long)g_stats.tokens, (unsigned long long)g_stats.done,
          hist_pct(&g_stats.token, 50), hist_pct(&g_stats.token, 99), g_stats.token.max_ns / 1e6,
          hist_pct(&g_stats.request, 50), hist_pct(&g_stats.request, 99), (unsigned long long)g_stats.errors,
          (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start), rss_peak,
          100.0 * (self1 - self0) / (now - start), 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start));
+}
+
+/*
+ * Unloaded send -> provider latency: `count` single sends, one at a time, each waiting (at most
+ * 5 s) for its provider request before the next. The replies keep streaming in the background.
+ */
+static void cmd_probe(int count, const char *mention) {
+  hist_t *samples = calloc(1, sizeof *samples);
+  char prefix[160];
+  int done = 0;
+  for (int i = 0; i < count && i < g_npubs; i++) {
+    pub_t *pub = &g_pubs[i];
+    conn_t *c = &g_conns[pub->conn];
+    if (c->state != CS_READY) continue;
+    uint64_t before = provider_requests();
+    hist_t saved = g_stats.request;
+    hist_reset(&g_stats.request);
+    snprintf(prefix, sizeof prefix, "%s probe @@S%d@@ ", mention, pub->room);
+    int64_t sent_at = now_ns(), deadline = sent_at + 5000000000LL;
+    provider_note_send(pub->room, sent_at);
+    conn_publish(c, pub->room, prefix);
+    while (provider_requests() == before && now_ns() < deadline) poll_once(1);
+    if (g_stats.request.count) {
+      for (int b = 0; b < HIST_BUCKETS; b++) samples->bucket[b] += g_stats.request.bucket[b];
+      samples->count += g_stats.request.count;
+      if (g_stats.request.max_ns > samples->max_ns) samples->max_ns = g_stats.request.max_ns;
+      done++;
+    }
+    g_stats.request = saved;
+    int64_t pause = now_ns() + 200000000LL;
+    while (now_ns() < pause) poll_once(5);
+  }
+  printf("{\"event\":\"probe\",\"count\":%d,\"sendToProviderP50Ms\":%.2f,\"sendToProviderMaxMs\":%.2f}\n", done,
+         hist_pct(samples, 50), samples->max_ns / 1e6);
+  free(samples);
 }
 
 static void cmd_idle(double seconds) {
@@ -243,6 +281,15 @@ static void cmd_idle(double seconds) {
   printf("{\"event\":\"idle\",\"ready\":%d,\"closedWhileIdle\":%llu,\"serverRssMb\":%.1f,\"serverCpuPct\":%.1f}\n",
          count_state(CS_READY), (unsigned long long)(g_stats.closed - closed0), server_rss_mb(),
          100.0 * (server_cpu_ns() - cpu0) / (now_ns() - start));
+}
+
+/* Waits until no frame has arrived for `quiet_s` (a backlog has drained), at most `max_s`. */
+static void cmd_settle(double quiet_s, double max_s) {
+  int64_t start = now_ns(), end = start + (int64_t)(max_s * 1e9), quiet_ns = (int64_t)(quiet_s * 1e9);
+  g_stats.last_frame_ns = start;
+  int64_t now;
+  while ((now = now_ns()) < end && now - g_stats.last_frame_ns < quiet_ns) poll_once(10);
+  printf("{\"event\":\"settle\",\"ms\":%.0f,\"quiet\":%s}\n", (now - start) / 1e6, now < end ? "true" : "false");
 }
 
 static void read_plan(const char *file) {
@@ -330,7 +377,9 @@ int main(int argc, char **argv) {
     if (!strcmp(word, "connect")) cmd_connect((int)x, y);
     else if (!strcmp(word, "run")) cmd_run(x, y, z);
     else if (!strcmp(word, "idle")) cmd_idle(x);
-    else if (!strcmp(word, "stream") && sscanf(line, "%*s %lf %lf %127s", &x, &y, mention) == 3) cmd_stream(x, y, mention);
+    else if (!strcmp(word, "settle")) cmd_settle(x, y);
+    else if (!strcmp(word, "stream") && sscanf(line, "%*s %lf %lf %127s %lf", &x, &y, mention, &z) == 4) cmd_stream(x, y, mention, (int)z);
+    else if (!strcmp(word, "probe") && sscanf(line, "%*s %lf %127s", &x, mention) == 2) cmd_probe((int)x, mention);
     else printf("{\"event\":\"error\",\"message\":\"unknown command\"}\n");
   }
   for (int i = 0; i < g_nconns; i++) conn_close(&g_conns[i]);

@@ -30,6 +30,7 @@ static void record_tokens(const char *data, size_t len, int64_t now) {
   const char *end = data + len;
   const char *p = data;
   g_stats.deltas++;
+  g_stats.last_delta_ns = now;
   while ((p = memmem(p, (size_t)(end - p), "~T", 2)) != NULL) {
     int64_t emitted_at = parse_digits(p + 2, end);
     if (emitted_at > 0) {

@@ -63,11 +63,13 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
       const result = await loadgen.command(`run ${rate} ${options.stepSeconds} 3`);
       steps.push(result);
       const passed = stepPasses(result, options.p99LimitMs);
-      process.stderr.write(`  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}\n`);
+      process.stderr.write(
+        `  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}\n`,
+      );
       if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
       if (!passed) {
         failedRate = Math.min(failedRate, rate);
-        await loadgen.command('idle 1'); // let a backlog drain before the next step
+        await loadgen.command('settle 0.5 30'); // let a backlog drain before the next step
       }
       const passedRate = best ? Number(best.rate) : 0;
       if (passedRate > 0 && failedRate / passedRate < 1.15) break;

@@ -1,5 +1,6 @@
 import { Loadgen } from '../lib/loadgen.ts';
 import { writePlan } from '../lib/plan.ts';
+import { rssMb } from '../lib/server-process.ts';
 import { prepareTarget, type TargetName } from '../lib/targets.ts';
 
 /** Idle-connection result: how many connected, how fast, and the server's RSS once settled. */
@@ -8,6 +9,8 @@ export interface IdleResult {
   planned: number;
   connected: number;
   connectMs: number;
+  /** After start-up and set-up (users, conversations), before any WebSocket connection. */
+  rssBeforeConnectMb: number;
   rssAfterConnectMb: number;
   rssSettledMb: number;
   idleCpuPct: number;
@@ -37,6 +40,7 @@ export async function runIdle(target: TargetName, options: { connections: number
     core: 1,
   });
   try {
+    const rssBeforeConnectMb = rssMb(prepared.server.pid);
     const connect = await loadgen.command('connect 200 180');
     const idle = await loadgen.command(`idle ${options.settleSeconds}`);
     process.stderr.write(`  ${target}: ${connect.ready}/${connect.planned} idle connections, RSS ${idle.serverRssMb} MB\n`);
@@ -45,6 +49,7 @@ export async function runIdle(target: TargetName, options: { connections: number
       planned: Number(connect.planned),
       connected: Number(idle.ready),
       connectMs: Number(connect.ms),
+      rssBeforeConnectMb,
       rssAfterConnectMb: Number(connect.serverRssMb),
       rssSettledMb: Number(idle.serverRssMb),
       idleCpuPct: Number(idle.serverCpuPct),

@@ -14,10 +14,11 @@ export interface StreamOptions {
   staggerSeconds: number;
 }
 
-/** The generator's `stream` result plus set-up facts. */
+/** The generator's `stream` result, the unloaded send → provider probe, and set-up facts. */
 export interface StreamResult {
   setupMs: number;
   connected: number;
+  probe: LoadgenResult;
   result: LoadgenResult;
 }
 
@@ -57,7 +58,8 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     });
     const plan: Plan = { rooms: conversationIds, connections: [], publishers: [] };
     users.forEach((user, u) => {
-      for (let viewer = 0; viewer < options.viewersPerConversation; viewer++) plan.connections.push({ room: u * perUser, token: user.token });
+      for (let viewer = 0; viewer < options.viewersPerConversation; viewer++)
+        plan.connections.push({ room: u * perUser, token: user.token });
     });
     conversationIds.forEach((_id, index) => {
       plan.publishers.push({ connection: Math.floor(index / perUser) * options.viewersPerConversation, room: index });
@@ -75,10 +77,17 @@ export async function runStream(options: StreamOptions): Promise<StreamResult> {
     });
     const connect = await loadgen.command('connect 200 60');
     const setupMs = Date.now() - started;
+    // Unloaded: five sends one at a time; then let those replies finish before the load starts.
+    const probe = await loadgen.command(`probe 5 @${agentHandle}`);
+    await loadgen.command('settle 1 20');
     const timeoutSeconds = options.staggerSeconds + options.tokens / options.tokensPerSecond + 60;
-    const result = await loadgen.command(`stream ${options.staggerSeconds} ${timeoutSeconds} @${agentHandle}`);
-    process.stderr.write(`  chorus: ${result.deltasPerSec} deltas/s, token p99 ${result.tokenP99Ms} ms, send→provider p50 ${result.sendToProviderP50Ms} ms\n`);
-    return { setupMs, connected: Number(connect.ready), result };
+    const result = await loadgen.command(
+      `stream ${options.staggerSeconds} ${timeoutSeconds} @${agentHandle} ${options.viewersPerConversation}`,
+    );
+    process.stderr.write(
+      `  chorus: ${result.deltasPerSec} deltas/s, token p99 ${result.tokenP99Ms} ms, send→provider p50 ${probe.sendToProviderP50Ms} ms unloaded, ${result.sendToProviderP50Ms} ms loaded\n`,
+    );
+    return { setupMs, connected: Number(connect.ready), probe, result };
   } finally {
     await loadgen?.stop();
     await server.stop();

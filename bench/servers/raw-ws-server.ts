@@ -38,7 +38,12 @@ function writeCorked(socket: Socket, frame: Buffer): void {
   socket.write(frame);
 }
 
-const server = new WebSocketServer({ port: Number(process.argv[2] ?? 0), host: '127.0.0.1', perMessageDeflate: false, maxPayload: 1 << 20 });
+const server = new WebSocketServer({
+  port: Number(process.argv[2] ?? 0),
+  host: '127.0.0.1',
+  perMessageDeflate: false,
+  maxPayload: 1 << 20,
+});
 
 server.on('connection', (ws, request) => {
   const room = new URL(request.url ?? '/', 'http://x').searchParams.get('room') ?? '0';

@@ -8,7 +8,12 @@ import { createServer } from 'node:http';
 import { Server } from 'socket.io';
 
 const http = createServer();
-const io = new Server(http, { transports: ['websocket'], serveClient: false, perMessageDeflate: false, maxHttpBufferSize: 1 << 20 });
+const io = new Server(http, {
+  transports: ['websocket'],
+  serveClient: false,
+  perMessageDeflate: false,
+  maxHttpBufferSize: 1 << 20,
+});
 
 io.on('connection', (socket) => {
   const room = String(socket.handshake.query.room ?? '0');
