@@ -118,4 +118,18 @@ describe('web client: talking to an agent', () => {
     );
     assert.match((await provider.request(2)).body.messages.at(-1).content, /Tell me a very long story$/);
   });
+
+  test('shows a failed reply as failed, with the reason and a retry', async () => {
+    provider.enqueue({ status: 400, errorMessage: 'The model refused the request' });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Summarise the launch');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const reply = page.locator('li.message.agent').last();
+    await waitUntil(
+      'the reply to fail',
+      () => reply.getAttribute('data-status'),
+      (status) => status === 'failed',
+    );
+    await visible(reply.getByText('Failed'));
+    await visible(reply.getByRole('button', { name: 'Retry' }));
+  });
 });

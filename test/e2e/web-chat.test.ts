@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, testPassword, visible, visibleMessages, waitUntil } from './browser.ts';
 
@@ -132,6 +132,58 @@ describe('web client: people chatting in the browser', () => {
       [1, 2, 3],
     );
     await aliceContext.close();
+    await bobContext.close();
+  });
+
+  test('reconnects with backoff after the connection drops and syncs what it missed', async () => {
+    const { body: group } = await server.request('POST', '/api/v1/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'group', title: 'Server restart', members: [{ type: 'user', id: bob.user.id }] },
+    });
+    const post = (content: string) =>
+      server.request('POST', `/api/v1/conversations/${group.id}/messages`, { token: alice.accessToken, body: { content } });
+    await post('first');
+
+    const bobContext = await newPerson(browser);
+    // Every WebSocket of the page goes through here, so the test can cut it as a restart would.
+    const sockets: WebSocketRoute[] = [];
+    await bobContext.routeWebSocket(/\/api\/v1\/ws$/, (socket) => {
+      sockets.push(socket);
+      socket.connectToServer();
+    });
+    const page = await signIn(bobContext, server.url, { workspace: 'acme', handle: 'bob' });
+    await page
+      .getByRole('navigation', { name: 'Inbox' })
+      .getByRole('link', { name: /Server restart/ })
+      .click();
+    await visible(page.getByText('first'));
+
+    const connections = sockets.length;
+    await sockets.at(-1)!.close({ code: 1001, reason: 'server shutting down' });
+    await post('while away one');
+    await post('while away two');
+    await waitUntil(
+      'a new connection',
+      async () => sockets.length,
+      (count) => count > connections,
+    );
+    await visible(page.getByRole('status').filter({ hasText: 'Connected' }));
+    const shown = await waitUntil(
+      'the missed messages',
+      () => visibleMessages(page),
+      (items) => items.length >= 3,
+    );
+    assert.deepEqual(shown, [
+      [1, 'first'],
+      [2, 'while away one'],
+      [3, 'while away two'],
+    ]);
+    await post('live again');
+    await visible(page.getByText('live again'));
+    assert.deepEqual(
+      (await visibleMessages(page)).map(([seq]) => seq),
+      [1, 2, 3, 4],
+    );
     await bobContext.close();
   });
 

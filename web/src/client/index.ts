@@ -3,9 +3,9 @@
  * the offline outbox and the sync helper. No UI and no framework: any front end can use it.
  */
 export { ChorusApi } from './api.ts';
-export { backoffDelayMs, defaultBackoff, type BackoffOptions } from './backoff.ts';
+export { backoffDelayMs, type BackoffOptions } from './backoff.ts';
 export { ChorusError } from './errors.ts';
-export { HttpClient, type HttpClientOptions } from './http-client.ts';
+export type { HttpClientOptions } from './http-client.ts';
 export { Outbox, type OutgoingMessage } from './outbox.ts';
 export { RealtimeClient, type ConnectionStatus, type RealtimeClientOptions } from './realtime-client.ts';
 export { realtimeUrl, syncConversation } from './sync.ts';

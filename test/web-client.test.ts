@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  backoffDelayMs,
+  ChorusApi,
+  ChorusError,
+  memoryTokenStore,
+  Outbox,
+  RealtimeClient,
+  realtimeUrl,
+  syncConversation,
+  type Message,
+  type ServerEvent,
+} from '../web/src/client/index.ts';
+import { applyMessage } from '../web/src/state/inbox.ts';
+import { filterMentions, insertMention, mentionAt } from '../web/src/state/mentions.ts';
+import { appendDelta, contiguousSeq, mergeMessages } from '../web/src/state/message-log.ts';
+import { startTestServer, type Session, type TestServer } from './support/server.ts';
+
+const password = 'correct horse battery';
+
+function message(seq: number, fields: Partial<Message> = {}): Message {
+  return {
+    id: `m${seq}`,
+    conversationId: 'c1',
+    seq,
+    threadRootId: null,
+    sender: { type: 'user', id: 'u2', handle: 'bob' },
+    onBehalfOf: null,
+    content: `message ${seq}`,
+    parts: [],
+    status: 'complete',
+    error: null,
+    usage: null,
+    runId: null,
+    clientMsgId: null,
+    createdAt: new Date(2026, 0, 1, 0, 0, seq).toISOString(),
+    editedAt: null,
+    ...fields,
+  };
+}
+
+/** Resolves once `client` is open (authenticated). */
+function opened(client: RealtimeClient): Promise<void> {
+  if (client.status === 'open') return Promise.resolve();
+  return new Promise((resolve) => {
+    const stop = client.onOpen(() => {
+      stop();
+      resolve();
+    });
+  });
+}
+
+describe('web client module against a real server', () => {
+  let server: TestServer;
+  let alice: Session;
+  let conversationId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    alice = await server.register('acme', 'alice');
+    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
+    const bob = await server.register('acme', 'bob', invite.body.code);
+    const created = await server.request('POST', '/api/v1/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'group', title: 'Client tests', members: [{ type: 'user', id: bob.user.id }] },
+    });
+    conversationId = created.body.id;
+  });
+
+  after(() => server?.close());
+
+  test('signs in, refreshes a rejected access token once, and is signed out when the refresh token is revoked', async () => {
+    let signedOut = 0;
+    const tokens = memoryTokenStore();
+    const api = new ChorusApi({ baseUrl: server.url, tokens, onSignedOut: () => signedOut++ });
+    await api.login({ workspace: 'acme', handle: 'alice', password });
+    const { refreshToken } = tokens.get()!;
+    tokens.set({ accessToken: 'not-a-token', refreshToken });
+    assert.equal((await api.me()).user.handle, 'alice');
+    assert.notEqual(tokens.get()!.refreshToken, refreshToken, 'the pair rotated');
+
+    const stale = tokens.get()!;
+    await new ChorusApi({ baseUrl: server.url, tokens: memoryTokenStore(stale) }).logout();
+    tokens.set({ accessToken: 'not-a-token', refreshToken: stale.refreshToken });
+    await assert.rejects(api.me(), (error) => ChorusError.isInstance(error) && error.code === 'unauthorized');
+    assert.equal(signedOut, 1);
+    assert.equal(tokens.get(), null);
+  });
+
+  test('sends over the WebSocket with a clientMsgId stored once, and sync replays what a closed client missed', async () => {
+    const client = new RealtimeClient({ url: realtimeUrl(server.url), getToken: async () => alice.accessToken });
+    const events: ServerEvent[] = [];
+    client.onEvent((event) => events.push(event));
+    client.start();
+    await opened(client);
+    const send = { type: 'send', conversationId, clientMsgId: 'client-1', content: 'hello' } as const;
+    const first = (await client.request(send)).message as Message;
+    const again = (await client.request(send)).message as Message;
+    assert.equal(again.id, first.id);
+    client.stop();
+    await assert.rejects(client.request(send), (error) => ChorusError.isInstance(error) && error.code === 'closed');
+
+    for (const content of ['two', 'three', 'four']) {
+      await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { content },
+      });
+    }
+    const replayed: Message[] = [];
+    const next = new RealtimeClient({ url: realtimeUrl(server.url), getToken: async () => alice.accessToken });
+    next.onEvent((event) => event.type === 'message' && replayed.push(event.message));
+    next.start();
+    await opened(next);
+    const lastSeq = await syncConversation(next, conversationId, first.seq, 2);
+    assert.deepEqual(
+      replayed.map((item) => [item.seq, item.content]),
+      [
+        [first.seq + 1, 'two'],
+        [first.seq + 2, 'three'],
+        [first.seq + 3, 'four'],
+      ],
+    );
+    assert.equal(lastSeq, first.seq + 3);
+    next.stop();
+  });
+
+  test('asks for a fresh token when the server refuses one, then connects', async () => {
+    const asked: Array<string | undefined> = [];
+    let stored = 'expired-token';
+    const client = new RealtimeClient({
+      url: realtimeUrl(server.url),
+      backoff: { initialMs: 10, maxMs: 50 },
+      getToken: async (rejected) => {
+        asked.push(rejected);
+        if (rejected) stored = alice.accessToken;
+        return stored;
+      },
+    });
+    client.start();
+    await opened(client);
+    assert.deepEqual(asked.slice(0, 2), [undefined, 'expired-token'], 'refused once, then asked to refresh');
+    assert.equal(client.status, 'open');
+    client.stop();
+  });
+});
+
+describe('web client state rules', () => {
+  test('backoff doubles from the initial delay, stays under the cap, and never drops below half', () => {
+    const options = { initialMs: 500, maxMs: 30_000 };
+    assert.equal(
+      backoffDelayMs(0, options, () => 0),
+      250,
+    );
+    assert.equal(
+      backoffDelayMs(3, options, () => 0.999),
+      3998,
+    );
+    assert.equal(
+      backoffDelayMs(40, options, () => 0.999),
+      29_985,
+    );
+  });
+
+  test('merging keeps each seq once, in order, and a replayed streaming snapshot never undoes a final reply', () => {
+    let log = mergeMessages({ items: [], hasOlder: false }, [message(2), message(1), message(2)]);
+    assert.deepEqual(
+      log.items.map((item) => item.seq),
+      [1, 2],
+    );
+    log = mergeMessages(log, [message(3, { status: 'streaming', content: 'Hel' })]);
+    log = appendDelta(log, 'm3', 'lo');
+    assert.equal(log.items[2]!.content, 'Hello');
+    log = mergeMessages(log, [message(3, { content: 'Hello!' })]);
+    log = mergeMessages(log, [message(3, { status: 'streaming', content: 'Hel' })]);
+    assert.equal(log.items[2]!.content, 'Hello!');
+    assert.equal(appendDelta(log, 'm3', 'x'), log, 'deltas after the end are ignored');
+    assert.equal(contiguousSeq(mergeMessages(log, [message(5)])), 3, 'sync resumes before a gap');
+  });
+
+  test('the inbox counts unread messages from others, not mine nor the one I am reading', () => {
+    const entry = {
+      ...{ id: 'c1', workspaceId: 'w', kind: 'group' as const, title: 'T', createdBy: 'u1', createdAt: '' },
+      lastSeq: 1,
+      lastActivityAt: '2026-01-01T00:00:00.000Z',
+      members: [],
+      unreadCount: 0,
+      lastMessage: null,
+    };
+    let inbox = applyMessage([entry], message(2), { myId: 'u1', reading: false });
+    inbox = applyMessage(inbox, message(2), { myId: 'u1', reading: false });
+    assert.equal(inbox[0]!.unreadCount, 1, 'a repeated message counts once');
+    inbox = applyMessage(inbox, message(3, { sender: { type: 'user', id: 'u1', handle: 'alice' } }), {
+      myId: 'u1',
+      reading: false,
+    });
+    assert.equal(inbox[0]!.unreadCount, 0);
+    assert.equal(inbox[0]!.lastMessage!.seq, 3);
+  });
+
+  test('@ at a word start opens suggestions, and picking one inserts the handle', () => {
+    assert.deepEqual(mentionAt('hi @pl', 6), { query: 'pl', start: 3 });
+    assert.equal(mentionAt('mail me at a@b', 14), null);
+    const candidates = [
+      { id: '1', handle: 'planner', displayName: 'Planner', type: 'agent' as const },
+      { id: '2', handle: 'bob', displayName: 'Bob Plant', type: 'user' as const },
+    ];
+    assert.deepEqual(
+      filterMentions(candidates, 'pl').map((candidate) => candidate.handle),
+      ['planner', 'bob'],
+    );
+    assert.deepEqual(insertMention('hi @pl!', 3, 6, 'planner'), { text: 'hi @planner !', caret: 12 });
+  });
+
+  test('the outbox sends in order, keeps the rest when the connection drops, and marks refusals', async () => {
+    const outbox = new Outbox();
+    for (const id of ['a', 'b', 'c']) outbox.add({ conversationId: 'c1', clientMsgId: id, content: id, queuedAt: '' });
+    const sent: string[] = [];
+    await outbox.flush(
+      async (item) => {
+        if (item.clientMsgId === 'b') throw new ChorusError('closed', 'dropped');
+        sent.push(item.clientMsgId);
+        return message(sent.length, { clientMsgId: item.clientMsgId });
+      },
+      () => undefined,
+    );
+    assert.deepEqual(sent, ['a']);
+    assert.deepEqual(
+      outbox.list().map((item) => item.clientMsgId),
+      ['b', 'c'],
+    );
+    await outbox.flush(
+      async (item) => {
+        if (item.clientMsgId === 'b') throw new ChorusError('payload_too_large', 'too long');
+        sent.push(item.clientMsgId);
+        return message(sent.length);
+      },
+      () => undefined,
+    );
+    assert.deepEqual(sent, ['a', 'c']);
+    assert.equal(outbox.list()[0]!.error, 'too long');
+  });
+});
