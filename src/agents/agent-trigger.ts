@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
 import type { ConversationRow } from '../conversations/conversations.ts';
 import type { Db } from '../db/database.ts';
 import { agents, conversationMembers, conversations, messages } from '../db/schema.ts';
@@ -12,7 +13,7 @@ import { maxAgentChainDepth, shouldReply } from './reply-policy.ts';
  * agent reply is routed, in posting order per conversation, to the agent members that should
  * answer it; each gets a queued run. Returns the listener to add to `messagePosted`.
  */
-export function createReplyTrigger(deps: { db: Db; runs: RunService }): MessagePostedListener {
+export function createReplyTrigger(deps: { db: Db; runs: RunService; logger: Logger }): MessagePostedListener {
   const route = (message: PublicMessage, conversation: Pick<ConversationRow, 'id' | 'kind'>, depth: number) =>
     deps.runs.inConversationOrder(conversation.id, async () => {
       if (depth >= maxAgentChainDepth) return;
@@ -21,7 +22,7 @@ export function createReplyTrigger(deps: { db: Db; runs: RunService }): MessageP
       const threadRootSender = message.threadRootId ? await senderOf(deps.db, message.threadRootId) : undefined;
       for (const agent of members) {
         if (shouldReply({ conversationKind: conversation.kind, message, agent, threadRootSender })) {
-          await deps.runs.requestReplyInOrder({ agent, trigger: message, depth });
+          await deps.runs.requestReplyInOrder({ agent, trigger: message, depth, checkExisting: false });
         }
       }
     });
@@ -29,7 +30,7 @@ export function createReplyTrigger(deps: { db: Db; runs: RunService }): MessageP
   deps.runs.onReplyCompleted = (message, depth) => {
     conversationKind(deps.db, message.conversationId)
       .then((kind) => (kind ? route(message, { id: message.conversationId, kind }, depth) : undefined))
-      .catch(() => undefined); // logged by the ordered task runner
+      .catch((error: unknown) => deps.logger.error({ err: error }, 'routing an agent reply failed'));
   };
 
   return (message, conversation) => {

@@ -20,7 +20,7 @@ export interface AgentsFeature {
 export function createAgentsFeature(app: FastifyInstance, context: AppContext): AgentsFeature {
   const models = createModelRegistry(context.config);
   const runs = new RunService({ ...context, models, agentsConfig: context.config.agents });
-  context.messagePosted.add(createReplyTrigger({ db: context.db, runs }));
+  context.messagePosted.add(createReplyTrigger({ db: context.db, runs, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };

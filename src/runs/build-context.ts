@@ -21,8 +21,8 @@ export function countTextTokens(text: string): number {
 export interface RunContext {
   system: string | undefined;
   messages: ModelMessage[];
-  /** Tokens of system + messages as counted here. */
-  promptTokens: number;
+  /** Tokens of system + messages as counted here; null when everything fit without counting. */
+  promptTokens: number | null;
   includedMessages: number;
   droppedMessages: number;
 }
@@ -40,7 +40,8 @@ export interface HistoryEntry {
  * `contextWindowTokens - maxOutputTokens`: the system prompt always, then as many of the most
  * recent messages as fit, oldest dropped first. The agent's own messages become `assistant`;
  * everyone else's become `user` prefixed with their handle. A context never starts with an
- * `assistant` message. Throws provider_error when even the newest message does not fit.
+ * `assistant` message. Tokens are counted only when the UTF-8 size (an upper bound) exceeds the
+ * budget. Throws provider_error when even the newest message does not fit.
  */
 export function fitContext(input: {
   agentId: string;
@@ -50,31 +51,43 @@ export function fitContext(input: {
   maxOutputTokens: number;
 }): RunContext {
   const system = input.systemPrompt.trim() || undefined;
-  const systemTokens = system ? countTextTokens(system) + perMessageOverheadTokens : 0;
-  const budget = input.contextWindowTokens - input.maxOutputTokens - systemTokens;
+  const all = input.history.map((entry) => toModelMessage(entry, input.agentId));
+  const budget = input.contextWindowTokens - input.maxOutputTokens;
+  // A BPE token is at least one UTF-8 byte, so when the bytes fit, the tokens fit: skip counting.
+  const byteBound = (system ? byteCost(system) : 0) + all.reduce((sum, message) => sum + byteCost(textOfMessage(message)), 0);
+  if (byteBound <= budget) return finish(system, all, input.history.length, null);
+
+  const systemTokens = system ? tokenCost(system) : 0;
   const kept: ModelMessage[] = [];
-  let used = 0;
-  for (let index = input.history.length - 1; index >= 0; index--) {
-    const entry = input.history[index];
-    const message = toModelMessage(entry, input.agentId);
-    const cost = countTextTokens(message.content as string) + perMessageOverheadTokens;
+  let used = systemTokens;
+  for (let index = all.length - 1; index >= 0; index--) {
+    const cost = tokenCost(textOfMessage(all[index]));
     if (used + cost > budget) break;
     used += cost;
-    kept.push(message);
+    kept.push(all[index]);
   }
-  if (kept.length === 0 && input.history.length > 0) {
+  if (kept.length === 0 && all.length > 0) {
     throw new AppError(
       'provider_error',
       `The conversation does not fit the model's context window of ${input.contextWindowTokens} tokens (reserving ${input.maxOutputTokens} for the reply)`,
     );
   }
   kept.reverse();
-  while (kept.length > 0 && kept[0].role === 'assistant') {
-    kept.shift();
-  }
-  const promptTokens = systemTokens + kept.reduce((sum, message) => sum + countTextTokens(message.content as string) + perMessageOverheadTokens, 0);
-  return { system, messages: kept, promptTokens, includedMessages: kept.length, droppedMessages: input.history.length - kept.length };
+  return finish(system, kept, input.history.length, used);
 }
+
+function finish(system: string | undefined, kept: ModelMessage[], historyLength: number, countedTokens: number | null): RunContext {
+  let start = 0;
+  while (start < kept.length && kept[start].role === 'assistant') start++;
+  const messages = kept.slice(start);
+  const promptTokens =
+    countedTokens === null ? null : countedTokens - kept.slice(0, start).reduce((sum, message) => sum + tokenCost(textOfMessage(message)), 0);
+  return { system, messages, promptTokens, includedMessages: messages.length, droppedMessages: historyLength - messages.length };
+}
+
+const byteCost = (text: string) => Buffer.byteLength(text, 'utf8') + perMessageOverheadTokens;
+const tokenCost = (text: string) => countTextTokens(text) + perMessageOverheadTokens;
+const textOfMessage = (message: ModelMessage) => message.content as string;
 
 function toModelMessage(entry: HistoryEntry, agentId: string): ModelMessage {
   if (entry.senderType === 'agent' && entry.senderId === agentId) return { role: 'assistant', content: entry.content };

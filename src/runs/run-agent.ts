@@ -7,7 +7,7 @@ import { appendMessage, type MessageDeps } from '../messages/messages.ts';
 import type { ModelRegistry, ResolvedModel } from '../providers/model-registry.ts';
 import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
 import { conversationTopic } from '../realtime/event-bus.ts';
-import { fitContext, loadHistory, type RunContext } from './build-context.ts';
+import { fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import { finishMessage, finishRunRow, markRunStarted, savePartialContent, type RunRow, type RunStep } from './run-store.ts';
 
@@ -57,11 +57,14 @@ const defaultMaxOutputTokens = 4096;
 export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
   const startedAt = performance.now();
   const generateStep: RunStep = { type: 'generate', input: {}, output: null, startedAt: new Date().toISOString(), finishedAt: null, error: null };
+  // The history ends at the trigger, so it can load while the reply message is being created.
+  const history = loadHistory(deps.db, job.trigger);
+  history.catch(() => undefined); // awaited (and reported) in generate
   const message = await openReply(deps, job, generateStep);
   if (!message) return undefined;
   let outcome: Outcome;
   try {
-    outcome = await generate(deps, job, message, generateStep, signal);
+    outcome = await generate(deps, job, message, generateStep, signal, history);
   } catch (error) {
     deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
     outcome = failedOutcome(generateStep, '', error);
@@ -90,7 +93,14 @@ async function openReply(deps: RunDeps, job: RunJob, step: RunStep): Promise<Pub
   return message;
 }
 
-async function generate(deps: RunDeps, job: RunJob, message: PublicMessage, step: RunStep, signal: AbortSignal): Promise<Outcome> {
+async function generate(
+  deps: RunDeps,
+  job: RunJob,
+  message: PublicMessage,
+  step: RunStep,
+  signal: AbortSignal,
+  history: Promise<HistoryEntry[]>,
+): Promise<Outcome> {
   let model: ResolvedModel;
   let context: RunContext;
   const maxOutputTokens = job.agent.maxOutputTokens ?? defaultMaxOutputTokens;
@@ -102,7 +112,7 @@ async function generate(deps: RunDeps, job: RunJob, message: PublicMessage, step
     context = fitContext({
       agentId: job.agent.id,
       systemPrompt: job.agent.systemPrompt,
-      history: await loadHistory(deps.db, job.trigger),
+      history: await history,
       contextWindowTokens: window,
       maxOutputTokens: Math.min(maxOutputTokens, Math.floor(window / 2)),
     });

@@ -21,6 +21,11 @@ export interface ReplyRequest {
   trigger: PublicMessage;
   /** 0 when a person's message triggers it; +1 for each agent message in the chain. */
   depth?: number;
+  /**
+   * False when the caller is the first router of a just-committed message (the reply trigger),
+   * so no run can exist yet and the lookup is skipped. Default true.
+   */
+  checkExisting?: boolean;
 }
 
 interface ActiveRun {
@@ -70,8 +75,10 @@ export class RunService {
    */
   async requestReplyInOrder(request: ReplyRequest): Promise<RunRow> {
     const { agent, trigger } = request;
-    const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
-    if (existing) return existing;
+    if (request.checkExisting !== false) {
+      const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
+      if (existing) return existing;
+    }
     const run = await insertQueuedRun(this.#deps.db, {
       workspaceId: agent.workspaceId,
       conversationId: trigger.conversationId,
