@@ -202,10 +202,15 @@ export class Connection implements HubMember {
     this.#socket.uncork();
   }
 
+  /**
+   * Writes the event's pre-built frame straight to the socket. Safe beside ws's own sender because
+   * it only queues while compressing (off) or reading a Blob (never sent here); `bufferedAmount`
+   * still counts these bytes, since they sit in the socket's buffer.
+   */
   #write(event: OutboundEvent): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
-    const bytes = event.bytes;
-    if (this.ws.bufferedAmount + bytes.length > this.#deps.maxBufferedBytes) {
+    const frame = event.wsFrame;
+    if (this.ws.bufferedAmount + frame.length > this.#deps.maxBufferedBytes) {
       this.close('tooSlow');
       return;
     }
@@ -213,7 +218,7 @@ export class Connection implements HubMember {
       this.#corked = true;
       corkUntilNextTurn(this);
     }
-    this.ws.send(bytes, { binary: false });
+    this.#socket.write(frame);
   }
 
   #drained(): Promise<void> {

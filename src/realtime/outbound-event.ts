@@ -30,6 +30,7 @@ export class OutboundEvent {
   readonly seq: number | undefined;
   #json: string | undefined;
   #bytes: Buffer | undefined;
+  #wsFrame: Buffer | undefined;
   #sse: string | undefined;
 
   constructor(frame: BusEvent) {
@@ -53,6 +54,15 @@ export class OutboundEvent {
     return this.#bytes;
   }
 
+  /**
+   * The complete unmasked WebSocket text frame (RFC 6455 header + `bytes`), built once and written
+   * as is to every recipient socket: one write of a shared buffer per recipient.
+   */
+  get wsFrame(): Buffer {
+    this.#wsFrame ??= encodeTextFrame(this.bytes);
+    return this.#wsFrame;
+  }
+
   /** `event:`/`id:`/`data:` record; `id:` only on `message` (the seq). JSON never contains raw newlines. */
   get sse(): string {
     this.#sse ??= `event: ${this.type}\n${this.seq === undefined ? '' : `id: ${this.seq}\n`}data: ${this.json}\n\n`;
@@ -69,4 +79,23 @@ function conversationIdOf(frame: BusEvent): string | undefined {
 function seqOf(frame: BusEvent): number | undefined {
   const seq = (frame.message as { seq?: unknown } | undefined)?.seq;
   return typeof seq === 'number' ? seq : undefined;
+}
+
+/** A single-fragment (FIN) server-to-client text frame around `payload`. */
+function encodeTextFrame(payload: Buffer): Buffer {
+  const length = payload.length;
+  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(headerLength + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  payload.copy(frame, headerLength);
+  return frame;
 }
