@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors/app-error.ts';
 
 /** Where `vite build` writes the web client (see web/vite.config.ts and scripts/build-web.ts). */
@@ -16,42 +17,56 @@ const notBuiltPage = `<!doctype html><html lang="en"><meta charset="utf-8"><titl
 <p>The API is up: see <a href="/docs">/docs</a>.</p></body></html>`;
 
 /**
- * Serves the built web client (web/dist) at `/`: hashed files under /assets with a year's cache,
- * and index.html for any other GET that accepts HTML outside the server's own paths (the SPA
- * fallback, so /c/<id> survives a reload). Anything else unmatched answers SPEC §4's not_found.
- * When web/dist is missing the fallback answers a short page saying how to build it.
+ * Serves the built web client (web/dist) at `/`: its files (hashed ones under /assets with a
+ * year's cache), and index.html for any other GET that accepts HTML outside the server's own
+ * paths (the SPA fallback, so /c/<id> survives a reload). Files are looked up per request, so a
+ * rebuild while the server runs is served at once. Anything else unmatched answers SPEC §4's
+ * not_found. When web/dist is missing the fallback answers a short page saying how to build it.
  */
 export async function registerWebRoutes(app: FastifyInstance, options: { distDir?: string } = {}): Promise<void> {
   const distDir = options.distDir ?? webDistDir;
-  const built = existsSync(`${distDir}/index.html`);
 
   await app.register(async (scope) => {
-    if (built) {
-      await scope.register(fastifyStatic, {
-        root: distDir,
-        prefix: '/',
-        wildcard: false,
-        index: false,
-        schemaHide: true,
-        setHeaders: (reply, filePath) => {
-          const immutable = filePath.includes('/assets/');
-          reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
-        },
-      });
-    }
+    await scope.register(fastifyStatic, { root: distDir, serve: false, index: false, cacheControl: false });
 
     scope.get('/*', { schema: { hide: true } }, async (request, reply) => {
-      if (!wantsWebClient(request)) throw new AppError('not_found', `Route GET ${request.url.split('?')[0]} not found`);
+      const pathname = decodePath(request.url);
+      if (isServerPath(pathname)) throw new AppError('not_found', `Route GET ${pathname} not found`);
+      if (pathname !== '/' && isFile(path.join(distDir, pathname), distDir)) {
+        const immutable = pathname.startsWith('/assets/');
+        reply.header('cache-control', immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+        return reply.sendFile(pathname.slice(1));
+      }
+      if (!(request.headers.accept ?? '').includes('text/html'))
+        throw new AppError('not_found', `Route GET ${pathname} not found`);
       reply.header('cache-control', 'no-cache');
-      if (!built) return reply.status(503).type('text/html; charset=utf-8').send(notBuiltPage);
+      if (!existsSync(path.join(distDir, 'index.html')))
+        return reply.status(503).type('text/html; charset=utf-8').send(notBuiltPage);
       return reply.sendFile('index.html');
     });
   });
 }
 
-function wantsWebClient(request: FastifyRequest): boolean {
-  const pathname = request.url.split('?')[0] ?? '/';
-  if (serverPrefixes.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`))) return false;
-  if (pathname.startsWith('/assets/')) return false;
-  return (request.headers.accept ?? '').includes('text/html');
+function decodePath(url: string): string {
+  const raw = url.split('?')[0] ?? '/';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new AppError('not_found', `Route GET ${raw} not found`);
+  }
+}
+
+function isServerPath(pathname: string): boolean {
+  return serverPrefixes.some((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+}
+
+/** A regular file inside `root` (never outside it, whatever `..` the path holds). */
+function isFile(candidate: string, root: string): boolean {
+  const resolved = path.resolve(candidate);
+  if (!resolved.startsWith(path.resolve(root) + path.sep)) return false;
+  try {
+    return statSync(resolved).isFile();
+  } catch {
+    return false;
+  }
 }

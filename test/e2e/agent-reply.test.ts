@@ -31,7 +31,17 @@ describe('web client: talking to an agent', () => {
     server = await startTestServer({
       env: { OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: provider.url, CHORUS_DEFAULT_MODEL: 'openai/fake-model' },
     });
-    await server.register('acme', 'alice');
+    const alice = await server.register('acme', 'alice');
+    // A colleague and a busy group, so the inbox looks lived-in (and the screenshot shows unread counts).
+    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
+    const bob = await server.register('acme', 'bob', invite.body.code);
+    const group = await server.request('POST', '/api/v1/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'group', title: 'Launch plan', members: [{ type: 'user', id: bob.user.id }] },
+    });
+    for (const content of ['Pricing page copy is ready for review', 'Can someone check the **FAQ** section?']) {
+      await server.request('POST', `/api/v1/conversations/${group.body.id}/messages`, { token: bob.accessToken, body: { content } });
+    }
     context = await newPerson(browser);
     page = await signIn(context, server.url, { workspace: 'acme', handle: 'alice' });
   });

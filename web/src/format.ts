@@ -33,3 +33,15 @@ export function initials(name: string): string {
     .filter(Boolean);
   return ((words[0]?.[0] ?? '?') + (words[1]?.[0] ?? '')).toUpperCase();
 }
+
+/** One line of plain text from markdown, for previews: fences, emphasis marks and line breaks removed. */
+export function plainPreview(markdown: string, maxChars = 120): string {
+  return markdown
+    .replace(/```[\s\S]*?(```|$)/g, ' [code] ')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/[*_`~#>]+/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, maxChars);
+}

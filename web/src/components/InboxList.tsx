@@ -1,3 +1,4 @@
+import { plainPreview } from '../format.ts';
 import { conversationTitle } from '../state/inbox.ts';
 import { conversationPath, navigate } from '../state/router.ts';
 import { useChat } from '../state/store-context.tsx';
@@ -16,7 +17,7 @@ export function InboxList({ activeId }: { activeId: string | null }) {
           const title = conversationTitle(entry, me?.id ?? '');
           const last = entry.lastMessage;
           const preview = last
-            ? `${last.sender.id === me?.id ? 'You' : last.sender.handle}: ${last.content || '…'}`
+            ? `${last.sender.id === me?.id ? 'You' : last.sender.handle}: ${plainPreview(last.content) || '…'}`
             : 'No messages yet';
           const hasAgent = entry.members.some((member) => member.type === 'agent');
           return (
@@ -33,7 +34,7 @@ export function InboxList({ activeId }: { activeId: string | null }) {
                 <Avatar name={title} agent={hasAgent && entry.kind === 'direct'} />
                 <span className="inbox-text">
                   <span className="inbox-title">{title}</span>
-                  <span className="inbox-preview">{preview.slice(0, 120)}</span>
+                  <span className="inbox-preview">{preview}</span>
                 </span>
                 {entry.unreadCount > 0 && (
                   <span className="badge" aria-label={`${entry.unreadCount} unread`}>
