@@ -53,13 +53,19 @@ export function agentRoutes(context: AppContext, feature: AgentsFeature): Fastif
       async (request) => updateAgent(deps, request.principal, request.params.id, request.body),
     );
 
-    app.delete('/agents/:id', { schema: { tags: ['agents'], summary: 'Delete an agent (its owner or an admin)', params: idParams } }, async (request, reply) => {
-      await deleteAgent(deps, request.principal, request.params.id);
-      return reply.status(204).send();
-    });
+    app.delete(
+      '/agents/:id',
+      { schema: { tags: ['agents'], summary: 'Delete an agent (its owner or an admin)', params: idParams } },
+      async (request, reply) => {
+        await deleteAgent(deps, request.principal, request.params.id);
+        return reply.status(204).send();
+      },
+    );
   };
 }
 
 function partial<T extends Record<string, z.ZodType>>(shape: T): { [K in keyof T]: z.ZodOptional<T[K]> } {
-  return Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> };
+  return Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.optional()])) as {
+    [K in keyof T]: z.ZodOptional<T[K]>;
+  };
 }

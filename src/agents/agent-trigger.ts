@@ -50,7 +50,10 @@ async function agentMembers(db: Db, conversationId: string) {
 }
 
 async function senderOf(db: Db, messageId: string): Promise<{ type: 'user' | 'agent'; id: string } | undefined> {
-  const [row] = await db.select({ type: messages.senderType, id: messages.senderId }).from(messages).where(eq(messages.id, messageId));
+  const [row] = await db
+    .select({ type: messages.senderType, id: messages.senderId })
+    .from(messages)
+    .where(eq(messages.id, messageId));
   return row;
 }
 

@@ -30,7 +30,8 @@ export function createAgentsFeature(app: FastifyInstance, context: AppContext): 
       for (const message of recovered) {
         await context.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
       }
-      if (recovered.length > 0) context.logger.warn({ count: recovered.length }, 'replies left streaming by a stopped server marked interrupted');
+      if (recovered.length > 0)
+        context.logger.warn({ count: recovered.length }, 'replies left streaming by a stopped server marked interrupted');
     });
   }
   app.addHook('preClose', async () => {

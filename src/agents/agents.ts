@@ -69,12 +69,18 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
  * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
  * invalid_request (model names no configured provider).
  */
-export async function createAgent(deps: AgentDeps, principal: Principal, input: AgentInput & { handle: string }): Promise<PublicAgent> {
+export async function createAgent(
+  deps: AgentDeps,
+  principal: Principal,
+  input: AgentInput & { handle: string },
+): Promise<PublicAgent> {
   checkModel(deps.models, input.model);
   const id = uuidv7();
   try {
     const row = await deps.db.transaction(async (tx) => {
-      await tx.insert(handles).values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: id });
+      await tx
+        .insert(handles)
+        .values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: id });
       const [inserted] = await tx
         .insert(agents)
         .values({
@@ -108,7 +114,10 @@ export async function listAgents(db: Executor, principal: Principal): Promise<Pu
 
 /** The agent `agentId` in `workspaceId`; not_found otherwise (also for another workspace's agent). */
 export async function getAgentRow(db: Executor, workspaceId: string, agentId: string): Promise<AgentRow> {
-  const [row] = await db.select().from(agents).where(and(eq(agents.workspaceId, workspaceId), eq(agents.id, agentId)));
+  const [row] = await db
+    .select()
+    .from(agents)
+    .where(and(eq(agents.workspaceId, workspaceId), eq(agents.id, agentId)));
   if (!row) throw notFound('Agent');
   return row;
 }
@@ -127,7 +136,12 @@ export async function findAgentByHandle(db: Executor, workspaceId: string, handl
  * A new handle is claimed in the shared namespace (conflict when taken). Throws not_found,
  * invalid_request (model).
  */
-export async function updateAgent(deps: AgentDeps, principal: Principal, agentId: string, input: AgentInput): Promise<PublicAgent> {
+export async function updateAgent(
+  deps: AgentDeps,
+  principal: Principal,
+  agentId: string,
+  input: AgentInput,
+): Promise<PublicAgent> {
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   if (input.model !== undefined) checkModel(deps.models, input.model);
@@ -135,7 +149,12 @@ export async function updateAgent(deps: AgentDeps, principal: Principal, agentId
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
         await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
-        await tx.insert(handles).values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: agentId });
+        await tx.insert(handles).values({
+          workspaceId: principal.workspaceId,
+          handleLower: input.handle.toLowerCase(),
+          ownerType: 'agent',
+          ownerId: agentId,
+        });
       }
       const [updated] = await tx
         .update(agents)
@@ -159,7 +178,9 @@ export async function deleteAgent(deps: AgentDeps, principal: Principal, agentId
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   await deps.db.transaction(async (tx) => {
-    await tx.delete(conversationMembers).where(and(eq(conversationMembers.memberId, agentId), eq(conversationMembers.memberType, 'agent')));
+    await tx
+      .delete(conversationMembers)
+      .where(and(eq(conversationMembers.memberId, agentId), eq(conversationMembers.memberType, 'agent')));
     await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
     await tx.delete(agents).where(eq(agents.id, agentId));
   });

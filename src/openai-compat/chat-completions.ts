@@ -30,7 +30,12 @@ export async function listAgentModels(db: Executor, principal: Principal) {
   const agents = await listAgents(db, principal);
   return {
     object: 'list' as const,
-    data: agents.map((agent) => ({ id: agent.handle, object: 'model' as const, created: Math.floor(Date.parse(agent.createdAt) / 1000), owned_by: 'chorus' })),
+    data: agents.map((agent) => ({
+      id: agent.handle,
+      object: 'model' as const,
+      created: Math.floor(Date.parse(agent.createdAt) / 1000),
+      owned_by: 'chorus',
+    })),
   };
 }
 
@@ -59,7 +64,8 @@ export async function runChatCompletion(
     else if (message.role === 'user') messages.push({ role: 'user', content: text });
     else if (message.role === 'assistant') messages.push({ role: 'assistant', content: text });
   }
-  if (!messages.some((message) => message.role === 'user')) throw new AppError('invalid_request', 'messages must contain a user message');
+  if (!messages.some((message) => message.role === 'user'))
+    throw new AppError('invalid_request', 'messages must contain a user message');
   return streamModelReply({
     model,
     system: systemParts.filter(Boolean).join('\n\n') || undefined,
@@ -78,7 +84,12 @@ function textOf(content: ChatCompletionRequest['messages'][number]['content']): 
   return content.map((part) => (part.type === 'text' ? (part.text ?? '') : '')).join('');
 }
 
-const finishReasons: Record<string, string> = { stop: 'stop', length: 'length', 'content-filter': 'content_filter', 'tool-calls': 'tool_calls' };
+const finishReasons: Record<string, string> = {
+  stop: 'stop',
+  length: 'length',
+  'content-filter': 'content_filter',
+  'tool-calls': 'tool_calls',
+};
 
 /** Builders of the OpenAI wire objects for one completion. */
 export function completionShapes(model: string) {
@@ -90,14 +101,28 @@ export function completionShapes(model: string) {
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   };
   const finishOf = (result: ModelCallResult) => finishReasons[result.finishReason ?? 'stop'] ?? 'stop';
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id, object: 'chat.completion.chunk', created, model, choices, ...extra });
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id,
+    object: 'chat.completion.chunk',
+    created,
+    model,
+    choices,
+    ...extra,
+  });
   return {
     completion: (result: ModelCallResult) => ({
       id,
       object: 'chat.completion',
       created,
       model,
-      choices: [{ index: 0, message: { role: 'assistant', content: result.text, refusal: null }, logprobs: null, finish_reason: finishOf(result) }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: result.text, refusal: null },
+          logprobs: null,
+          finish_reason: finishOf(result),
+        },
+      ],
       usage: usageOf(result),
     }),
     roleChunk: () => chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]),

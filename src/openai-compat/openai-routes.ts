@@ -31,13 +31,17 @@ const requestBody = z
 export function openAIRoutes(context: AppContext, feature: AgentsFeature): FastifyPluginAsyncZod {
   const deps = { db: context.db, models: feature.models, config: context.config };
   return async (app) => {
-    app.get('/v1/models', { schema: { tags: ['openai'], summary: 'Every agent as a model named by its handle' } }, async (request) =>
-      listAgentModels(context.db, request.principal),
+    app.get(
+      '/v1/models',
+      { schema: { tags: ['openai'], summary: 'Every agent as a model named by its handle' } },
+      async (request) => listAgentModels(context.db, request.principal),
     );
 
     app.post(
       '/v1/chat/completions',
-      { schema: { tags: ['openai'], summary: 'Run an agent on the given messages (OpenAI Chat Completions)', body: requestBody } },
+      {
+        schema: { tags: ['openai'], summary: 'Run an agent on the given messages (OpenAI Chat Completions)', body: requestBody },
+      },
       async (request, reply) => {
         const body = request.body;
         const shapes = completionShapes(body.model);
@@ -54,7 +58,11 @@ export function openAIRoutes(context: AppContext, feature: AgentsFeature): Fasti
           if (!streaming) {
             streaming = true;
             reply.hijack();
-            reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+            reply.raw.writeHead(200, {
+              'content-type': 'text/event-stream; charset=utf-8',
+              'cache-control': 'no-cache',
+              connection: 'keep-alive',
+            });
             write(shapes.roleChunk());
           }
           write(shapes.textChunk(text));
@@ -65,10 +73,15 @@ export function openAIRoutes(context: AppContext, feature: AgentsFeature): Fasti
           if (!body.stream) return shapes.completion(result);
           streaming = true;
           reply.hijack();
-          reply.raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
+          reply.raw.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache',
+            connection: 'keep-alive',
+          });
           write(shapes.roleChunk());
         }
-        if (result.outcome === 'failed') write({ error: { message: result.error, type: 'provider_error', code: 'provider_error' } });
+        if (result.outcome === 'failed')
+          write({ error: { message: result.error, type: 'provider_error', code: 'provider_error' } });
         else if (result.outcome === 'completed') {
           write(shapes.finishChunk(result));
           if (body.stream_options?.include_usage) write(shapes.usageChunk(result));

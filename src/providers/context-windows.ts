@@ -13,7 +13,7 @@ const knownWindows: Array<[RegExp, number]> = [
 ];
 
 /** Context window assumed for models with no published size (Ollama's small defaults are common). */
-export const defaultContextWindowTokens = 8_192;
+const defaultContextWindowTokens = 8_192;
 
 /**
  * The context window of `modelId` in tokens. `configuredDefault` (CHORUS_CONTEXT_WINDOW_TOKENS)

@@ -36,11 +36,11 @@ export interface ModelRegistry {
 
 type Factory = (modelId: string) => LanguageModel;
 
-export const noProviderMessage =
+const noProviderMessage =
   'No model provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL, or add an openai-compatible provider to the config file (see README, Model providers)';
 
 /** Splits `provider/model` at the first `/`; undefined when either side is empty. */
-export function splitModelName(name: string): { provider: string; modelId: string } | undefined {
+function splitModelName(name: string): { provider: string; modelId: string } | undefined {
   const slash = name.indexOf('/');
   if (slash <= 0 || slash === name.length - 1) return undefined;
   return { provider: name.slice(0, slash), modelId: name.slice(slash + 1) };
@@ -73,11 +73,20 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
   }
   if (ollama) {
     const base = ollama.baseURL.replace(/\/+$/, '');
-    const provider = createOpenAICompatible({ name: 'ollama', baseURL: base.endsWith('/v1') ? base : `${base}/v1`, includeUsage: true });
+    const provider = createOpenAICompatible({
+      name: 'ollama',
+      baseURL: base.endsWith('/v1') ? base : `${base}/v1`,
+      includeUsage: true,
+    });
     factories.set('ollama', (modelId) => provider.chatModel(modelId));
   }
   for (const entry of custom) {
-    const provider = createOpenAICompatible({ name: entry.name, apiKey: entry.apiKey, baseURL: entry.baseURL, includeUsage: true });
+    const provider = createOpenAICompatible({
+      name: entry.name,
+      apiKey: entry.apiKey,
+      baseURL: entry.baseURL,
+      includeUsage: true,
+    });
     factories.set(entry.name, (modelId) => provider.chatModel(modelId));
   }
   const cache = new Map<string, ResolvedModel>();
@@ -97,7 +106,10 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       const parts = splitModelName(wanted);
       const factory = parts && factories.get(parts.provider);
       if (!parts || !factory) {
-        throw new AppError('provider_error', `Model "${wanted}" names no configured provider (configured: ${[...factories.keys()].join(', ')})`);
+        throw new AppError(
+          'provider_error',
+          `Model "${wanted}" names no configured provider (configured: ${[...factories.keys()].join(', ')})`,
+        );
       }
       const resolved: ResolvedModel = {
         name: wanted,

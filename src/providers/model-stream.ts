@@ -10,7 +10,7 @@ import {
 import type { ResolvedModel } from './model-registry.ts';
 
 /** Timeouts and retry backoff for one model call (from `config.agents`). */
-export interface ModelCallPolicy {
+interface ModelCallPolicy {
   firstTokenTimeoutMs: number;
   idleTimeoutMs: number;
   /** Extra attempts after a retryable failure before the first token. */
@@ -62,7 +62,8 @@ export interface ModelCallResult {
 export async function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
   const first = await streamWithRetries(input, input.model, startedAt);
-  if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name) return first;
+  if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name)
+    return first;
   const second = await streamWithRetries(input, input.fallback, startedAt);
   return { ...second, attempts: first.attempts + second.attempts };
 }

@@ -76,12 +76,19 @@ export function fitContext(input: {
   return finish(system, kept, input.history.length, used);
 }
 
-function finish(system: string | undefined, kept: ModelMessage[], historyLength: number, countedTokens: number | null): RunContext {
+function finish(
+  system: string | undefined,
+  kept: ModelMessage[],
+  historyLength: number,
+  countedTokens: number | null,
+): RunContext {
   let start = 0;
   while (start < kept.length && kept[start].role === 'assistant') start++;
   const messages = kept.slice(start);
   const promptTokens =
-    countedTokens === null ? null : countedTokens - kept.slice(0, start).reduce((sum, message) => sum + tokenCost(textOfMessage(message)), 0);
+    countedTokens === null
+      ? null
+      : countedTokens - kept.slice(0, start).reduce((sum, message) => sum + tokenCost(textOfMessage(message)), 0);
   return { system, messages, promptTokens, includedMessages: messages.length, droppedMessages: historyLength - messages.length };
 }
 

@@ -35,7 +35,8 @@ export async function startChatStream(
   const agent = await resolveAgent(context, principal, input.agent);
   const conversationId = input.conversationId
     ? await checkConversation(context, principal, input.conversationId, agent)
-    : (await createConversation(context, principal, { kind: 'direct', members: [{ type: 'agent', id: agent.id }] })).conversation.id;
+    : (await createConversation(context, principal, { kind: 'direct', members: [{ type: 'agent', id: agent.id }] })).conversation
+        .id;
 
   const queue: BusEvent[] = [];
   let wake: (() => void) | undefined;
@@ -96,7 +97,12 @@ async function resolveAgent(context: AppContext, principal: Principal, reference
   return agent;
 }
 
-async function checkConversation(context: AppContext, principal: Principal, conversationId: string, agent: AgentRow): Promise<string> {
+async function checkConversation(
+  context: AppContext,
+  principal: Principal,
+  conversationId: string,
+  agent: AgentRow,
+): Promise<string> {
   await requireMembership(context.db, principal.workspaceId, conversationId, principal.userId);
   const [member] = await context.db
     .select({ id: conversationMembers.memberId })

@@ -56,7 +56,14 @@ const defaultMaxOutputTokens = 4096;
  */
 export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
   const startedAt = performance.now();
-  const generateStep: RunStep = { type: 'generate', input: {}, output: null, startedAt: new Date().toISOString(), finishedAt: null, error: null };
+  const generateStep: RunStep = {
+    type: 'generate',
+    input: {},
+    output: null,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    error: null,
+  };
   // The history ends at the trigger, so it can load while the reply message is being created.
   const history = loadHistory(deps.db, job.trigger);
   history.catch(() => undefined); // awaited (and reported) in generate
@@ -170,7 +177,12 @@ function outcomeOf(result: ModelCallResult, step: RunStep): Outcome {
         : result.abortReason instanceof ServerStopping
           ? 'interrupted'
           : 'cancelled';
-  const error = status === 'failed' ? (result.error ?? 'The model call failed') : status === 'interrupted' ? 'The server stopped during this reply' : null;
+  const error =
+    status === 'failed'
+      ? (result.error ?? 'The model call failed')
+      : status === 'interrupted'
+        ? 'The server stopped during this reply'
+        : null;
   step.output = {
     finishReason: result.finishReason ?? null,
     model: result.modelName,
@@ -189,16 +201,28 @@ function outcomeOf(result: ModelCallResult, step: RunStep): Outcome {
 }
 
 function failedOutcome(step: RunStep, text: string, error: unknown): Outcome {
-  const readable = AppError.isInstance(error) && error.code !== 'internal' ? error.message : 'Internal error while running the agent';
+  const readable =
+    AppError.isInstance(error) && error.code !== 'internal' ? error.message : 'Internal error while running the agent';
   step.error = readable;
   return { status: 'failed', text, error: readable, usage: null, step };
 }
 
-async function closeReply(deps: RunDeps, job: RunJob, message: PublicMessage, outcome: Outcome, startedAt: number): Promise<PublicMessage | undefined> {
+async function closeReply(
+  deps: RunDeps,
+  job: RunJob,
+  message: PublicMessage,
+  outcome: Outcome,
+  startedAt: number,
+): Promise<PublicMessage | undefined> {
   const latencyMs = Math.round(performance.now() - startedAt);
   const usage: MessageUsage = { ...outcome.usage, latencyMs };
   outcome.step.finishedAt = new Date().toISOString();
-  const final = await finishMessage(deps.db, message.id, { content: outcome.text, status: outcome.status, error: outcome.error, usage });
+  const final = await finishMessage(deps.db, message.id, {
+    content: outcome.text,
+    status: outcome.status,
+    error: outcome.error,
+    usage,
+  });
   const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
   await finishRunRow(deps.db, job.run.id, { status: runStatus, steps: [outcome.step], usage, error: outcome.error });
   await publishStep(deps, job, outcome.step);

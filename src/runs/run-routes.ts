@@ -9,8 +9,10 @@ import { writeSseStream } from './sse-writer.ts';
 /** Runs (`GET /runs/:id`, `POST /runs/:id/cancel`) and the one-shot `POST /chat/stream`. */
 export function runRoutes(context: AppContext, feature: AgentsFeature): FastifyPluginAsyncZod {
   return async (app) => {
-    app.get('/runs/:id', { schema: { tags: ['runs'], summary: 'A run with its steps (members of its conversation)', params: idParams } }, async (request) =>
-      feature.runs.getRun(request.principal, request.params.id),
+    app.get(
+      '/runs/:id',
+      { schema: { tags: ['runs'], summary: 'A run with its steps (members of its conversation)', params: idParams } },
+      async (request) => feature.runs.getRun(request.principal, request.params.id),
     );
 
     app.post(
@@ -30,7 +32,7 @@ export function runRoutes(context: AppContext, feature: AgentsFeature): FastifyP
       {
         schema: {
           tags: ['runs'],
-          summary: "Send to an agent and receive its reply as Server-Sent Events (a direct conversation when none is given)",
+          summary: 'Send to an agent and receive its reply as Server-Sent Events (a direct conversation when none is given)',
           body: z.object({
             agent: z.string().min(1).max(64),
             content: z.string().min(1),

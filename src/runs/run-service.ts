@@ -133,7 +133,10 @@ export class RunService {
 
   async #execute(job: RunJob, depth: number): Promise<void> {
     if (this.#stopping) {
-      await finishRunRow(this.#deps.db, job.run.id, { status: 'interrupted', error: 'The server stopped before this run started' });
+      await finishRunRow(this.#deps.db, job.run.id, {
+        status: 'interrupted',
+        error: 'The server stopped before this run started',
+      });
       return;
     }
     const controller = new AbortController();

@@ -14,7 +14,17 @@ export type RunRow = typeof runs.$inferSelect;
  * `finishedAt` is null while the step runs. Times are ISO 8601.
  */
 export interface RunStep {
-  type: 'accept' | 'refuse' | 'generate' | 'decide' | 'use_tool' | 'call_agent' | 'call_human' | 'rag' | 'memory_load' | 'memory_store';
+  type:
+    | 'accept'
+    | 'refuse'
+    | 'generate'
+    | 'decide'
+    | 'use_tool'
+    | 'call_agent'
+    | 'call_human'
+    | 'rag'
+    | 'memory_load'
+    | 'memory_store';
   input: Record<string, unknown>;
   output: Record<string, unknown> | null;
   startedAt: string;
@@ -60,13 +70,19 @@ export async function insertQueuedRun(
   db: Executor,
   input: { workspaceId: string; conversationId: string; agentId: string; triggerMessageId: string },
 ): Promise<RunRow> {
-  const [row] = await db.insert(runs).values({ id: uuidv7(), ...input, status: 'queued' }).returning();
+  const [row] = await db
+    .insert(runs)
+    .values({ id: uuidv7(), ...input, status: 'queued' })
+    .returning();
   return row;
 }
 
 /** The run of `agentId` for `triggerMessageId`, if one was already requested. */
 export async function findRunByTrigger(db: Executor, triggerMessageId: string, agentId: string): Promise<RunRow | undefined> {
-  const [row] = await db.select().from(runs).where(and(eq(runs.triggerMessageId, triggerMessageId), eq(runs.agentId, agentId)));
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.triggerMessageId, triggerMessageId), eq(runs.agentId, agentId)));
   return row;
 }
 
@@ -78,7 +94,10 @@ export async function getRunRow(db: Executor, runId: string): Promise<RunRow | u
 
 /** The run if the principal belongs to its conversation; not_found otherwise (SPEC §7). */
 export async function getRunForPrincipal(db: Executor, principal: Principal, runId: string): Promise<RunRow> {
-  const [row] = await db.select().from(runs).where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)));
+  const [row] = await db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)));
   if (!row) throw notFound('Run');
   try {
     await requireMembership(db, principal.workspaceId, row.conversationId, principal.userId);
@@ -124,7 +143,10 @@ export async function cancelQueuedRun(db: Executor, runId: string): Promise<bool
 
 /** Saves streamed-so-far content of a message that is still `streaming` (no-op once final). */
 export async function savePartialContent(db: Executor, messageId: string, content: string): Promise<void> {
-  await db.update(messages).set({ content }).where(and(eq(messages.id, messageId), eq(messages.status, 'streaming')));
+  await db
+    .update(messages)
+    .set({ content })
+    .where(and(eq(messages.id, messageId), eq(messages.status, 'streaming')));
 }
 
 /**
@@ -135,7 +157,12 @@ export async function savePartialContent(db: Executor, messageId: string, conten
 export async function finishMessage(
   db: Executor,
   messageId: string,
-  final: { content: string; status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage | null },
+  final: {
+    content: string;
+    status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
+    error: string | null;
+    usage: MessageUsage | null;
+  },
 ): Promise<PublicMessage | undefined> {
   const [row] = await db
     .update(messages)
@@ -145,7 +172,7 @@ export async function finishMessage(
   return row ? toPublicMessage(row) : undefined;
 }
 
-export const interruptedError = 'The server stopped while this reply was being written';
+const interruptedError = 'The server stopped while this reply was being written';
 
 /**
  * Start-up recovery for one-node modes: every message left `streaming` and every run left

@@ -15,7 +15,8 @@ describe('cancelling runs and clients leaving', () => {
   });
   after(() => world.close());
 
-  const cancel = (runId: string) => world.server.request('POST', `/api/v1/runs/${runId}/cancel`, { token: world.alice.accessToken });
+  const cancel = (runId: string) =>
+    world.server.request('POST', `/api/v1/runs/${runId}/cancel`, { token: world.alice.accessToken });
 
   it('aborts the upstream request mid-stream, keeps the partial text and ends cancelled once', async () => {
     const log = world.watch(conversationId);
@@ -38,7 +39,9 @@ describe('cancelling runs and clients leaving', () => {
     assert.equal(done.content, 'half an answer');
     assert.equal(log.of('message.done').length, 1);
     log.stop();
-    const stored = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=1`, { token: world.alice.accessToken });
+    const stored = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=1`, {
+      token: world.alice.accessToken,
+    });
     assert.equal(stored.body.items[0].status, 'cancelled');
     assert.equal(stored.body.items[0].content, 'half an answer');
   });
@@ -118,10 +121,16 @@ describe('cancelling runs and clients leaving', () => {
       .trim()
       .split('\n\n')
       .map((record) => ({ type: /^event: (.+)$/m.exec(record)?.[1], data: JSON.parse(/^data: (.+)$/m.exec(record)![1]) }));
-    assert.deepEqual(events.map((event) => event.type).filter((type) => type !== 'message.delta' && type !== 'run.step'), ['message', 'message', 'message.done']);
+    assert.deepEqual(
+      events.map((event) => event.type).filter((type) => type !== 'message.delta' && type !== 'run.step'),
+      ['message', 'message', 'message.done'],
+    );
     assert.equal(events[0].data.message.sender.type, 'user');
     assert.equal(events[1].data.message.sender.type, 'agent');
-    const deltas = events.filter((event) => event.type === 'message.delta').map((event) => event.data.delta).join('');
+    const deltas = events
+      .filter((event) => event.type === 'message.delta')
+      .map((event) => event.data.delta)
+      .join('');
     assert.equal(deltas, 'Hi Alice');
     assert.equal(events.at(-1)!.data.message.content, 'Hi Alice');
   });

@@ -16,10 +16,16 @@ for (const database of testDatabases()) {
     });
     after(() => world.close());
 
-    const call = (method: string, path: string, body?: unknown, token = world.alice.accessToken) => world.server.request(method, `/api/v1${path}`, { token, body });
+    const call = (method: string, path: string, body?: unknown, token = world.alice.accessToken) =>
+      world.server.request(method, `/api/v1${path}`, { token, body });
 
     it('creates, reads, lists, updates and deletes an agent', async () => {
-      const created = await call('POST', '/agents', { handle: 'Researcher', displayName: 'Research bot', model: 'openai/gpt-4o-mini', temperature: 0.2 });
+      const created = await call('POST', '/agents', {
+        handle: 'Researcher',
+        displayName: 'Research bot',
+        model: 'openai/gpt-4o-mini',
+        temperature: 0.2,
+      });
       assert.equal(created.status, 201);
       assert.equal(created.body.handle, 'Researcher');
       assert.equal(created.body.model, 'openai/gpt-4o-mini');
@@ -46,7 +52,12 @@ for (const database of testDatabases()) {
       assert.equal((await call('POST', '/agents', { handle: 'Twin' })).status, 409);
       const invite = await world.server.request('POST', '/api/v1/invites', { token: world.alice.accessToken, body: {} });
       const taken = await world.server.request('POST', '/api/v1/auth/register', {
-        body: { workspace: world.alice.workspace.slug, handle: 'twin', password: 'correct horse battery', inviteCode: invite.body.code },
+        body: {
+          workspace: world.alice.workspace.slug,
+          handle: 'twin',
+          password: 'correct horse battery',
+          inviteCode: invite.body.code,
+        },
       });
       assert.equal(taken.status, 409, 'a user cannot take an agent handle either');
     });
@@ -89,10 +100,30 @@ describe('reply policy', () => {
     assert.ok(shouldReply({ conversationKind: 'direct', message: { sender: person, content: 'hi' }, agent }));
     assert.ok(!shouldReply({ conversationKind: 'group', message: { sender: person, content: 'hi' }, agent }));
     assert.ok(shouldReply({ conversationKind: 'group', message: { sender: person, content: 'hi @helper' }, agent }));
-    assert.ok(shouldReply({ conversationKind: 'group', message: { sender: person, content: 'more' }, agent, threadRootSender: { type: 'agent', id: 'a1' } }));
-    assert.ok(!shouldReply({ conversationKind: 'group', message: { sender: person, content: 'more' }, agent, threadRootSender: { type: 'agent', id: 'a2' } }));
-    assert.ok(!shouldReply({ conversationKind: 'direct', message: { sender: { type: 'agent', id: 'a2' }, content: 'hi' }, agent }));
-    assert.ok(shouldReply({ conversationKind: 'group', message: { sender: { type: 'agent', id: 'a2' }, content: '@helper?' }, agent }));
-    assert.ok(!shouldReply({ conversationKind: 'group', message: { sender: { type: 'agent', id: 'a1' }, content: '@helper' }, agent }));
+    assert.ok(
+      shouldReply({
+        conversationKind: 'group',
+        message: { sender: person, content: 'more' },
+        agent,
+        threadRootSender: { type: 'agent', id: 'a1' },
+      }),
+    );
+    assert.ok(
+      !shouldReply({
+        conversationKind: 'group',
+        message: { sender: person, content: 'more' },
+        agent,
+        threadRootSender: { type: 'agent', id: 'a2' },
+      }),
+    );
+    assert.ok(
+      !shouldReply({ conversationKind: 'direct', message: { sender: { type: 'agent', id: 'a2' }, content: 'hi' }, agent }),
+    );
+    assert.ok(
+      shouldReply({ conversationKind: 'group', message: { sender: { type: 'agent', id: 'a2' }, content: '@helper?' }, agent }),
+    );
+    assert.ok(
+      !shouldReply({ conversationKind: 'group', message: { sender: { type: 'agent', id: 'a1' }, content: '@helper' }, agent }),
+    );
   });
 });

@@ -35,7 +35,10 @@ describe('provider failures', () => {
 
   it('waits as long as Retry-After says on 429', async () => {
     const before = world.provider.requests.length;
-    world.provider.enqueue({ status: 429, headers: { 'retry-after': '1' }, errorMessage: 'slow down' }, { steps: [{ text: 'after the wait' }] });
+    world.provider.enqueue(
+      { status: 429, headers: { 'retry-after': '1' }, errorMessage: 'slow down' },
+      { steps: [{ text: 'after the wait' }] },
+    );
     const startedAt = Date.now();
     const done = await reply('rate me');
     const waitedMs = Date.now() - startedAt;
@@ -46,7 +49,11 @@ describe('provider failures', () => {
   });
 
   it('fails with a readable error after the retries run out', async () => {
-    world.provider.enqueue({ status: 503, errorMessage: 'overloaded' }, { status: 503, errorMessage: 'overloaded' }, { status: 503, errorMessage: 'overloaded' });
+    world.provider.enqueue(
+      { status: 503, errorMessage: 'overloaded' },
+      { status: 503, errorMessage: 'overloaded' },
+      { status: 503, errorMessage: 'overloaded' },
+    );
     const done = await reply('again');
     assert.equal(done.status, 'failed');
     assert.match(done.error, /openai provider answered 503: overloaded/);
@@ -105,7 +112,10 @@ describe('no model provider configured', () => {
       const alice = await server.register('lonely', 'alice');
       const agent = await server.request('POST', '/api/v1/agents', { token: alice.accessToken, body: { handle: 'mute' } });
       assert.equal(agent.status, 201);
-      const withModel = await server.request('POST', '/api/v1/agents', { token: alice.accessToken, body: { handle: 'other', model: 'openai/gpt-4o' } });
+      const withModel = await server.request('POST', '/api/v1/agents', {
+        token: alice.accessToken,
+        body: { handle: 'other', model: 'openai/gpt-4o' },
+      });
       assert.equal(withModel.status, 400);
       assert.equal(withModel.body.error.code, 'invalid_request');
       const conversation = await server.request('POST', '/api/v1/conversations', {

@@ -74,19 +74,25 @@ describe('the official openai client against /v1', () => {
   });
 
   it('answers an unknown model with 404, a bad key with 401 and a provider failure with 502', async () => {
-    await assert.rejects(client.chat.completions.create({ model: 'nobody', messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.NotFoundError);
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'nobody', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.NotFoundError);
+        return true;
+      },
+    );
     const stranger = new OpenAI({ apiKey: 'chorus_not-a-key', baseURL: `${world.server.url}/v1`, maxRetries: 0 });
     await assert.rejects(stranger.models.list(), (error: unknown) => error instanceof OpenAI.AuthenticationError);
     world.provider.enqueue({ status: 400, errorMessage: 'context too long' });
-    await assert.rejects(client.chat.completions.create({ model: 'oracle', messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => {
-      assert.ok(error instanceof OpenAI.APIError);
-      assert.equal(error.status, 502);
-      assert.match(error.message, /context too long/);
-      return true;
-    });
+    await assert.rejects(
+      client.chat.completions.create({ model: 'oracle', messages: [{ role: 'user', content: 'hi' }] }),
+      (error: unknown) => {
+        assert.ok(error instanceof OpenAI.APIError);
+        assert.equal(error.status, 502);
+        assert.match(error.message, /context too long/);
+        return true;
+      },
+    );
   });
 });
 

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { createGate, type RecordedRequest } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
-const lastUserText = (request: RecordedRequest) => request.body.messages.filter((message: any) => message.role === 'user').at(-1).content as string;
+const lastUserText = (request: RecordedRequest) =>
+  request.body.messages.filter((message: any) => message.role === 'user').at(-1).content as string;
 
 describe('run mailboxes', () => {
   let world: AgentWorld;
@@ -75,7 +76,9 @@ describe('who answers in a group', () => {
   after(() => world.close());
 
   const agentMessages = async () => {
-    const page = await world.server.request('GET', `/api/v1/conversations/${groupId}/messages?limit=200`, { token: world.alice.accessToken });
+    const page = await world.server.request('GET', `/api/v1/conversations/${groupId}/messages?limit=200`, {
+      token: world.alice.accessToken,
+    });
     return page.body.items.filter((message: any) => message.sender.type === 'agent');
   };
 
@@ -89,7 +92,11 @@ describe('who answers in a group', () => {
     assert.equal(done.sender.handle, 'helper');
     assert.equal(done.content, 'answer to alice: hey @Helper, what is up?');
     const replies = await agentMessages();
-    assert.deepEqual(replies.map((message: any) => message.sender.handle), ['helper'], 'earlier messages were routed first and got no answer');
+    assert.deepEqual(
+      replies.map((message: any) => message.sender.handle),
+      ['helper'],
+      'earlier messages were routed first and got no answer',
+    );
   });
 
   it("answers a thread reply to the agent's message, inside the thread", async () => {
@@ -129,7 +136,11 @@ describe('context window', () => {
 
   it('keeps the system prompt and the newest messages that fit, dropping the oldest first', async () => {
     const { countTextTokens } = await import('../../src/runs/build-context.ts');
-    const agent = await world.createAgent({ handle: 'summarizer', systemPrompt: 'Summarize the conversation.', maxOutputTokens: 60 });
+    const agent = await world.createAgent({
+      handle: 'summarizer',
+      systemPrompt: 'Summarize the conversation.',
+      maxOutputTokens: 60,
+    });
     const groupId = await world.createConversation('group', [{ type: 'agent', id: agent.id }]);
     for (let index = 1; index <= 12; index++) {
       await world.send(groupId, `note ${index}: ${'the quick brown fox jumps over the lazy dog '.repeat(2).trim()}`);
@@ -144,7 +155,11 @@ describe('context window', () => {
     assert.equal(sent.at(-1)!.content, 'alice: @summarizer please summarize');
     const notes = sent.slice(1, -1).map((message) => Number(/note (\d+)/.exec(message.content)![1]));
     assert.ok(notes.length >= 2 && notes.length < 12, `kept ${notes.length} notes`);
-    assert.deepEqual(notes, Array.from({ length: notes.length }, (_, index) => 12 - notes.length + 1 + index), 'a contiguous run of the newest notes');
+    assert.deepEqual(
+      notes,
+      Array.from({ length: notes.length }, (_, index) => 12 - notes.length + 1 + index),
+      'a contiguous run of the newest notes',
+    );
     const cost = (text: string) => countTextTokens(text) + 4;
     const used = sent.reduce((sum, message) => sum + cost(message.content), 0);
     const budget = 300 - 60;

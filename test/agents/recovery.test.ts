@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startFakeOpenAI } from '../support/fake-providers.ts';
 import { startTestServer } from '../support/server.ts';
+import { startAgentWorld } from './support.ts';
 
 const cli = path.resolve(import.meta.dirname, '../../src/cli.ts');
 
@@ -42,14 +43,28 @@ describe('crash recovery', () => {
       const call = async (method: string, pathname: string, token?: string, body?: unknown) => {
         const response = await fetch(url + pathname, {
           method,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(body ? { 'content-type': 'application/json' } : {}),
+          },
           body: body ? JSON.stringify(body) : undefined,
         });
         return { status: response.status, body: (await response.json()) as any };
       };
-      const session = (await call('POST', '/api/v1/auth/register', undefined, { workspace: 'crashy', handle: 'alice', password: 'correct horse battery' })).body;
+      const session = (
+        await call('POST', '/api/v1/auth/register', undefined, {
+          workspace: 'crashy',
+          handle: 'alice',
+          password: 'correct horse battery',
+        })
+      ).body;
       const agent = (await call('POST', '/api/v1/agents', session.accessToken, { handle: 'fragile' })).body;
-      const conversation = (await call('POST', '/api/v1/conversations', session.accessToken, { kind: 'direct', members: [{ type: 'agent', id: agent.id }] })).body;
+      const conversation = (
+        await call('POST', '/api/v1/conversations', session.accessToken, {
+          kind: 'direct',
+          members: [{ type: 'agent', id: agent.id }],
+        })
+      ).body;
       await call('POST', `/api/v1/conversations/${conversation.id}/messages`, session.accessToken, { content: 'hello' });
       await provider.request(0);
       let reply: any;
@@ -64,7 +79,9 @@ describe('crash recovery', () => {
 
       const server = await startTestServer({ dataDir, env });
       try {
-        const page = await server.request('GET', `/api/v1/conversations/${conversation.id}/messages?limit=5`, { token: session.accessToken });
+        const page = await server.request('GET', `/api/v1/conversations/${conversation.id}/messages?limit=5`, {
+          token: session.accessToken,
+        });
         const recovered = page.body.items.find((message: any) => message.id === reply.id);
         assert.equal(recovered.status, 'interrupted');
         assert.equal(recovered.content, 'partial reply');
@@ -77,6 +94,25 @@ describe('crash recovery', () => {
     } finally {
       child.kill('SIGKILL');
       await provider.close();
+    }
+  });
+
+  it('ends a reply interrupted, keeping its text, when the server shuts down gracefully', async () => {
+    const world = await startAgentWorld();
+    try {
+      const agent = await world.createAgent({ handle: 'sleepy' });
+      const conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+      world.provider.enqueue({ steps: [{ text: 'before shutdown' }, { stall: true }] });
+      const log = world.watch(conversationId);
+      await world.send(conversationId, 'hello');
+      await log.waitFor((event) => event.type === 'message.delta');
+      await world.server.close();
+      const done = await log.done();
+      assert.equal(done.status, 'interrupted');
+      assert.equal(done.content, 'before shutdown');
+      await world.provider.requests.at(-1)!.aborted;
+    } finally {
+      await world.provider.close();
     }
   });
 });

@@ -1,114 +1,134 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { testDatabases } from '../support/databases.ts';
 import { createGate } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
-describe('agent replies stream end to end', () => {
-  let world: AgentWorld;
-  let agent: any;
-  let conversationId: string;
+for (const database of testDatabases())
+  describe(`agent replies stream end to end on ${database.name}`, () => {
+    let world: AgentWorld;
+    let agent: any;
+    let conversationId: string;
 
-  before(async () => {
-    world = await startAgentWorld({ env: { CHORUS_PARTIAL_SAVE_INTERVAL_MS: '20' } });
-    agent = await world.createAgent({ handle: 'helper', systemPrompt: 'You are helpful.' });
-    conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+    before(async () => {
+      world = await startAgentWorld({ databaseUrl: await database.createUrl(), env: { CHORUS_PARTIAL_SAVE_INTERVAL_MS: '20' } });
+      agent = await world.createAgent({ handle: 'helper', systemPrompt: 'You are helpful.' });
+      conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+    });
+    after(() => world.close());
+
+    it('streams a reply as message, deltas, run.step and message.done, and stores it complete', async () => {
+      const log = world.watch(conversationId);
+      world.provider.enqueue({
+        steps: [{ text: 'Hel' }, { text: 'lo ' }, { text: 'there' }],
+        usage: { inputTokens: 21, outputTokens: 3 },
+      });
+      const sent = await world.send(conversationId, 'hi');
+      const done = await log.done();
+      log.stop();
+
+      const started = log.of('message').find((event) => event.message.sender.type === 'agent').message;
+      assert.equal(started.status, 'streaming');
+      assert.equal(started.content, '');
+      assert.ok(started.runId);
+      assert.equal(started.seq, sent.seq + 1);
+      const deltas = log.of('message.delta');
+      assert.ok(deltas.length >= 1);
+      for (const delta of deltas) assert.equal(delta.messageId, started.id);
+      assert.equal(deltas.map((delta) => delta.delta).join(''), 'Hello there');
+      assert.equal(done.id, started.id);
+      assert.equal(done.status, 'complete');
+      assert.equal(done.content, 'Hello there');
+      assert.equal(done.usage.inputTokens, 21);
+      assert.equal(done.usage.outputTokens, 3);
+      assert.equal(done.usage.model, 'openai/fake-model');
+      assert.ok(done.usage.latencyMs >= 0);
+      const steps = log.of('run.step');
+      assert.equal(steps.length, 2);
+      assert.equal(steps[0].step.type, 'generate');
+      assert.equal(steps[0].step.finishedAt, null);
+      assert.ok(steps[1].step.finishedAt);
+      assert.equal(log.events.at(-1)!.type, 'message.done', 'no delta trails message.done');
+
+      const request = world.provider.requests.at(-1)!;
+      assert.deepEqual(request.body.messages, [
+        { role: 'system', content: 'You are helpful.' },
+        { role: 'user', content: 'alice: hi' },
+      ]);
+      assert.equal(request.body.stream, true);
+
+      const history = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=10`, {
+        token: world.alice.accessToken,
+      });
+      const stored = history.body.items.find((message: any) => message.id === started.id);
+      assert.equal(stored.status, 'complete');
+      assert.equal(stored.content, 'Hello there');
+
+      const run = await world.server.request('GET', `/api/v1/runs/${started.runId}`, { token: world.alice.accessToken });
+      assert.equal(run.status, 200);
+      assert.equal(run.body.status, 'completed');
+      assert.equal(run.body.messageId, started.id);
+      assert.equal(run.body.triggerMessageId, sent.id);
+      assert.equal(run.body.steps.length, 1);
+      assert.equal(run.body.steps[0].type, 'generate');
+      assert.equal(run.body.steps[0].input.model, 'openai/fake-model');
+      assert.equal(run.body.steps[0].output.finishReason, 'stop');
+    });
+
+    it('coalesces deltas to at most one frame per 30 ms per message', async () => {
+      const log = world.watch(conversationId);
+      const gate = createGate();
+      const tokens = Array.from({ length: 40 }, (_, index) => ({ text: `t${index} ` }));
+      world.provider.enqueue({
+        steps: [...tokens, { gate: gate.promise }, ...tokens.map((token) => [token, { delayMs: 2 }]).flat(), { text: 'end' }],
+      });
+      await world.send(conversationId, 'count');
+      await log.waitFor((event) => event.type === 'message.delta');
+      gate.open();
+      const done = await log.done();
+      log.stop();
+      const deltaTimes = log.events.flatMap((event, index) => (event.type === 'message.delta' ? [log.receivedAt[index]] : []));
+      const deltas = log.of('message.delta');
+      assert.ok(deltas.length < 40, `81 tokens arrive in ${deltas.length} frames`);
+      // The last frame is flushed early, right before message.done; every other gap is a full window.
+      for (let index = 1; index < deltaTimes.length - 1; index++) {
+        assert.ok(
+          deltaTimes[index] - deltaTimes[index - 1] >= 28,
+          `frames ${index - 1} and ${index} only ${deltaTimes[index] - deltaTimes[index - 1]} ms apart`,
+        );
+      }
+      assert.equal(deltas.map((delta) => delta.delta).join(''), done.content);
+    });
+
+    it('saves partial content while streaming', async () => {
+      const log = world.watch(conversationId);
+      const gate = createGate();
+      world.provider.enqueue({ steps: [{ text: 'partial ' }, { text: 'words' }, { gate: gate.promise }, { text: '!' }] });
+      await world.send(conversationId, 'go');
+      const started = (await log.waitFor((event) => event.type === 'message' && (event.message as any).sender.type === 'agent'))
+        .message as any;
+      let stored: any;
+      do {
+        const page = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=2`, {
+          token: world.alice.accessToken,
+        });
+        stored = page.body.items.find((message: any) => message.id === started.id);
+      } while (stored.content !== 'partial words');
+      assert.equal(stored.status, 'streaming');
+      gate.open();
+      const done = await log.done();
+      log.stop();
+      assert.equal(done.content, 'partial words!');
+    });
+
+    it('hides a run from non-members with 404', async () => {
+      const log = world.watch(conversationId);
+      await world.send(conversationId, 'one more');
+      const done = await log.done();
+      log.stop();
+      const stranger = await world.server.register('elsewhere', 'mallory');
+      const response = await world.server.request('GET', `/api/v1/runs/${done.runId}`, { token: stranger.accessToken });
+      assert.equal(response.status, 404);
+      assert.equal(response.body.error.code, 'not_found');
+    });
   });
-  after(() => world.close());
-
-  it('streams a reply as message, deltas, run.step and message.done, and stores it complete', async () => {
-    const log = world.watch(conversationId);
-    world.provider.enqueue({ steps: [{ text: 'Hel' }, { text: 'lo ' }, { text: 'there' }], usage: { inputTokens: 21, outputTokens: 3 } });
-    const sent = await world.send(conversationId, 'hi');
-    const done = await log.done();
-    log.stop();
-
-    const started = log.of('message').find((event) => event.message.sender.type === 'agent').message;
-    assert.equal(started.status, 'streaming');
-    assert.equal(started.content, '');
-    assert.ok(started.runId);
-    assert.equal(started.seq, sent.seq + 1);
-    const deltas = log.of('message.delta');
-    assert.ok(deltas.length >= 1);
-    for (const delta of deltas) assert.equal(delta.messageId, started.id);
-    assert.equal(deltas.map((delta) => delta.delta).join(''), 'Hello there');
-    assert.equal(done.id, started.id);
-    assert.equal(done.status, 'complete');
-    assert.equal(done.content, 'Hello there');
-    assert.equal(done.usage.inputTokens, 21);
-    assert.equal(done.usage.outputTokens, 3);
-    assert.equal(done.usage.model, 'openai/fake-model');
-    assert.ok(done.usage.latencyMs >= 0);
-    const steps = log.of('run.step');
-    assert.equal(steps.length, 2);
-    assert.equal(steps[0].step.type, 'generate');
-    assert.equal(steps[0].step.finishedAt, null);
-    assert.ok(steps[1].step.finishedAt);
-    assert.equal(log.events.at(-1)!.type, 'message.done', 'no delta trails message.done');
-
-    const request = world.provider.requests.at(-1)!;
-    assert.deepEqual(request.body.messages, [
-      { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: 'alice: hi' },
-    ]);
-    assert.equal(request.body.stream, true);
-
-    const history = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=10`, { token: world.alice.accessToken });
-    const stored = history.body.items.find((message: any) => message.id === started.id);
-    assert.equal(stored.status, 'complete');
-    assert.equal(stored.content, 'Hello there');
-
-    const run = await world.server.request('GET', `/api/v1/runs/${started.runId}`, { token: world.alice.accessToken });
-    assert.equal(run.status, 200);
-    assert.equal(run.body.status, 'completed');
-    assert.equal(run.body.messageId, started.id);
-    assert.equal(run.body.triggerMessageId, sent.id);
-    assert.equal(run.body.steps.length, 1);
-    assert.equal(run.body.steps[0].type, 'generate');
-    assert.equal(run.body.steps[0].input.model, 'openai/fake-model');
-    assert.equal(run.body.steps[0].output.finishReason, 'stop');
-  });
-
-  it('coalesces deltas to about one per 30 ms per message', async () => {
-    const log = world.watch(conversationId);
-    const gate = createGate();
-    const steps = [...Array.from({ length: 40 }, (_, index) => ({ text: `t${index} ` })), { gate: gate.promise }, { text: 'end' }];
-    world.provider.enqueue({ steps });
-    await world.send(conversationId, 'count');
-    await log.waitFor((event) => event.type === 'message.delta');
-    gate.open();
-    const done = await log.done();
-    log.stop();
-    const deltas = log.of('message.delta');
-    assert.ok(deltas.length <= 3, `40 tokens sent back-to-back arrive in a few frames, got ${deltas.length}`);
-    assert.equal(deltas.map((delta) => delta.delta).join(''), done.content);
-  });
-
-  it('saves partial content while streaming', async () => {
-    const log = world.watch(conversationId);
-    const gate = createGate();
-    world.provider.enqueue({ steps: [{ text: 'partial ' }, { text: 'words' }, { gate: gate.promise }, { text: '!' }] });
-    await world.send(conversationId, 'go');
-    const started = (await log.waitFor((event) => event.type === 'message' && (event.message as any).sender.type === 'agent')).message as any;
-    let stored: any;
-    do {
-      const page = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=2`, { token: world.alice.accessToken });
-      stored = page.body.items.find((message: any) => message.id === started.id);
-    } while (stored.content !== 'partial words');
-    assert.equal(stored.status, 'streaming');
-    gate.open();
-    const done = await log.done();
-    log.stop();
-    assert.equal(done.content, 'partial words!');
-  });
-
-  it('hides a run from non-members with 404', async () => {
-    const log = world.watch(conversationId);
-    await world.send(conversationId, 'one more');
-    const done = await log.done();
-    log.stop();
-    const stranger = await world.server.register('elsewhere', 'mallory');
-    const response = await world.server.request('GET', `/api/v1/runs/${done.runId}`, { token: stranger.accessToken });
-    assert.equal(response.status, 404);
-    assert.equal(response.body.error.code, 'not_found');
-  });
-});

@@ -11,7 +11,11 @@ export interface AgentWorld {
   /** Creates an agent and returns its body. */
   createAgent(body: Record<string, unknown>, session?: Session): Promise<any>;
   /** Creates a conversation and returns its id. */
-  createConversation(kind: 'direct' | 'group', members: Array<{ type: 'user' | 'agent'; id: string }>, session?: Session): Promise<string>;
+  createConversation(
+    kind: 'direct' | 'group',
+    members: Array<{ type: 'user' | 'agent'; id: string }>,
+    session?: Session,
+  ): Promise<string>;
   send(conversationId: string, content: string, session?: Session, extra?: Record<string, unknown>): Promise<any>;
   /** Records every bus event of a conversation from now on. */
   watch(conversationId: string): EventLog;
@@ -21,12 +25,15 @@ export interface AgentWorld {
 /** Bus events of one conversation, in order, with a way to wait for one. */
 export class EventLog {
   readonly events: BusEvent[] = [];
+  /** `performance.now()` when each event of `events` arrived. */
+  readonly receivedAt: number[] = [];
   #waiters: Array<{ predicate: (event: BusEvent) => boolean; resolve: (event: BusEvent) => void }> = [];
   readonly stop: () => void;
 
   constructor(server: TestServer, conversationId: string) {
     this.stop = server.context.bus.subscribe(conversationTopic(conversationId), (event) => {
       this.events.push(event);
+      this.receivedAt.push(performance.now());
       this.#waiters = this.#waiters.filter((waiter) => {
         if (!waiter.predicate(event)) return true;
         waiter.resolve(event);
@@ -54,7 +61,9 @@ export class EventLog {
 }
 
 /** Starts a fake provider of `wire` format and a server configured to use it as `test/…` models. */
-export async function startAgentWorld(options: { wire?: 'openai' | 'anthropic'; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {}): Promise<AgentWorld> {
+export async function startAgentWorld(
+  options: { wire?: 'openai' | 'anthropic'; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {},
+): Promise<AgentWorld> {
   const wire = options.wire ?? 'openai';
   const provider = wire === 'openai' ? await startFakeOpenAI() : await startFakeAnthropic();
   const providerEnv: Record<string, string> =
@@ -83,7 +92,10 @@ export async function startAgentWorld(options: { wire?: 'openai' | 'anthropic'; 
       return response.body;
     },
     async createConversation(kind, members, session = alice) {
-      const response = await server.request('POST', '/api/v1/conversations', { token: session.accessToken, body: { kind, members } });
+      const response = await server.request('POST', '/api/v1/conversations', {
+        token: session.accessToken,
+        body: { kind, members },
+      });
       assert.ok(response.status === 201 || response.status === 200, JSON.stringify(response.body));
       return response.body.id;
     },

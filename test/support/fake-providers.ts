@@ -92,11 +92,12 @@ export class FakeProvider {
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    let body: unknown = undefined;
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: unknown;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      body = JSON.parse(text);
     } catch {
-      body = Buffer.concat(chunks).toString('utf8');
+      body = text;
     }
     let aborted = false;
     let markAborted!: () => void;
@@ -170,7 +171,14 @@ class OpenAIEncoder {
   #toolIndex = 0;
 
   #chunk(choices: unknown[], extra: Record<string, unknown> = {}): string {
-    const payload = { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: 'fake-model', choices, ...extra };
+    const payload = {
+      id: this.#id,
+      object: 'chat.completion.chunk',
+      created: this.#created,
+      model: 'fake-model',
+      choices,
+      ...extra,
+    };
     return `data: ${JSON.stringify(payload)}\n\n`;
   }
 
@@ -186,7 +194,11 @@ class OpenAIEncoder {
     this.#sawToolCall = true;
     const index = this.#toolIndex++;
     let out = this.#chunk([
-      { index: 0, delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }, finish_reason: null },
+      {
+        index: 0,
+        delta: { tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] },
+        finish_reason: null,
+      },
     ]);
     for (const piece of call.argumentChunks) {
       out += this.#chunk([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
@@ -199,7 +211,11 @@ class OpenAIEncoder {
     return (
       this.#chunk([{ index: 0, delta: {}, finish_reason: this.#sawToolCall ? 'tool_calls' : 'stop' }]) +
       this.#chunk([], {
-        usage: { prompt_tokens: usage.inputTokens, completion_tokens: usage.outputTokens, total_tokens: usage.inputTokens + usage.outputTokens },
+        usage: {
+          prompt_tokens: usage.inputTokens,
+          completion_tokens: usage.outputTokens,
+          total_tokens: usage.inputTokens + usage.outputTokens,
+        },
       }) +
       'data: [DONE]\n\n'
     );
@@ -243,7 +259,10 @@ class AnthropicEncoder {
 
   toolCall(call: { id: string; name: string; argumentChunks: string[] }): string {
     let out = this.#closeBlock();
-    out += this.#event('content_block_start', { index: this.#index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } });
+    out += this.#event('content_block_start', {
+      index: this.#index,
+      content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} },
+    });
     for (const piece of call.argumentChunks) {
       out += this.#event('content_block_delta', { index: this.#index, delta: { type: 'input_json_delta', partial_json: piece } });
     }
@@ -262,7 +281,10 @@ class AnthropicEncoder {
     const outputTokens = script.usage?.outputTokens ?? 5;
     return (
       this.#closeBlock() +
-      this.#event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: outputTokens } }) +
+      this.#event('message_delta', {
+        delta: { stop_reason: 'end_turn', stop_sequence: null },
+        usage: { output_tokens: outputTokens },
+      }) +
       this.#event('message_stop', {})
     );
   }
