@@ -69,7 +69,11 @@ export function openAIRoutes(context: AppContext, feature: AgentsFeature): Fasti
         });
         if (!streaming) {
           if (result.outcome === 'failed') throw new AppError('provider_error', result.error ?? 'The model call failed');
-          if (result.outcome === 'aborted') return reply;
+          if (result.outcome === 'aborted') {
+            reply.hijack(); // the client is gone: nothing to send
+            reply.raw.destroy();
+            return;
+          }
           if (!body.stream) return shapes.completion(result);
           streaming = true;
           reply.hijack();

@@ -110,18 +110,19 @@ async function generate(
 ): Promise<Outcome> {
   let model: ResolvedModel;
   let context: RunContext;
-  const maxOutputTokens = job.agent.maxOutputTokens ?? defaultMaxOutputTokens;
   try {
     model = deps.models.resolve(job.agent.model);
     const fallbackName = deps.agentsConfig.fallbackModel;
     const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
     const window = model.contextWindowTokens;
+    // The reply's reserve is also its cap, so prompt + reply never exceed the window (vLLM rejects that).
+    const maxOutputTokens = Math.min(job.agent.maxOutputTokens ?? defaultMaxOutputTokens, Math.floor(window / 2));
     context = fitContext({
       agentId: job.agent.id,
       systemPrompt: job.agent.systemPrompt,
       history: await history,
       contextWindowTokens: window,
-      maxOutputTokens: Math.min(maxOutputTokens, Math.floor(window / 2)),
+      maxOutputTokens,
     });
     step.input = {
       model: model.name,

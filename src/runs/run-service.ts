@@ -146,6 +146,12 @@ export class RunService {
     try {
       const final = await executeRun(this.#deps, job, controller.signal);
       if (final?.status === 'complete') this.onReplyCompleted?.(final, depth + 1);
+    } catch (error) {
+      // The reply could not even be opened (or closed): the run still gets a final status.
+      this.#deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed outside its steps');
+      await finishRunRow(this.#deps.db, job.run.id, { status: 'failed', error: 'Internal error while running the agent' }).catch(
+        () => undefined,
+      );
     } finally {
       this.#active.delete(job.run.id);
       markDone();
