@@ -40,7 +40,10 @@ describe('web client: talking to an agent', () => {
       body: { kind: 'group', title: 'Launch plan', members: [{ type: 'user', id: bob.user.id }] },
     });
     for (const content of ['Pricing page copy is ready for review', 'Can someone check the **FAQ** section?']) {
-      await server.request('POST', `/api/v1/conversations/${group.body.id}/messages`, { token: bob.accessToken, body: { content } });
+      await server.request('POST', `/api/v1/conversations/${group.body.id}/messages`, {
+        token: bob.accessToken,
+        body: { content },
+      });
     }
     context = await newPerson(browser);
     page = await signIn(context, server.url, { workspace: 'acme', handle: 'alice' });

@@ -114,10 +114,15 @@ describe('web client: people chatting in the browser', () => {
     );
 
     // Typing shows on the other side; Bob's reply arrives live for Alice, who then sees it read.
-    await bobPage.getByRole('textbox', { name: 'Message' }).pressSequentially('Sounds good', { delay: 10 });
+    // `@` suggests members: Tab picks the highlighted one.
+    const bobComposer = bobPage.getByRole('textbox', { name: 'Message' });
+    await bobComposer.pressSequentially('Sounds good @al', { delay: 10 });
     await visible(alicePage.getByText('Bob is typing…').or(alicePage.getByText('bob is typing…')));
-    await bobPage.getByRole('textbox', { name: 'Message' }).press('Enter');
-    await visible(alicePage.getByRole('list', { name: 'Messages' }).getByText('Sounds good'));
+    await visible(bobPage.getByRole('option', { name: /@alice/ }));
+    await bobComposer.press('Tab');
+    assert.equal(await bobComposer.inputValue(), 'Sounds good @alice ');
+    await bobComposer.press('Enter');
+    await visible(alicePage.getByRole('list', { name: 'Messages' }).getByText('Sounds good @alice'));
     await bobPage.getByRole('button', { name: 'Back to inbox' }).click();
     await alicePage.getByRole('textbox', { name: 'Message' }).fill('See you there');
     await alicePage.getByRole('textbox', { name: 'Message' }).press('Enter');

@@ -8,7 +8,7 @@ export { ChorusError } from './errors.ts';
 export type { HttpClientOptions } from './http-client.ts';
 export { Outbox, type OutgoingMessage } from './outbox.ts';
 export { RealtimeClient, type ConnectionStatus, type RealtimeClientOptions } from './realtime-client.ts';
-export { realtimeUrl, syncConversation } from './sync.ts';
+export { ConversationSyncer, realtimeUrl, syncConversation } from './sync.ts';
 export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token-store.ts';
 export type {
   Agent,

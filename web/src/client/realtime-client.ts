@@ -32,9 +32,6 @@ type Pending = {
   timer: ReturnType<typeof setTimeout>;
 };
 
-/** Close codes after which reconnecting cannot help (docs/protocol.md): bad request, forbidden origin, not found, too big. */
-const finalCloseCodes = new Set([4400, 4403, 4404, 4409, 1009]);
-
 /**
  * One WebSocket to Chorus that stays up: authenticates with a first `auth` frame, reconnects with
  * backoff after any drop, refreshes the token on 4401, answers `request` through `ack`/`error`,
@@ -207,10 +204,8 @@ export class RealtimeClient {
       } catch (error) {
         return this.#tokenFailed(error);
       }
-    } else if (finalCloseCodes.has(code)) {
-      this.#stopped = true;
-      return this.#setStatus('closed');
     }
+    // Every other close (docs/protocol.md, close codes) means: reconnect with backoff, then sync.
     this.#scheduleReconnect();
   }
 

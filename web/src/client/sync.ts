@@ -1,3 +1,4 @@
+import { ChorusError } from './errors.ts';
 import type { RealtimeClient } from './realtime-client.ts';
 
 /**
@@ -25,4 +26,55 @@ export async function syncConversation(
 /** `wss://host/api/v1/ws` for an `https://host` origin, `ws://…` for `http://…`. */
 export function realtimeUrl(origin: string): string {
   return `${origin.replace(/^http/, 'ws')}/api/v1/ws`;
+}
+
+/**
+ * Keeps conversations caught up over one RealtimeClient. The server allows one `sync` per
+ * conversation at a time (a second is `conflict`), so a request while one runs is folded into a
+ * second pass after it. `positionOf` gives where to resume (the last contiguous seq held), or
+ * undefined for a conversation no longer shown; `onGone` hears of a conversation that answered
+ * not_found (left or deleted). A dropped connection ends the pass: sync again after the next open.
+ */
+export class ConversationSyncer {
+  readonly #realtime: RealtimeClient;
+  readonly #positionOf: (conversationId: string) => number | undefined;
+  readonly #onGone: (conversationId: string) => void;
+  readonly #running = new Map<string, { again: boolean; done: Promise<void> }>();
+
+  constructor(options: {
+    realtime: RealtimeClient;
+    positionOf: (conversationId: string) => number | undefined;
+    onGone: (conversationId: string) => void;
+  }) {
+    this.#realtime = options.realtime;
+    this.#positionOf = options.positionOf;
+    this.#onGone = options.onGone;
+  }
+
+  /** Resolves when `conversationId` has been replayed up to the present (or the pass was cut short). */
+  sync(conversationId: string): Promise<void> {
+    const running = this.#running.get(conversationId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const entry = { again: false, done: Promise.resolve() };
+    entry.done = this.#run(conversationId, entry).finally(() => this.#running.delete(conversationId));
+    this.#running.set(conversationId, entry);
+    return entry.done;
+  }
+
+  async #run(conversationId: string, entry: { again: boolean }): Promise<void> {
+    do {
+      entry.again = false;
+      const position = this.#positionOf(conversationId);
+      if (position === undefined || this.#realtime.status !== 'open') return;
+      try {
+        await syncConversation(this.#realtime, conversationId, position);
+      } catch (error) {
+        if (ChorusError.isInstance(error) && error.code === 'not_found') this.#onGone(conversationId);
+        return;
+      }
+    } while (entry.again);
+  }
 }

@@ -1,62 +1,30 @@
 import {
   ChorusApi,
   ChorusError,
+  ConversationSyncer,
   Outbox,
   RealtimeClient,
   realtimeUrl,
-  syncConversation,
   webStorageTokenStore,
-  type Agent,
   type AuthResult,
-  type ConnectionStatus,
   type InboxEntry,
   type Message,
-  type OutgoingMessage,
   type ServerEvent,
   type User,
   type Workspace,
 } from '../client/index.ts';
-import { applyMessage, applyRead, entryFromConversation, sortInbox } from './inbox.ts';
-import { appendDelta, contiguousSeq, emptyLog, mergeMessages, type MessageLog } from './message-log.ts';
-
-/** Everything the UI renders. Replaced (never mutated) on each change, so React can compare by reference. */
-export interface ChatState {
-  session: 'loading' | 'signed-out' | 'signed-in';
-  me: User | null;
-  workspace: Workspace | null;
-  connection: ConnectionStatus;
-  inbox: InboxEntry[];
-  inboxLoaded: boolean;
-  /** Loaded history per conversation id. */
-  logs: Record<string, MessageLog>;
-  /** Messages written here and not yet stored by the server, oldest first. */
-  outbox: OutgoingMessage[];
-  /** Who is typing, per conversation id (user ids, not me). */
-  typing: Record<string, string[]>;
-  presence: Record<string, string>;
-  users: User[];
-  agents: Agent[];
-  activeConversationId: string | null;
-  /** A short message for the user about the last thing that went wrong; null when none. */
-  notice: string | null;
-}
-
-const initialState: ChatState = {
-  session: 'loading',
-  me: null,
-  workspace: null,
-  connection: 'idle',
-  inbox: [],
-  inboxLoaded: false,
-  logs: {},
-  outbox: [],
-  typing: {},
-  presence: {},
-  users: [],
-  agents: [],
-  activeConversationId: null,
-  notice: null,
-};
+import {
+  forgetConversation,
+  initialState,
+  receiveDelta,
+  receiveFinal,
+  receiveMessage,
+  withoutTyping,
+  withTyping,
+  type ChatState,
+} from './chat-state.ts';
+import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
+import { contiguousSeq, emptyLog, mergeMessages, type MessageLog } from './message-log.ts';
 
 const typingShownMs = 6000;
 const typingThrottleMs = 3000;
@@ -76,6 +44,7 @@ export class ChatStore {
   #outbox: Outbox | null = null;
   #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #typingSentAt = new Map<string, number>();
+  readonly #syncer: ConversationSyncer;
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
@@ -92,6 +61,14 @@ export class ChatStore {
     this.realtime.onStatus((connection) => this.#set({ connection }));
     this.realtime.onEvent((event) => this.#onEvent(event));
     this.realtime.onOpen(() => void this.#resync());
+    this.#syncer = new ConversationSyncer({
+      realtime: this.realtime,
+      positionOf: (conversationId) => {
+        const log = this.#state.logs[conversationId];
+        return log ? contiguousSeq(log) : undefined;
+      },
+      onGone: (conversationId) => this.#replace(forgetConversation(this.#state, conversationId)),
+    });
   }
 
   get state(): ChatState {
@@ -163,7 +140,7 @@ export class ChatStore {
         // Live messages may have arrived while the page loaded: keep them too.
         const current: MessageLog | undefined = this.getState().logs[conversationId];
         this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
-        if (this.realtime.status === 'open') void this.#syncOne(conversationId);
+        if (this.realtime.status === 'open') void this.#syncer.sync(conversationId);
       } catch (error) {
         return this.#fail(error);
       }
@@ -287,19 +264,8 @@ export class ChatStore {
   /** After each (re)connect: fresh inbox, every loaded conversation synced from its last contiguous seq, then the outbox. */
   async #resync(): Promise<void> {
     await this.#refreshInbox();
-    await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncOne(conversationId)));
+    await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncer.sync(conversationId)));
     await this.#flush();
-  }
-
-  async #syncOne(conversationId: string): Promise<void> {
-    const log = this.#state.logs[conversationId];
-    if (!log) return;
-    try {
-      await syncConversation(this.realtime, conversationId, contiguousSeq(log));
-    } catch (error) {
-      // A dropped connection syncs again on the next open; a conversation I left is gone.
-      if (ChorusError.isInstance(error) && error.code === 'not_found') this.#forget(conversationId);
-    }
   }
 
   async #flush(): Promise<void> {
@@ -322,27 +288,11 @@ export class ChatStore {
     switch (event.type) {
       case 'message':
         return this.#onMessage(event.message);
-      case 'message.delta': {
-        const log = this.#state.logs[event.conversationId];
-        if (log) this.#setLog(event.conversationId, appendDelta(log, event.messageId, event.delta));
-        const inbox = this.#state.inbox.map((entry) =>
-          entry.lastMessage?.id === event.messageId
-            ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + event.delta } }
-            : entry,
-        );
-        return this.#set({ inbox });
-      }
+      case 'message.delta':
+        return this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta));
       case 'message.done':
-      case 'message.updated': {
-        const { message } = event;
-        const log = this.#state.logs[message.conversationId];
-        if (log) this.#setLog(message.conversationId, mergeMessages(log, [message]));
-        return this.#set({
-          inbox: this.#state.inbox.map((entry) =>
-            entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry,
-          ),
-        });
-      }
+      case 'message.updated':
+        return this.#replace(receiveFinal(this.#state, event.message));
       case 'typing':
         return this.#onTyping(event.conversationId, event.userId);
       case 'read':
@@ -354,7 +304,7 @@ export class ChatStore {
       case 'conversation.joined':
         return this.addConversation(event.conversation);
       case 'conversation.left':
-        return this.#forget(event.conversationId);
+        return this.#replace(forgetConversation(this.#state, event.conversationId));
     }
   }
 
@@ -363,54 +313,33 @@ export class ChatStore {
     const me = this.#state.me;
     if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId)
       this.#outbox?.remove(message.clientMsgId);
-    this.#stopTyping(conversationId, message.sender.id);
-    const log = this.#state.logs[conversationId];
-    if (log) {
-      const gap = log.items.length > 0 && message.seq > contiguousSeq(log) + 1;
-      this.#setLog(conversationId, mergeMessages(log, [message]));
-      if (gap && this.realtime.status === 'open') void this.#syncOne(conversationId);
-    }
-    if (!this.#state.inbox.some((entry) => entry.id === conversationId)) {
+    this.#clearTypingTimer(conversationId, message.sender.id);
+    const reading = this.#isReading(conversationId);
+    const { state, gap, known } = receiveMessage(this.#state, message, reading);
+    this.#replace(state);
+    if (gap && this.realtime.status === 'open') void this.#syncer.sync(conversationId);
+    if (!known) {
       void this.api.getConversation(conversationId).then(
         (conversation) => this.addConversation(conversation),
         () => undefined,
       );
-      return;
-    }
-    this.#set({
-      inbox: applyMessage(this.#state.inbox, message, { myId: me?.id ?? '', reading: this.#isReading(conversationId) }),
-    });
-    if (this.#isReading(conversationId)) this.markRead(conversationId);
+    } else if (reading) this.markRead(conversationId);
   }
 
   #onTyping(conversationId: string, userId: string): void {
     if (userId === this.#state.me?.id) return;
-    const key = `${conversationId}:${userId}`;
-    clearTimeout(this.#typingTimers.get(key));
-    this.#typingTimers.set(
-      key,
-      setTimeout(() => this.#stopTyping(conversationId, userId), typingShownMs),
-    );
-    const current = this.#state.typing[conversationId] ?? [];
-    if (!current.includes(userId)) this.#set({ typing: { ...this.#state.typing, [conversationId]: [...current, userId] } });
+    this.#clearTypingTimer(conversationId, userId);
+    const timer = setTimeout(() => {
+      this.#typingTimers.delete(`${conversationId}:${userId}`);
+      this.#replace(withoutTyping(this.#state, conversationId, userId));
+    }, typingShownMs);
+    this.#typingTimers.set(`${conversationId}:${userId}`, timer);
+    this.#replace(withTyping(this.#state, conversationId, userId));
   }
 
-  #stopTyping(conversationId: string, userId: string): void {
-    const key = `${conversationId}:${userId}`;
-    clearTimeout(this.#typingTimers.get(key));
-    this.#typingTimers.delete(key);
-    const current = this.#state.typing[conversationId];
-    if (current?.includes(userId))
-      this.#set({ typing: { ...this.#state.typing, [conversationId]: current.filter((id) => id !== userId) } });
-  }
-
-  #forget(conversationId: string): void {
-    const { [conversationId]: _removed, ...logs } = this.#state.logs;
-    this.#set({
-      logs,
-      inbox: this.#state.inbox.filter((entry) => entry.id !== conversationId),
-      activeConversationId: this.#state.activeConversationId === conversationId ? null : this.#state.activeConversationId,
-    });
+  #clearTypingTimer(conversationId: string, userId: string): void {
+    clearTimeout(this.#typingTimers.get(`${conversationId}:${userId}`));
+    this.#typingTimers.delete(`${conversationId}:${userId}`);
   }
 
   #isReading(conversationId: string): boolean {
@@ -452,7 +381,12 @@ export class ChatStore {
   }
 
   #set(patch: Partial<ChatState>): void {
-    this.#state = { ...this.#state, ...patch };
+    this.#replace({ ...this.#state, ...patch });
+  }
+
+  #replace(state: ChatState): void {
+    if (state === this.#state) return;
+    this.#state = state;
     this.#emit();
   }
 

@@ -1,5 +1,6 @@
 import { createContext, useContext, useSyncExternalStore } from 'react';
-import type { ChatState, ChatStore } from './chat-store.ts';
+import type { ChatState } from './chat-state.ts';
+import type { ChatStore } from './chat-store.ts';
 
 const StoreContext = createContext<ChatStore | null>(null);
 

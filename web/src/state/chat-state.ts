@@ -1,0 +1,106 @@
+import type { ConnectionStatus, InboxEntry, Message, OutgoingMessage, User, Workspace, Agent } from '../client/index.ts';
+import { applyMessage } from './inbox.ts';
+import { appendDelta, contiguousSeq, mergeMessages, type MessageLog } from './message-log.ts';
+
+/** Everything the UI renders. Replaced (never mutated) on each change, so React can compare by reference. */
+export interface ChatState {
+  session: 'loading' | 'signed-out' | 'signed-in';
+  me: User | null;
+  workspace: Workspace | null;
+  connection: ConnectionStatus;
+  inbox: InboxEntry[];
+  inboxLoaded: boolean;
+  /** Loaded history per conversation id. */
+  logs: Record<string, MessageLog>;
+  /** Messages written here and not yet stored by the server, oldest first. */
+  outbox: OutgoingMessage[];
+  /** Who is typing, per conversation id (user ids, not me). */
+  typing: Record<string, string[]>;
+  presence: Record<string, string>;
+  users: User[];
+  agents: Agent[];
+  activeConversationId: string | null;
+  /** A short message for the user about the last thing that went wrong; null when none. */
+  notice: string | null;
+}
+
+export const initialState: ChatState = {
+  session: 'loading',
+  me: null,
+  workspace: null,
+  connection: 'idle',
+  inbox: [],
+  inboxLoaded: false,
+  logs: {},
+  outbox: [],
+  typing: {},
+  presence: {},
+  users: [],
+  agents: [],
+  activeConversationId: null,
+  notice: null,
+};
+
+/**
+ * State transitions for server events, pure: the store adds the side effects (syncing a gap,
+ * moving the read cursor, fetching an unknown conversation).
+ */
+
+/** A new or replayed `message`: merged into its log and the inbox. `gap`: seqs are missing before it. */
+export function receiveMessage(
+  state: ChatState,
+  message: Message,
+  reading: boolean,
+): { state: ChatState; gap: boolean; known: boolean } {
+  const { conversationId } = message;
+  const log = state.logs[conversationId];
+  const gap = !!log && log.items.length > 0 && message.seq > contiguousSeq(log) + 1;
+  const logs = log ? { ...state.logs, [conversationId]: mergeMessages(log, [message]) } : state.logs;
+  const known = state.inbox.some((entry) => entry.id === conversationId);
+  const inbox = known ? applyMessage(state.inbox, message, { myId: state.me?.id ?? '', reading }) : state.inbox;
+  return { state: { ...withoutTyping(state, conversationId, message.sender.id), logs, inbox }, gap, known };
+}
+
+/** `message.delta`: text appended to a streaming message (and to its inbox preview). */
+export function receiveDelta(state: ChatState, conversationId: string, messageId: string, delta: string): ChatState {
+  const log = state.logs[conversationId];
+  const logs = log ? { ...state.logs, [conversationId]: appendDelta(log, messageId, delta) } : state.logs;
+  const inbox = state.inbox.map((entry) =>
+    entry.lastMessage?.id === messageId
+      ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + delta } }
+      : entry,
+  );
+  return { ...state, logs, inbox };
+}
+
+/** `message.done` / `message.updated`: the message's new state replaces the one held. */
+export function receiveFinal(state: ChatState, message: Message): ChatState {
+  const log = state.logs[message.conversationId];
+  const logs = log ? { ...state.logs, [message.conversationId]: mergeMessages(log, [message]) } : state.logs;
+  const inbox = state.inbox.map((entry) => (entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry));
+  return { ...state, logs, inbox };
+}
+
+/** `userId` shown typing in `conversationId`. */
+export function withTyping(state: ChatState, conversationId: string, userId: string): ChatState {
+  const current = state.typing[conversationId] ?? [];
+  return current.includes(userId) ? state : { ...state, typing: { ...state.typing, [conversationId]: [...current, userId] } };
+}
+
+/** `userId` no longer shown typing in `conversationId`. */
+export function withoutTyping(state: ChatState, conversationId: string, userId: string): ChatState {
+  const current = state.typing[conversationId];
+  if (!current?.includes(userId)) return state;
+  return { ...state, typing: { ...state.typing, [conversationId]: current.filter((id) => id !== userId) } };
+}
+
+/** A conversation I left (or that vanished): out of the inbox, its log dropped, closed if open. */
+export function forgetConversation(state: ChatState, conversationId: string): ChatState {
+  const { [conversationId]: _removed, ...logs } = state.logs;
+  return {
+    ...state,
+    logs,
+    inbox: state.inbox.filter((entry) => entry.id !== conversationId),
+    activeConversationId: state.activeConversationId === conversationId ? null : state.activeConversationId,
+  };
+}
