@@ -90,7 +90,7 @@ export function renderReport(report: BenchReport): string {
       lines.push(
         `  ${name.padEnd(10)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
           `  ${number(value).padStart(11)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}` +
-          `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${number(best.otherCore0Pct).padStart(8)}`,
+          `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${`${number(best.otherCore0Pct)}/${number(best.otherCore1Pct)}`.padStart(10)}${best.disturbed ? ' disturbed' : ''}`,
       );
     }
   }

@@ -48,8 +48,8 @@ typedef struct room {
   int members;
 } room_t;
 
-/** Latency histogram: 10 µs buckets below 100 ms, 1 ms buckets up to 10 s. */
-#define HIST_BUCKETS 20000
+/** Latency histogram: 10 µs buckets below 100 ms, 1 ms up to 10 s, 100 ms up to 110 s. */
+#define HIST_BUCKETS 20900
 typedef struct hist {
   uint64_t bucket[HIST_BUCKETS];
   uint64_t count;

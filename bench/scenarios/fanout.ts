@@ -23,6 +23,28 @@ export interface FanoutResult {
   steps: LoadgenResult[];
 }
 
+/** Other processes' CPU share on either core above which a step is measured again. */
+const disturbanceLimitPct = 20;
+
+/**
+ * One step at `rate` messages/s per publisher. The machine is shared: when other processes took
+ * more than `disturbanceLimitPct` of either core, the step is repeated once after a pause and the
+ * less disturbed attempt is kept; `disturbed` and `attempts` are added to the result. Any backlog
+ * is drained before returning.
+ */
+async function measureStep(loadgen: Loadgen, rate: number, seconds: number): Promise<LoadgenResult> {
+  const otherLoad = (result: LoadgenResult) => Math.max(Number(result.otherCore0Pct), Number(result.otherCore1Pct));
+  let kept: LoadgenResult | undefined;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const result = await loadgen.command(`run ${rate} ${seconds} 3`);
+    await loadgen.command('settle 0.5 30');
+    if (!kept || otherLoad(result) < otherLoad(kept)) kept = { ...result, attempts: attempt };
+    if (otherLoad(result) <= disturbanceLimitPct) break;
+    if (attempt === 1) await loadgen.command('idle 3');
+  }
+  return { ...kept!, disturbed: otherLoad(kept!) > disturbanceLimitPct ? 'yes' : '' };
+}
+
 /** A step passes when p99 is under the bound and at least 99 % of expected deliveries arrived. */
 export function stepPasses(step: LoadgenResult, p99LimitMs: number): boolean {
   return Number(step.p99Ms) < p99LimitMs && Number(step.delivered) >= 0.99 * Number(step.expected) && Number(step.expected) > 0;
@@ -31,8 +53,8 @@ export function stepPasses(step: LoadgenResult, p99LimitMs: number): boolean {
 /**
  * Connects `connections` clients in rooms of `roomSize` (one publisher per room) to the target,
  * then searches for the highest offered rate whose p99 publish→delivery latency stays under the
- * bound: double until a step fails, then bisect until the bracket is within 15 % or `maxSteps`
- * steps have run. Server on core 0, generator on core 1.
+ * bound: double until a step fails, then bisect until the bracket is within 15 %, `maxSteps`
+ * steps have run, or the rate fell below an eighth of the first. Server on core 0, generator on core 1.
  */
 export async function runFanout(target: TargetName, options: FanoutOptions): Promise<FanoutResult> {
   const prepared = await prepareTarget(target, {
@@ -59,18 +81,16 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
     let best: LoadgenResult | null = null;
     let failedRate = Infinity;
     let rate = options.startRate;
-    for (let step = 0; step < options.maxSteps; step++) {
-      const result = await loadgen.command(`run ${rate} ${options.stepSeconds} 3`);
+    for (let step = 0; step < options.maxSteps && rate >= options.startRate / 8; step++) {
+      const result = await measureStep(loadgen, rate, options.stepSeconds);
       steps.push(result);
       const passed = stepPasses(result, options.p99LimitMs);
       process.stderr.write(
-        `  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}\n`,
+        `  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
+          `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
       );
       if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
-      if (!passed) {
-        failedRate = Math.min(failedRate, rate);
-        await loadgen.command('settle 0.5 30'); // let a backlog drain before the next step
-      }
+      if (!passed) failedRate = Math.min(failedRate, rate);
       const passedRate = best ? Number(best.rate) : 0;
       if (passedRate > 0 && failedRate / passedRate < 1.15) break;
       rate = failedRate === Infinity ? rate * 2 : passedRate > 0 ? (passedRate + failedRate) / 2 : rate / 2;
