@@ -47,6 +47,7 @@ export class Connection implements HubMember {
   #inFlight = 0;
   #corked = false;
   #closed = false;
+  #stoppedReading = false;
   /** Whether this connection was counted for presence (and must be uncounted at close). */
   #counted = false;
   /** Cleared by each heartbeat ping, set by each pong or frame. */
@@ -186,6 +187,12 @@ export class Connection implements HubMember {
     this.#write(event);
   }
 
+  /** Stops reading frames for good (shutdown): frames already received still finish. */
+  stopReading(): void {
+    this.#stoppedReading = true;
+    this.ws.pause();
+  }
+
   /** Closes with the given published code; the reason defaults to the code's own. */
   close(reason: CloseReason, detail?: string): void {
     const { code, reason: text } = closeCodes[reason];
@@ -262,7 +269,7 @@ export class Connection implements HubMember {
     this.isAlive = true;
     if (++this.#inFlight >= this.#deps.maxInFlightFrames) this.ws.pause();
     const task = this.#handleFrame(data, isBinary).finally(() => {
-      if (this.#inFlight-- === this.#deps.maxInFlightFrames && this.isOpen) this.ws.resume();
+      if (this.#inFlight-- === this.#deps.maxInFlightFrames && this.isOpen && !this.#stoppedReading) this.ws.resume();
     });
     this.#deps.track(task);
   }

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { authenticate } from '../auth/auth-service.ts';
@@ -25,6 +26,14 @@ export function sseRoutes(
     app.get(
       '/conversations/:id/events',
       {
+        // `?access_token=` must not reach the request log.
+        logSerializers: {
+          req: (request: FastifyRequest) => ({
+            method: request.method,
+            url: request.url.replace(/([?&]access_token=)[^&]*/, '$1[redacted]'),
+            remoteAddress: request.ip,
+          }),
+        },
         schema: {
           tags: ['realtime'],
           summary: 'Live events of a conversation as SSE; Last-Event-ID (a message seq) replays what was missed',

@@ -58,7 +58,9 @@ export class WebSocketGateway {
       maxInFlightFrames: options.maxInFlightFrames,
       runFrame,
       track: (task: Promise<unknown>) => this.#track(task),
-      onClosed: (connection: Connection) => this.#connections.delete(connection),
+      onClosed: (connection: Connection) => {
+        if (this.#connections.delete(connection)) context.metrics.wsConnections.dec();
+      },
     };
   }
 
@@ -88,7 +90,7 @@ export class WebSocketGateway {
   async shutdown(graceMs = 10_000): Promise<void> {
     this.#accepting = false;
     clearInterval(this.#heartbeat);
-    for (const connection of this.#connections) connection.ws.pause();
+    for (const connection of this.#connections) connection.stopReading();
     await withTimeout(this.#settleTasks(), graceMs);
     const closed = [...this.#connections].map((connection) => closedPromise(connection.ws));
     for (const connection of this.#connections) connection.close('goingAway');
@@ -119,6 +121,7 @@ export class WebSocketGateway {
   #open(ws: WebSocket, socket: Duplex, principal: Principal | undefined): void {
     const connection = new Connection(ws, socket, this.#connectionDeps);
     this.#connections.add(connection);
+    this.#context.metrics.wsConnections.inc();
     if (!principal) {
       connection.expectAuthFrame(this.#options.authTimeoutMs);
       return;
