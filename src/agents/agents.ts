@@ -8,6 +8,7 @@ import { AppError, notFound } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import { getUser } from '../users/users.ts';
 
+/** An `agents` row as stored. */
 export type AgentRow = typeof agents.$inferSelect;
 
 /** An agent as the API shows it (SPEC §3). `model` null means CHORUS_DEFAULT_MODEL. */
@@ -40,11 +41,13 @@ export interface AgentInput {
   memoryEnabled?: boolean;
 }
 
+/** What agent CRUD needs: storage and the configured models (to check `model`). */
 export interface AgentDeps {
   db: Db;
   models: ModelRegistry;
 }
 
+/** The API shape of a stored agent. */
 export function toPublicAgent(row: AgentRow): PublicAgent {
   return {
     id: row.id,

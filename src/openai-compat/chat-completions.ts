@@ -19,6 +19,7 @@ export interface ChatCompletionRequest {
   max_completion_tokens?: number | null;
 }
 
+/** What a completion needs: storage (agents), models and the call policy in `config.agents`. */
 export interface CompletionDeps {
   db: Executor;
   models: ModelRegistry;

@@ -20,6 +20,7 @@ interface ModelCallPolicy {
   maxRetryDelayMs: number;
 }
 
+/** One model call: the model (and optional fallback), prompt, limits, cancellation and callbacks. */
 export interface ModelCallInput {
   model: ResolvedModel;
   /** Tried once, only when `model` fails before producing any text. */

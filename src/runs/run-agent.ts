@@ -49,7 +49,7 @@ const defaultMaxOutputTokens = 4096;
 
 /**
  * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
- * status `streaming`), `generate` (context, model call, deltas), `closeReply` (final content,
+ * status `streaming`), `generate` (`buildContext`, then `callModel` streaming deltas), `closeReply` (final content,
  * status and usage, `message.done`). The message always ends in exactly one final status, even
  * when `signal` aborts it or a step throws. Returns the final message, or undefined when the run
  * had already ended before it started (cancelled while queued).
@@ -108,50 +108,80 @@ async function generate(
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
 ): Promise<Outcome> {
-  let model: ResolvedModel;
-  let context: RunContext;
   try {
-    model = deps.models.resolve(job.agent.model);
-    const fallbackName = deps.agentsConfig.fallbackModel;
-    const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
-    const window = model.contextWindowTokens;
-    // The reply's reserve is also its cap, so prompt + reply never exceed the window (vLLM rejects that).
-    const maxOutputTokens = Math.min(job.agent.maxOutputTokens ?? defaultMaxOutputTokens, Math.floor(window / 2));
-    context = fitContext({
-      agentId: job.agent.id,
-      systemPrompt: job.agent.systemPrompt,
-      history: await history,
-      contextWindowTokens: window,
-      maxOutputTokens,
-    });
+    const plan = buildContext(deps, job, await history);
     step.input = {
-      model: model.name,
-      contextWindowTokens: window,
-      promptTokens: context.promptTokens,
-      includedMessages: context.includedMessages,
-      droppedMessages: context.droppedMessages,
+      model: plan.model.name,
+      contextWindowTokens: plan.model.contextWindowTokens,
+      promptTokens: plan.context.promptTokens,
+      includedMessages: plan.context.includedMessages,
+      droppedMessages: plan.context.droppedMessages,
     };
-    const coalescer = new DeltaCoalescer((delta) => {
-      void deps.bus.publish(conversationTopic(message.conversationId), {
-        type: 'message.delta',
-        conversationId: message.conversationId,
-        messageId: message.id,
-        delta,
-      });
-    }, deps.agentsConfig.deltaCoalesceMs);
-    let text = '';
-    const saver = new PartialSaver(
-      () => savePartialContent(deps.db, message.id, text),
-      deps.agentsConfig.partialSaveIntervalMs,
-      (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
-    );
-    const result = await streamModelReply({
-      model,
-      fallback,
-      system: context.system,
-      messages: context.messages,
+    return outcomeOf(await callModel(deps, job, message, plan, signal), step);
+  } catch (error) {
+    return failedOutcome(step, '', error);
+  }
+}
+
+/** What one model call sends: the model (and fallback), the fitted context and the reply's token cap. */
+interface GenerationPlan {
+  model: ResolvedModel;
+  fallback: ResolvedModel | undefined;
+  context: RunContext;
+  maxOutputTokens: number;
+}
+
+/** Resolves the agent's model and fits the history into its window. Throws provider_error. */
+function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): GenerationPlan {
+  const model = deps.models.resolve(job.agent.model);
+  const fallbackName = deps.agentsConfig.fallbackModel;
+  const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
+  // The reply's reserve is also its cap, so prompt + reply never exceed the window (vLLM rejects that).
+  const maxOutputTokens = Math.min(
+    job.agent.maxOutputTokens ?? defaultMaxOutputTokens,
+    Math.floor(model.contextWindowTokens / 2),
+  );
+  const context = fitContext({
+    agentId: job.agent.id,
+    systemPrompt: job.agent.systemPrompt,
+    history,
+    contextWindowTokens: model.contextWindowTokens,
+    maxOutputTokens,
+  });
+  return { model, fallback, context, maxOutputTokens };
+}
+
+/**
+ * Streams the model's reply into the message: deltas coalesced per message onto the bus, partial
+ * content saved periodically. Pending deltas are flushed and saves stopped before it returns.
+ */
+async function callModel(
+  deps: RunDeps,
+  job: RunJob,
+  message: PublicMessage,
+  plan: GenerationPlan,
+  signal: AbortSignal,
+): Promise<ModelCallResult> {
+  const topic = conversationTopic(message.conversationId);
+  const coalescer = new DeltaCoalescer((delta) => {
+    deps.bus
+      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
+      .catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
+  }, deps.agentsConfig.deltaCoalesceMs);
+  let text = '';
+  const saver = new PartialSaver(
+    () => savePartialContent(deps.db, message.id, text),
+    deps.agentsConfig.partialSaveIntervalMs,
+    (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
+  );
+  try {
+    return await streamModelReply({
+      model: plan.model,
+      fallback: plan.fallback,
+      system: plan.context.system,
+      messages: plan.context.messages,
       temperature: job.agent.temperature,
-      maxOutputTokens,
+      maxOutputTokens: plan.maxOutputTokens,
       signal,
       policy: deps.agentsConfig,
       onText: (delta) => {
@@ -161,11 +191,9 @@ async function generate(
       },
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
     });
+  } finally {
     coalescer.flush();
     await saver.stop();
-    return outcomeOf(result, step);
-  } catch (error) {
-    return failedOutcome(step, '', error);
   }
 }
 

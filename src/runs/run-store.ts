@@ -7,6 +7,7 @@ import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
 import { toPublicMessage, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
+/** A `runs` row as stored. */
 export type RunRow = typeof runs.$inferSelect;
 
 /**
@@ -48,6 +49,7 @@ export interface PublicRun {
   finishedAt: string | null;
 }
 
+/** The API shape of a stored run. */
 export function toPublicRun(row: RunRow): PublicRun {
   return {
     id: row.id,
