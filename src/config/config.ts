@@ -59,7 +59,11 @@ const configSchema = z
     CHORUS_DELTA_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
     CHORUS_PARTIAL_SAVE_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
     CHORUS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(15_000).default(15_000),
-    CHORUS_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16 * 1024).default(4 * 1024 * 1024),
+    CHORUS_WS_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(4 * 1024 * 1024),
     providers: z.array(providerEntrySchema).default([]),
   })
   .superRefine((value, ctx) => {

@@ -6,7 +6,7 @@ const frameId = z.union([z.string().max(100), z.number().int()]).optional();
 const conversationId = z.uuid();
 
 /** One zod schema per client frame type (SPEC §5); unknown fields are ignored. */
-export const clientFrameSchemas = {
+const clientFrameSchemas = {
   auth: z.object({ type: z.literal('auth'), id: frameId, token: z.string().min(1).max(8192) }),
   send: z.object({
     type: z.literal('send'),
@@ -53,7 +53,8 @@ export function parseRawFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: b
   } catch {
     throw new AppError('invalid_request', 'Frame is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AppError('invalid_request', 'Frame must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new AppError('invalid_request', 'Frame must be a JSON object');
   const record = value as Record<string, unknown>;
   const id = typeof record.id === 'string' || (typeof record.id === 'number' && Number.isInteger(record.id)) ? record.id : null;
   return { type: typeof record.type === 'string' ? record.type : undefined, id, value: record };
@@ -64,9 +65,13 @@ export function validateFrame<T extends ClientFrameType>(type: T, raw: RawFrame)
   const parsed = clientFrameSchemas[type].safeParse(raw.value);
   if (parsed.success) return parsed.data as ClientFrame<T>;
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || 'frame', message: issue.message }));
-  throw new AppError('invalid_request', `Invalid ${type} frame: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, {
-    details: issues,
-  });
+  throw new AppError(
+    'invalid_request',
+    `Invalid ${type} frame: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`,
+    {
+      details: issues,
+    },
+  );
 }
 
 export function isClientFrameType(type: string): type is ClientFrameType {

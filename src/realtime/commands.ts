@@ -8,7 +8,7 @@ import type { Connection } from './connection.ts';
 import { OutboundEvent } from './outbound-event.ts';
 
 /** Messages per `sync` page when the client gives no `limit`. */
-export const defaultSyncLimit = 100;
+const defaultSyncLimit = 100;
 
 type Command<T extends ClientFrameType> = (connection: Connection, frame: ClientFrame<T>) => Promise<void>;
 

@@ -294,7 +294,8 @@ export class Connection implements HubMember {
 
   /** The first frame of a connection without `Authorization`: `auth {token}`, answered by `ack {userId}`. */
   async #authenticateWithFrame(raw: ReturnType<typeof parseRawFrame>): Promise<void> {
-    if (raw.type !== 'auth' || typeof raw.value.token !== 'string') throw new AppError('unauthorized', 'The first frame must be auth');
+    if (raw.type !== 'auth' || typeof raw.value.token !== 'string')
+      throw new AppError('unauthorized', 'The first frame must be auth');
     const principal = await authenticate(this.#deps.context, raw.value.token);
     if (this.#closed) return;
     try {
@@ -319,7 +320,8 @@ export class Connection implements HubMember {
       .catch(() => {})
       .then(async () => {
         hub.removeMember(this, this.#conversationIds);
-        if (this.#counted && principal) await countConnectionClosed(context.bus, principal.workspaceId, principal.userId, [...this.#conversationIds]);
+        if (this.#counted && principal)
+          await countConnectionClosed(context.bus, principal.workspaceId, principal.userId, [...this.#conversationIds]);
       })
       .catch((error) => context.logger.error({ err: error }, 'presence update failed'));
     this.#deps.track(cleanup);

@@ -85,7 +85,10 @@ export class Hub {
     let bases = new Map<string, number>();
     try {
       await this.#deps.bus.ready();
-      bases = await loadLastSeqs(this.#deps.db, fresh.map(([conversationId]) => conversationId));
+      bases = await loadLastSeqs(
+        this.#deps.db,
+        fresh.map(([conversationId]) => conversationId),
+      );
     } catch (error) {
       this.#deps.logger.error({ err: error }, 'loading conversation positions failed');
     }

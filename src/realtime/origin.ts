@@ -3,7 +3,11 @@
  * client), the server's own origin (its host and port as the request's `Host` header names them),
  * or an entry of CHORUS_ALLOWED_ORIGINS (exact `scheme://host[:port]`, or `*` for any).
  */
-export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowedOrigins: readonly string[]): boolean {
+export function isOriginAllowed(
+  origin: string | undefined,
+  host: string | undefined,
+  allowedOrigins: readonly string[],
+): boolean {
   if (origin === undefined) return true;
   let parsed: URL;
   try {

@@ -3,32 +3,53 @@ import { presenceTopic, type EventBus } from './event-bus.ts';
 import { listCoMembers } from './memberships.ts';
 
 /** Online/offline as shown to clients in `presence {userId, status}`. */
-export type PresenceStatus = 'online' | 'offline';
+type PresenceStatus = 'online' | 'offline';
 
 /**
  * Counts one more live connection of the user (on any node). On the first one, publishes
  * `online` to everyone who shares one of `conversationIds` with the user (every tab and device
  * of theirs included). Resolves to the user's connection count.
  */
-export async function countConnectionOpened(bus: EventBus, workspaceId: string, userId: string, conversationIds: readonly string[]): Promise<number> {
+export async function countConnectionOpened(
+  bus: EventBus,
+  workspaceId: string,
+  userId: string,
+  conversationIds: readonly string[],
+): Promise<number> {
   const count = await bus.countConnections(userId, 1);
   if (count === 1) await publishPresence(bus, workspaceId, userId, 'online', conversationIds);
   return count;
 }
 
 /** The counterpart of `countConnectionOpened`: publishes `offline` when the user's last connection ends. */
-export async function countConnectionClosed(bus: EventBus, workspaceId: string, userId: string, conversationIds: readonly string[]): Promise<number> {
+export async function countConnectionClosed(
+  bus: EventBus,
+  workspaceId: string,
+  userId: string,
+  conversationIds: readonly string[],
+): Promise<number> {
   const count = await bus.countConnections(userId, -1);
   if (count === 0) await publishPresence(bus, workspaceId, userId, 'offline', conversationIds);
   return count;
 }
 
 /** The users sharing a conversation with `userId` who are online now (for the snapshot sent after auth). */
-export async function listOnlineCoMembers(db: Db, bus: EventBus, userId: string, conversationIds: readonly string[]): Promise<string[]> {
+export async function listOnlineCoMembers(
+  db: Db,
+  bus: EventBus,
+  userId: string,
+  conversationIds: readonly string[],
+): Promise<string[]> {
   const coMembers = await listCoMembers(db, userId, conversationIds);
   return coMembers.length === 0 ? [] : bus.filterOnline(coMembers);
 }
 
-function publishPresence(bus: EventBus, workspaceId: string, userId: string, status: PresenceStatus, conversationIds: readonly string[]): Promise<void> {
+function publishPresence(
+  bus: EventBus,
+  workspaceId: string,
+  userId: string,
+  status: PresenceStatus,
+  conversationIds: readonly string[],
+): Promise<void> {
   return bus.publish(presenceTopic(workspaceId), { type: 'presence', userId, status, conversationIds: [...conversationIds] });
 }

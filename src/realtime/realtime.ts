@@ -30,7 +30,12 @@ export function createRealtime(context: AppContext): Realtime {
   const hub = new Hub({ bus: context.bus, db: context.db, logger: context.logger, reorderHoldMs });
   const streams = new Set<SseStream>();
   let accepting = true;
-  const routes = sseRoutes(context, streams, { db: context.db, hub, maxBufferedBytes, replayPageSize: context.config.limits.maxPageSize }, () => accepting);
+  const routes = sseRoutes(
+    context,
+    streams,
+    { db: context.db, hub, maxBufferedBytes, replayPageSize: context.config.limits.maxPageSize },
+    () => accepting,
+  );
 
   return {
     hub,
@@ -45,9 +50,12 @@ export function createRealtime(context: AppContext): Realtime {
         maxInFlightFrames,
       });
       gateway.attach(app.server);
-      const sseHeartbeat = setInterval(() => {
-        for (const stream of streams) stream.heartbeat();
-      }, Math.min(heartbeatIntervalMs, maxSseHeartbeatMs));
+      const sseHeartbeat = setInterval(
+        () => {
+          for (const stream of streams) stream.heartbeat();
+        },
+        Math.min(heartbeatIntervalMs, maxSseHeartbeatMs),
+      );
       sseHeartbeat.unref();
       app.addHook('preClose', async () => {
         accepting = false;

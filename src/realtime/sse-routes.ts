@@ -63,7 +63,10 @@ export function sseRoutes(
           'x-request-id': request.id,
         });
         response.write('retry: 2000\n\n');
-        const stream = new SseStream(principal, request.params.id, response, { ...deps, onEnded: (ended) => streams.delete(ended) });
+        const stream = new SseStream(principal, request.params.id, response, {
+          ...deps,
+          onEnded: (ended) => streams.delete(ended),
+        });
         streams.add(stream);
         try {
           await stream.start(lastEventId);

@@ -61,7 +61,10 @@ export class SseStream implements HubMember {
       this.#floor = lastEventId;
       let hasMore = true;
       while (hasMore && !this.#ended) {
-        const page = await readMessages(this.#deps.db, this.conversationId, { afterSeq: this.#floor, limit: this.#deps.replayPageSize });
+        const page = await readMessages(this.#deps.db, this.conversationId, {
+          afterSeq: this.#floor,
+          limit: this.#deps.replayPageSize,
+        });
         for (const message of page.items) await this.#replay(new OutboundEvent({ type: 'message', message }));
         hasMore = page.hasMore && page.items.length > 0;
       }

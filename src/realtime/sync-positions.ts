@@ -40,7 +40,8 @@ export class SyncPositions {
   begin(conversationId: string): void {
     this.#positions ??= new Map();
     const position = this.#positions.get(conversationId);
-    if (position?.phase === 'syncing') throw new AppError('conflict', 'A sync of this conversation is already running on this connection');
+    if (position?.phase === 'syncing')
+      throw new AppError('conflict', 'A sync of this conversation is already running on this connection');
     this.#positions.set(conversationId, { phase: 'syncing', floor: position?.floor ?? 0, deferred: [] });
   }
 

@@ -157,7 +157,8 @@ export class WebSocketGateway {
 function rejectUpgrade(socket: Duplex, error: AppError, status = error.status): void {
   if (socket.destroyed) return;
   const body = JSON.stringify(error.toBody());
-  const retryAfter = error.retryAfterMs === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(error.retryAfterMs / 1000))}\r\n`;
+  const retryAfter =
+    error.retryAfterMs === undefined ? '' : `Retry-After: ${Math.max(1, Math.ceil(error.retryAfterMs / 1000))}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n${retryAfter}\r\n${body}`,

@@ -76,7 +76,9 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.map((frame) => frame.type))}`));
+        reject(
+          new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.map((frame) => frame.type))}`),
+        );
       }, timeoutMs);
       this.#waiters.push(waiter);
     });
@@ -84,7 +86,9 @@ export class TestClient {
 
   /** `message` frames received so far for `conversationId`, as seqs in arrival order. */
   messageSeqs(conversationId: string): number[] {
-    return this.frames.filter((frame) => frame.type === 'message' && frame.message.conversationId === conversationId).map((frame) => frame.message.seq);
+    return this.frames
+      .filter((frame) => frame.type === 'message' && frame.message.conversationId === conversationId)
+      .map((frame) => frame.message.seq);
   }
 
   close(): Promise<Closed> {

@@ -70,7 +70,10 @@ export function runEventBusContract(name: string, createBuses: () => Promise<[Ev
       subscriber.subscribe(name, received.handler);
       await subscriber.ready();
       for (let seq = 1; seq <= 50; seq++) await publisher.publish(name, { type: 'message', seq });
-      assert.deepEqual((await received.until(50)).map((event) => event.seq), Array.from({ length: 50 }, (_, index) => index + 1));
+      assert.deepEqual(
+        (await received.until(50)).map((event) => event.seq),
+        Array.from({ length: 50 }, (_, index) => index + 1),
+      );
     });
 
     it('stops delivering after unsubscribe and keeps other subscribers', async () => {

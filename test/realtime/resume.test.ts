@@ -15,9 +15,14 @@ for (const database of testDatabases()) {
     let alice: Session;
     let bob: Session;
     let conversationId: string;
-    const lastSeq = async () => (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body.lastSeq as number;
+    const lastSeq = async () =>
+      (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body
+        .lastSeq as number;
     const post = async (content: string, session = alice) => {
-      const response = await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: session.accessToken, body: { content } });
+      const response = await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: session.accessToken,
+        body: { content },
+      });
       assert.equal(response.status, 201, JSON.stringify(response.body));
       return response.body as { id: string; seq: number };
     };
@@ -42,7 +47,11 @@ for (const database of testDatabases()) {
       const aliceTab = await TestClient.connect(server, alice.accessToken);
       const firstPage = bobTab.request({ type: 'sync', conversationId, afterSeq: seen, limit: 100 });
       // Live sends race the sync: they must neither duplicate nor jump ahead of the replay.
-      const live = Promise.all(range(1, 5).map((index) => aliceTab.request({ type: 'send', conversationId, clientMsgId: `live-${index}`, content: `live ${index}` })));
+      const live = Promise.all(
+        range(1, 5).map((index) =>
+          aliceTab.request({ type: 'send', conversationId, clientMsgId: `live-${index}`, content: `live ${index}` }),
+        ),
+      );
       const first = await firstPage;
       assert.deepEqual(first, { type: 'ack', id: first.id, conversationId, lastSeq: seen + 100, hasMore: true });
       const second = await bobTab.request({ type: 'sync', conversationId, afterSeq: first.lastSeq, limit: 100 });
@@ -56,7 +65,10 @@ for (const database of testDatabases()) {
       await bobTab.take((frame) => frame.type === 'message' && frame.message.seq === end);
       assert.deepEqual(bobTab.messageSeqs(conversationId), range(seen + 1, end), 'every message once, in order');
       const replayed = bobTab.frames.filter((frame) => frame.type === 'message' && frame.message.seq <= seen + 120);
-      assert.deepEqual(replayed.map((frame) => frame.message.content), range(1, 120).map((index) => `missed ${index}`));
+      assert.deepEqual(
+        replayed.map((frame) => frame.message.content),
+        range(1, 120).map((index) => `missed ${index}`),
+      );
       await Promise.all([bobTab.close(), aliceTab.close()]);
     });
 
@@ -73,7 +85,10 @@ for (const database of testDatabases()) {
       const start = await lastSeq();
       for (const index of range(1, 5)) await post(`sse ${index}`);
       const url = `${server.url}/api/v1/conversations/${conversationId}/events`;
-      const stream = await SseReader.open(url, { authorization: `Bearer ${bob.accessToken}`, 'last-event-id': String(start + 2) });
+      const stream = await SseReader.open(url, {
+        authorization: `Bearer ${bob.accessToken}`,
+        'last-event-id': String(start + 2),
+      });
       assert.equal(stream.status, 200);
       await stream.take((event) => event.id === String(start + 5));
       await post('sse live');
@@ -99,7 +114,9 @@ for (const database of testDatabases()) {
       const url = `${server.url}/api/v1/conversations/${conversationId}/events`;
       assert.equal((await server.request('GET', `/api/v1/conversations/${conversationId}/events`)).status, 401);
       const outsider = await server.register('elsewhere', 'mallory');
-      const refused = await server.request('GET', `/api/v1/conversations/${conversationId}/events`, { token: outsider.accessToken });
+      const refused = await server.request('GET', `/api/v1/conversations/${conversationId}/events`, {
+        token: outsider.accessToken,
+      });
       assert.equal(refused.status, 404);
       const badPosition = await server.request('GET', `/api/v1/conversations/${conversationId}/events`, {
         token: bob.accessToken,
@@ -108,7 +125,9 @@ for (const database of testDatabases()) {
       assert.equal(badPosition.status, 400);
       const stream = await SseReader.open(url, { authorization: `Bearer ${bob.accessToken}` });
       await stream.take((event) => event.comment === 'heartbeat');
-      const removed = await server.request('DELETE', `/api/v1/conversations/${conversationId}/members/${bob.user.id}`, { token: bob.accessToken });
+      const removed = await server.request('DELETE', `/api/v1/conversations/${conversationId}/members/${bob.user.id}`, {
+        token: bob.accessToken,
+      });
       assert.equal(removed.status, 204);
       await stream.ended;
     });
@@ -121,10 +140,14 @@ for (const database of testDatabases()) {
       try {
         const first = await startTestServer({ databaseUrl, dataDir, keepDataDir: true });
         const alice = await first.register('acme', 'alice');
-        const created = await first.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'group', title: 'before', members: [] } });
+        const created = await first.request('POST', '/api/v1/conversations', {
+          token: alice.accessToken,
+          body: { kind: 'group', title: 'before', members: [] },
+        });
         const conversationId = created.body.id as string;
         const client = await TestClient.connect(first, alice.accessToken);
-        for (const index of range(1, 3)) await client.request({ type: 'send', conversationId, clientMsgId: `a${index}`, content: `before ${index}` });
+        for (const index of range(1, 3))
+          await client.request({ type: 'send', conversationId, clientMsgId: `a${index}`, content: `before ${index}` });
         await client.take((frame) => frame.type === 'message' && frame.message.seq === 3);
         // A frame still being handled at shutdown is finished and answered before the socket closes.
         let release: () => void = () => {};
@@ -147,7 +170,10 @@ for (const database of testDatabases()) {
         const second = await startTestServer({ databaseUrl, dataDir, keepDataDir: true });
         try {
           for (const index of range(1, 4)) {
-            const sent = await second.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: `after ${index}` } });
+            const sent = await second.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+              token: alice.accessToken,
+              body: { content: `after ${index}` },
+            });
             assert.equal(sent.status, 201);
           }
           const resumed = await TestClient.connect(second, alice.accessToken);

@@ -114,7 +114,9 @@ describe('websocket heartbeat', () => {
 
   it('drops a connection that stops answering pings and shows its user offline', async () => {
     const observer = await TestClient.connect(server, alice.accessToken);
-    const dead = new TestClient(new WebSocket(wsUrl(server), { headers: { authorization: `Bearer ${bob.accessToken}` }, autoPong: false }));
+    const dead = new TestClient(
+      new WebSocket(wsUrl(server), { headers: { authorization: `Bearer ${bob.accessToken}` }, autoPong: false }),
+    );
     await observer.take((frame) => frame.type === 'presence' && frame.userId === bob.user.id && frame.status === 'online');
     const closed = await dead.closed;
     assert.equal(closed.code, 1006, 'terminated without a close frame');
@@ -140,7 +142,10 @@ describe('websocket rate limit', () => {
     assert.ok(limited.length > 0, 'some frames are refused');
     assert.equal(limited[0].code, 'rate_limited');
     assert.ok(limited[0].retryAfterMs > 0);
-    assert.ok(answers.some((answer) => answer.type === 'pong'), 'frames within the limit are answered');
+    assert.ok(
+      answers.some((answer) => answer.type === 'pong'),
+      'frames within the limit are answered',
+    );
     assert.equal(client.ws.readyState, WebSocket.OPEN);
     await client.close();
   });

@@ -39,7 +39,8 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       alice = await server.register('acme', 'alice');
-      const invite = async () => (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
+      const invite = async () =>
+        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
       bob = await server.register('acme', 'bob', await invite());
       carol = await server.register('acme', 'carol', await invite());
       general = await createConversation(alice, [bob]);
@@ -83,14 +84,18 @@ for (const database of testDatabases()) {
       const joined = await carolTab.take((frame) => frame.type === 'conversation.joined');
       assert.equal(joined.conversation.id, conversationId);
       const message = await post(alice, conversationId, 'welcome, carol');
-      const frame = await carolTab.take((received) => received.type === 'message' && received.message.conversationId === conversationId);
+      const frame = await carolTab.take(
+        (received) => received.type === 'message' && received.message.conversationId === conversationId,
+      );
       assert.equal(frame.message.id, message.id);
     });
 
     it('stops delivering a conversation the user was removed from', async () => {
       const room = await createConversation(alice, [bob, carol]);
       const carolTab = await connect(carol);
-      const removed = await server.request('DELETE', `/api/v1/conversations/${room}/members/${carol.user.id}`, { token: alice.accessToken });
+      const removed = await server.request('DELETE', `/api/v1/conversations/${room}/members/${carol.user.id}`, {
+        token: alice.accessToken,
+      });
       assert.equal(removed.status, 204, JSON.stringify(removed.body));
       const left = await carolTab.take((frame) => frame.type === 'conversation.left');
       assert.equal(left.conversationId, room);
@@ -152,7 +157,11 @@ for (const database of testDatabases()) {
     });
 
     it('shows a user online once across two tabs and offline when the last one closes', async () => {
-      const dave = await server.register('acme', 'dave', (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code);
+      const dave = await server.register(
+        'acme',
+        'dave',
+        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code,
+      );
       await createConversation(alice, [dave]);
       const aliceTab = await connect(alice);
       const daveTab1 = await connect(dave);
