@@ -1,6 +1,7 @@
 import type { AgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
+import { conversationTopic } from '../realtime/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
 import { executeRun, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
 import {
@@ -28,6 +29,11 @@ export interface ReplyRequest {
   checkExisting?: boolean;
 }
 
+/** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
+const runControlTopic = 'runs:control';
+/** How long a cancel waits for another node to end the run before answering with its current state. */
+const remoteCancelWaitMs = 5_000;
+
 interface ActiveRun {
   controller: AbortController;
   done: Promise<void>;
@@ -37,7 +43,8 @@ interface ActiveRun {
  * The in-process run queue (embedded and single-node modes): a mailbox per (conversation, agent)
  * runs that agent's replies in that conversation one at a time, in request order; other
  * conversations and agents never wait on it. Runs survive their requester leaving; only
- * `cancel` and `stop` abort them.
+ * `cancel` and `stop` abort them. A cancel for a run executing on another node is relayed on the
+ * internal `runs:control` bus topic.
  */
 export class RunService {
   #deps: RunDeps;
@@ -45,6 +52,7 @@ export class RunService {
   #mailboxes: Mailboxes;
   #active = new Map<string, ActiveRun>();
   #stopping = false;
+  #stopListening: () => void;
   /** Called with each reply that completed, and its chain depth (agent-to-agent mentions). */
   onReplyCompleted: ((message: PublicMessage, depth: number) => void) | undefined;
 
@@ -53,6 +61,9 @@ export class RunService {
     const onError = (error: unknown) => deps.logger.error({ err: error }, 'agent run task failed');
     this.#ordered = new OrderedTasks(onError);
     this.#mailboxes = new Mailboxes(onError);
+    this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
+      if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
+    });
   }
 
   /** Number of runs executing in this process now. */
@@ -106,18 +117,38 @@ export class RunService {
    * Cancelling twice, or after the natural end, changes nothing. Throws not_found.
    */
   async cancel(principal: Principal, runId: string): Promise<PublicRun> {
-    await getRunForPrincipal(this.#deps.db, principal, runId);
+    const run = await getRunForPrincipal(this.#deps.db, principal, runId);
     if (!(await this.#abortActive(runId))) {
       const cancelledQueued = await cancelQueuedRun(this.#deps.db, runId);
-      if (!cancelledQueued) await this.#abortActive(runId);
+      if (!cancelledQueued && !(await this.#abortActive(runId))) await this.#cancelElsewhere(run);
     }
     const row = await getRunRow(this.#deps.db, runId);
     return toPublicRun(row!);
   }
 
+  /** Asks the node running `run` (over the bus) to abort it; resolves at its `message.done` or after a bound. */
+  async #cancelElsewhere(run: RunRow): Promise<void> {
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const unsubscribe = this.#deps.bus.subscribe(conversationTopic(run.conversationId), (event) => {
+      if (event.type === 'message.done' && (event.message as { runId?: string } | undefined)?.runId === run.id) finished();
+    });
+    const timer = setTimeout(finished, remoteCancelWaitMs);
+    try {
+      const current = await getRunRow(this.#deps.db, run.id);
+      if (current?.status !== 'running') return;
+      await this.#deps.bus.publish(runControlTopic, { type: 'run.cancel', runId: run.id });
+      await done;
+    } finally {
+      clearTimeout(timer);
+      unsubscribe();
+    }
+  }
+
   /** Stops taking work and ends every active run `interrupted`; resolves when they are saved. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#stopListening();
     const active = [...this.#active.values()];
     for (const run of active) run.controller.abort(new ServerStopping('server stopping'));
     await Promise.all(active.map((run) => run.done));

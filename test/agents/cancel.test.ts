@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createModelRegistry } from '../../src/providers/model-registry.ts';
+import { RunService } from '../../src/runs/run-service.ts';
 import { createGate } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
@@ -58,6 +60,31 @@ describe('cancelling runs and clients leaving', () => {
     log.stop();
     assert.equal(done.status, 'cancelled');
     assert.equal(log.of('message.done').length, 1);
+  });
+
+  it('relays a cancel to the node running the run', async () => {
+    const { context } = world.server;
+    const otherNode = new RunService({
+      ...context,
+      models: createModelRegistry(context.config),
+      agentsConfig: context.config.agents,
+    });
+    try {
+      const log = world.watch(conversationId);
+      world.provider.enqueue({ steps: [{ text: 'far away' }, { stall: true }] });
+      await world.send(conversationId, 'from another node');
+      const delta = await log.waitFor((event) => event.type === 'message.delta');
+      const runId = log.of('message').find((event) => event.message.id === delta.messageId).message.runId;
+      const run = await otherNode.cancel({ userId: world.alice.user.id, workspaceId: world.alice.workspace.id }, runId);
+      assert.equal(run.status, 'cancelled');
+      const done = await log.done();
+      log.stop();
+      assert.equal(done.status, 'cancelled');
+      assert.equal(done.content, 'far away');
+      await world.provider.requests.at(-1)!.aborted;
+    } finally {
+      await otherNode.stop();
+    }
   });
 
   it('yields exactly one final status when a cancel races the natural end', async () => {
