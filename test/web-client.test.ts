@@ -125,6 +125,41 @@ describe('web client module against a real server', () => {
     next.stop();
   });
 
+  test('renews a token about to expire on the live connection, without reconnecting', async () => {
+    const shortLived = await server.context.signer.signAccessToken(alice.user.id, alice.user.workspaceId, 3);
+    const sent: string[] = [];
+    class RecordingSocket extends WebSocket {
+      override send(data: string): void {
+        sent.push(JSON.parse(data).type);
+        super.send(data);
+      }
+    }
+    const asked: Array<string | undefined> = [];
+    const client = new RealtimeClient({
+      url: realtimeUrl(server.url),
+      WebSocket: RecordingSocket,
+      renewBeforeExpiryMs: 2_000,
+      getToken: async (current) => {
+        asked.push(current);
+        return current ? alice.accessToken : shortLived;
+      },
+    });
+    let opens = 0;
+    client.onOpen(() => opens++);
+    client.start();
+    await opened(client);
+    // Past the short token's expiry: had it not been renewed, the server would have closed with 4401.
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    assert.deepEqual(asked, [undefined, shortLived]);
+    assert.deepEqual(
+      sent.filter((type) => type === 'auth'),
+      ['auth', 'auth'],
+    );
+    assert.equal(client.status, 'open');
+    assert.equal(opens, 1);
+    client.stop();
+  });
+
   test('asks for a fresh token when the server refuses one, then connects', async () => {
     const asked: Array<string | undefined> = [];
     let stored = 'expired-token';

@@ -22,6 +22,8 @@ export interface RealtimeClientOptions {
   requestTimeoutMs?: number;
   /** A ping is sent after this long without any frame; no answer within `requestTimeoutMs` drops the connection. */
   heartbeatIntervalMs?: number;
+  /** A JWT access token is renewed on the live connection this long before it expires. Default 60 s. */
+  renewBeforeExpiryMs?: number;
   /** Follow the environment's online/offline events (browsers). Default true when available. */
   watchNetwork?: boolean;
 }
@@ -50,6 +52,8 @@ export class RealtimeClient {
   #openListeners = new Set<() => void>();
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  #renewTimer: ReturnType<typeof setTimeout> | null = null;
+  #token: string | null = null;
   #stopped = true;
   #unwatchNetwork: (() => void) | null = null;
 
@@ -140,6 +144,7 @@ export class RealtimeClient {
       return this.#tokenFailed(error);
     }
     if (this.#stopped) return;
+    this.#token = token;
     const Socket = this.#options.WebSocket ?? globalThis.WebSocket;
     const socket = new Socket(this.#options.url);
     this.#socket = socket;
@@ -173,6 +178,7 @@ export class RealtimeClient {
     this.#attempt = 0;
     this.#setStatus('open');
     this.#armHeartbeat();
+    this.#scheduleRenewal();
     for (const listener of this.#openListeners) listener();
   }
 
@@ -217,6 +223,30 @@ export class RealtimeClient {
     this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
   }
 
+  /**
+   * Sends a fresh token on the live connection a minute before the current one expires, so the
+   * server does not close it with 4401 (which would cost a reconnect and a sync).
+   */
+  #scheduleRenewal(): void {
+    const expiresAtMs = this.#token ? tokenExpiryMs(this.#token) : undefined;
+    if (expiresAtMs === undefined) return;
+    const delayMs = Math.max(1_000, expiresAtMs - Date.now() - (this.#options.renewBeforeExpiryMs ?? 60_000));
+    this.#renewTimer = setTimeout(() => void this.#renew(), Math.min(delayMs, 2 ** 31 - 1));
+  }
+
+  async #renew(): Promise<void> {
+    const current = this.#token;
+    if (!current || this.#status !== 'open') return;
+    try {
+      const fresh = await this.#options.getToken(current);
+      await this.request({ type: 'auth', token: fresh });
+      this.#token = fresh;
+      this.#scheduleRenewal();
+    } catch {
+      // The server closes with 4401 when the old token expires; that path refreshes and reconnects.
+    }
+  }
+
   #armHeartbeat(): void {
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
     const interval = this.#options.heartbeatIntervalMs ?? 25_000;
@@ -244,7 +274,8 @@ export class RealtimeClient {
   #clearTimers(): void {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
-    this.#reconnectTimer = this.#heartbeatTimer = null;
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#reconnectTimer = this.#heartbeatTimer = this.#renewTimer = null;
   }
 
   #setStatus(status: ConnectionStatus): void {
@@ -283,5 +314,17 @@ export class RealtimeClient {
       target.removeEventListener?.('offline', offline);
       target.removeEventListener?.('online', online);
     };
+  }
+}
+
+/** The `exp` of a JWT in ms since the epoch; undefined for anything else (e.g. an API key). */
+function tokenExpiryMs(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: unknown };
+    return typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -142,6 +142,7 @@ export type ServerEvent = Exclude<ServerFrame, { type: 'ack' } | { type: 'error'
 
 /** Frames a client sends; each may carry `id`, answered by `ack {id,…}` or `error {id,…}`. */
 export type ClientFrame =
+  | { type: 'auth'; token: string }
   | { type: 'send'; conversationId: string; clientMsgId: string; content: string; threadRootId?: string }
   | { type: 'sync'; conversationId: string; afterSeq: number; limit?: number }
   | { type: 'typing'; conversationId: string }

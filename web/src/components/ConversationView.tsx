@@ -11,6 +11,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const me = useChat((state) => state.me);
   const title = entry ? conversationTitle(entry, me?.id ?? '') : 'Conversation';
   const members = entry?.members ?? [];
+  const presence = useChat((state) => state.presence);
   return (
     <section className="conversation" aria-labelledby="conversation-title">
       <header className="conversation-header">
@@ -21,7 +22,16 @@ export function ConversationView({ conversationId }: { conversationId: string })
           <h2 id="conversation-title">{title}</h2>
           <p className="muted members-line">
             {entry?.kind === 'group' ? 'Group · ' : ''}
-            {members.map((member) => `${member.type === 'agent' ? '✦ ' : ''}@${member.handle}`).join(', ')}
+            {members.map((member, index) => {
+              const online = member.type === 'user' && (member.id === me?.id || presence[member.id] === 'online');
+              return (
+                <span key={member.id} className="member">
+                  {index > 0 ? ', ' : ''}
+                  {member.type === 'agent' ? '✦ ' : ''}@{member.handle}
+                  {online && <span className="online-dot" role="img" aria-label="online" />}
+                </span>
+              );
+            })}
           </p>
         </div>
       </header>
