@@ -134,7 +134,7 @@ for (const database of testDatabases()) {
   });
 
   describe(`resume across a restart on ${database.name}`, () => {
-    it('finishes in-flight frames at shutdown, then syncs what was sent while the client was away', async () => {
+    it('finishes in-flight frames and ends streams at shutdown, then syncs what was sent while away', async () => {
       const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-restart-'));
       const databaseUrl = await database.createUrl();
       try {
@@ -157,6 +157,9 @@ for (const database of testDatabases()) {
           entered();
           return new Promise<void>((resolve) => (release = resolve));
         };
+        const stream = await SseReader.open(`${first.url}/api/v1/conversations/${conversationId}/events`, {
+          authorization: `Bearer ${alice.accessToken}`,
+        });
         const runId = '0190d5a4-8f1e-7000-8000-000000000002';
         const cancelAnswer = client.request({ type: 'cancel', runId });
         await inSeam;
@@ -165,6 +168,7 @@ for (const database of testDatabases()) {
         setTimeout(() => release(), 100);
         assert.equal((await cancelAnswer).type, 'ack');
         assert.equal((await client.closed).code, 1001, 'shutdown closes sockets with going-away');
+        await stream.ended;
         await closing;
 
         const second = await startTestServer({ databaseUrl, dataDir, keepDataDir: true });
