@@ -46,7 +46,8 @@ export interface RawFrame {
  */
 export function parseRawFrame(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): RawFrame {
   if (isBinary) throw new AppError('invalid_request', 'Frames are JSON text; binary frames are not accepted');
-  const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+  const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+  const text = bytes.toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(text);

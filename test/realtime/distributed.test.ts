@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testDatabases } from '../support/databases.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
-import { TestClient } from './client.ts';
+import { TestClient, type Frame } from './client.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const postgres = testDatabases().find((database) => database.name === 'postgres');
@@ -42,7 +42,7 @@ describe('real-time across two nodes over Redis', { skip }, () => {
     await bobOnB.take((frame) => frame.type === 'conversation.joined' && frame.conversation.id === conversationId);
     await aliceOnA.take((frame) => frame.type === 'conversation.joined');
 
-    const acks = [];
+    const acks: Frame[] = [];
     for (let index = 1; index <= 10; index++) {
       acks.push(await bobOnB.request({ type: 'send', conversationId, clientMsgId: `b${index}`, content: `from B ${index}` }));
     }
