@@ -20,12 +20,14 @@ function refusedStatus(server: TestServer, headers: Record<string, string>): Pro
   });
 }
 
-describe('websocket authentication, origin and limits', () => {
+describe('websocket authentication, origin, heartbeat and limits', () => {
   let server: TestServer;
   let alice: Session;
 
   before(async () => {
-    server = await startTestServer({ env: { CHORUS_ALLOWED_ORIGINS: 'https://app.example.com' } });
+    server = await startTestServer({
+      env: { CHORUS_ALLOWED_ORIGINS: 'https://app.example.com', CHORUS_HEARTBEAT_INTERVAL_MS: '100' },
+    });
     alice = await server.register('acme', 'alice');
   });
   after(() => server.close());
@@ -87,32 +89,14 @@ describe('websocket authentication, origin and limits', () => {
     await client.close();
   });
 
-  it('closes with 1009 on a frame over 1 MiB', async () => {
-    const client = await TestClient.connect(server, alice.accessToken);
-    client.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(1024 * 1024) }));
-    assert.equal((await client.closed).code, 1009);
-  });
-});
-
-describe('websocket heartbeat', () => {
-  let server: TestServer;
-  let alice: Session;
-  let bob: Session;
-
-  before(async () => {
-    server = await startTestServer({ env: { CHORUS_HEARTBEAT_INTERVAL_MS: '100' } });
-    alice = await server.register('acme', 'alice');
+  it('drops a connection that stops answering pings and shows its user offline', async () => {
     const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    bob = await server.register('acme', 'bob', invite.body.code);
+    const bob = await server.register('acme', 'bob', invite.body.code);
     const created = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'direct', members: [{ type: 'user', id: bob.user.id }] },
     });
     assert.equal(created.status, 201);
-  });
-  after(() => server.close());
-
-  it('drops a connection that stops answering pings and shows its user offline', async () => {
     const observer = await TestClient.connect(server, alice.accessToken);
     const dead = new TestClient(
       new WebSocket(wsUrl(server), { headers: { authorization: `Bearer ${bob.accessToken}` }, autoPong: false }),
@@ -122,6 +106,12 @@ describe('websocket heartbeat', () => {
     assert.equal(closed.code, 1006, 'terminated without a close frame');
     await observer.take((frame) => frame.type === 'presence' && frame.userId === bob.user.id && frame.status === 'offline');
     await observer.close();
+  });
+
+  it('closes with 1009 on a frame over 1 MiB', async () => {
+    const client = await TestClient.connect(server, alice.accessToken);
+    client.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(1024 * 1024) }));
+    assert.equal((await client.closed).code, 1009);
   });
 });
 
