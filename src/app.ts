@@ -17,6 +17,7 @@ import type { AppContext } from './http/context.ts';
 import { installErrorHandling } from './http/error-handler.ts';
 import { registerOperationsRoutes } from './http/operations-routes.ts';
 import { RateLimits } from './http/rate-limit.ts';
+import { modelRoutes } from './http/model-routes.ts';
 import { registerWebRoutes } from './http/web-routes.ts';
 import { messageRoutes } from './messages/message-routes.ts';
 import { openAIRoutes } from './openai-compat/openai-routes.ts';
@@ -110,6 +111,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(conversationRoutes(context));
         await protectedApi.register(messageRoutes(context));
         await protectedApi.register(agentRoutes(context, agentsFeature));
+        await protectedApi.register(modelRoutes(context, agentsFeature.models));
         await protectedApi.register(runRoutes(context, agentsFeature));
       });
     },

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FakeProvider } from '../support/fake-providers.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible, waitUntil } from './browser.ts';
 
 /** `UPDATE_SCREENSHOT=1` refreshes the README's picture; otherwise it goes to the temp dir. */
@@ -24,6 +24,7 @@ describe('web client: talking to an agent', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
+  let alice: Session;
 
   before(async () => {
     browser = await launchBrowser();
@@ -31,7 +32,7 @@ describe('web client: talking to an agent', () => {
     server = await startTestServer({
       env: { OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: provider.url, CHORUS_DEFAULT_MODEL: 'openai/fake-model' },
     });
-    const alice = await server.register('acme', 'alice');
+    alice = await server.register('acme', 'alice');
     // A colleague and a busy group, so the inbox looks lived-in (and the screenshot shows unread counts).
     const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
     const bob = await server.register('acme', 'bob', invite.body.code);
@@ -60,10 +61,17 @@ describe('web client: talking to an agent', () => {
     await page.getByRole('button', { name: 'New agent' }).click();
     await page.getByLabel('Name').fill('Planner');
     await page.getByLabel('Handle').fill('planner');
-    await page.getByLabel('Model').fill('openai/fake-model');
+    // The configured default model is offered first.
+    await waitUntil(
+      'the default model',
+      () => page.getByLabel('Model').inputValue(),
+      (value) => value === 'openai/fake-model',
+    );
     await page.getByLabel('System prompt').fill('You plan launches. Be brief.');
     await page.getByRole('button', { name: 'Create agent' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const { body: models } = await server.request('GET', '/api/v1/models', { token: alice.accessToken });
+    assert.deepEqual(models, { items: [{ id: 'openai/fake-model', isDefault: true }], providers: ['openai'], nextCursor: null });
 
     await page.getByRole('button', { name: 'New conversation' }).click();
     await page.getByRole('radio', { name: /@planner/ }).check();

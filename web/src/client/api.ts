@@ -79,10 +79,9 @@ export class ChorusApi {
     return this.http.request('POST', '/agents', { body: input });
   }
 
-  /** Models the server can run (`provider/model`), from the OpenAI-compatible `/v1/models` sibling when exposed. */
+  /** Models agents can be given (`provider/model`): the default first, then the fallback and those in use. */
   async listModels(): Promise<ModelInfo[]> {
-    const page = await this.http.request<{ items?: ModelInfo[]; data?: ModelInfo[] }>('GET', '/models');
-    return page.items ?? page.data ?? [];
+    return (await this.http.request<Page<ModelInfo>>('GET', '/models')).items;
   }
 
   /** The inbox, newest activity first. */

@@ -92,7 +92,8 @@ export interface Agent {
   id: string;
   handle: string;
   displayName: string;
-  model: string;
+  /** null: the server's CHORUS_DEFAULT_MODEL. */
+  model: string | null;
   systemPrompt: string;
   [field: string]: unknown;
 }
@@ -101,13 +102,16 @@ export interface Agent {
 export interface NewAgent {
   handle: string;
   displayName: string;
-  model: string;
+  /** Omitted: the server's default model. */
+  model?: string;
   systemPrompt?: string;
 }
 
 /** A model the server can run, named `provider/model`. */
 export interface ModelInfo {
   id: string;
+  /** CHORUS_DEFAULT_MODEL: what an agent without a model uses. */
+  isDefault?: boolean;
 }
 
 export interface Page<T> {

@@ -12,8 +12,9 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
   const [systemPrompt, setSystemPrompt] = useState('');
   const [models, setModels] = useState<ModelInfo[]>([]);
   const agents = useChat((state) => state.agents);
-  // The configured models when the server lists them, and whatever models existing agents use.
-  const suggestions = [...new Set([...models.map((option) => option.id), ...agents.map((agent) => agent.model).filter(Boolean)])];
+  // The server's default first, then the fallback and the models other agents use.
+  const inUse = agents.map((agent) => agent.model).filter((name): name is string => !!name);
+  const suggestions = [...new Set([...models.map((option) => option.id), ...inUse])];
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -21,7 +22,7 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
     store.api.listModels().then(
       (items) => {
         setModels(items);
-        setModel((current) => current || items[0]?.id || '');
+        setModel((current) => current || items.find((item) => item.isDefault)?.id || items[0]?.id || '');
       },
       () => undefined,
     );
