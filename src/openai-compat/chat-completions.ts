@@ -1,4 +1,3 @@
-import type { ModelMessage } from 'ai';
 import { uuidv7 } from 'uuidv7';
 import type { Principal } from '../auth/auth-service.ts';
 import { findAgentByHandle, listAgents } from '../agents/agents.ts';
@@ -6,7 +5,7 @@ import type { Config } from '../config/config.ts';
 import type { Executor } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
-import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
+import { streamModelReply, type ChatTurn, type ModelCallResult } from '../providers/model-stream.ts';
 
 /** The accepted subset of an OpenAI Chat Completions request. */
 export interface ChatCompletionRequest {
@@ -58,7 +57,7 @@ export async function runChatCompletion(
   if (!agent) throw new AppError('not_found', `The model '${request.model}' does not exist`);
   const model = deps.models.resolve(agent.model);
   const systemParts = [agent.systemPrompt.trim()];
-  const messages: ModelMessage[] = [];
+  const messages: ChatTurn[] = [];
   for (const message of request.messages) {
     const text = textOf(message.content);
     if (message.role === 'system' || message.role === 'developer') systemParts.push(text);

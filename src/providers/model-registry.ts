@@ -1,7 +1,7 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import type { LanguageModel } from 'ai';
+import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors/app-error.ts';
 import { contextWindowFor } from './context-windows.ts';
@@ -15,7 +15,7 @@ export interface ResolvedModel {
   name: string;
   provider: string;
   modelId: string;
-  languageModel: LanguageModel;
+  languageModel: LanguageModelV4;
   /** Context window in tokens (published size, or the configured default for unknown models). */
   contextWindowTokens: number;
 }
@@ -34,7 +34,7 @@ export interface ModelRegistry {
   resolve(name: string | null | undefined): ResolvedModel;
 }
 
-type Factory = (modelId: string) => LanguageModel;
+type Factory = (modelId: string) => LanguageModelV4;
 
 const noProviderMessage =
   'No model provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL, or add an openai-compatible provider to the config file (see README, Model providers)';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { streamText, type ModelMessage } from 'ai';
+import type { LanguageModelV4Prompt } from '@ai-sdk/provider';
 import {
   describeProviderError,
   isRetryableProviderError,
@@ -20,13 +20,19 @@ interface ModelCallPolicy {
   maxRetryDelayMs: number;
 }
 
+/** One turn of a chat prompt: the agent's own words are `assistant`, everyone else's `user`. */
+export interface ChatTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
 /** One model call: the model (and optional fallback), prompt, limits, cancellation and callbacks. */
 export interface ModelCallInput {
   model: ResolvedModel;
   /** Tried once, only when `model` fails before producing any text. */
   fallback?: ResolvedModel;
   system: string | undefined;
-  messages: ModelMessage[];
+  messages: ChatTurn[];
   temperature?: number | null;
   maxOutputTokens: number;
   /** Cancellation from outside (cancel, shutdown, a client gone); its reason is reported back. */
@@ -59,6 +65,7 @@ export interface ModelCallResult {
  * and network errors (honouring Retry-After) only before the first text; a first-token timeout
  * and an idle timeout; a malformed stream event fails the call (the upstream request is aborted);
  * the fallback model is tried only when nothing was streamed. Never throws: every ending is a result.
+ * Empty deltas (OpenAI's opening role chunk) are not text and do not count as the first token.
  */
 export async function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
@@ -104,32 +111,31 @@ async function streamOnce(
   const value: ModelCallResult = { outcome: 'completed', text: '', modelName: model.name, usage: {}, attempts: 0 };
   let failure: unknown;
   try {
-    const result = streamText({
-      model: model.languageModel,
-      system: input.system || undefined,
-      messages: input.messages,
+    const { stream } = await model.languageModel.doStream({
+      prompt: toPrompt(input.system, input.messages),
       temperature: input.temperature ?? undefined,
       maxOutputTokens: input.maxOutputTokens,
-      maxRetries: 0,
       abortSignal: controller.signal,
-      onError: () => {},
     });
-    for await (const part of result.fullStream) {
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
       if (part.type === 'text-delta') {
+        if (part.delta === '') continue;
         if (value.text === '') value.firstTokenMs = Math.round(performance.now() - startedAt);
         watchdog.sawOutput();
-        value.text += part.text;
-        input.onText(part.text);
+        value.text += part.delta;
+        input.onText(part.delta);
       } else if (part.type === 'reasoning-delta' || part.type === 'tool-input-delta') {
         watchdog.sawOutput();
       } else if (part.type === 'finish') {
-        value.finishReason = part.finishReason;
-        value.usage = { inputTokens: part.totalUsage.inputTokens, outputTokens: part.totalUsage.outputTokens };
+        value.finishReason = part.finishReason.unified;
+        value.usage = { inputTokens: part.usage.inputTokens.total, outputTokens: part.usage.outputTokens.total };
       } else if (part.type === 'error') {
         failure = isParseError(part.error) ? new MalformedStreamError('The provider sent a malformed stream event') : part.error;
         controller.abort(failure);
-        break;
-      } else if (part.type === 'abort') {
+        reader.cancel().catch(() => undefined);
         break;
       }
     }
@@ -146,6 +152,17 @@ async function streamOnce(
   }
   if (failure) return { value: { ...value, outcome: 'failed', error: describeProviderError(failure, model.provider) }, failure };
   return { value };
+}
+
+/**
+ * Calls the provider model directly (`doStream`) rather than through `streamText`: Chorus runs its
+ * own loop (retries, timeouts, steps), and skipping streamText's per-chunk pipeline cuts the CPU
+ * per streamed token about threefold (docs/decisions/0004-agents-call-provider-models-directly.md).
+ */
+function toPrompt(system: string | undefined, messages: ChatTurn[]): LanguageModelV4Prompt {
+  const prompt: LanguageModelV4Prompt = system ? [{ role: 'system', content: system }] : [];
+  for (const message of messages) prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
+  return prompt;
 }
 
 function isParseError(error: unknown): boolean {

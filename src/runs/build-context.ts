@@ -1,10 +1,10 @@
-import type { ModelMessage } from 'ai';
 import { and, desc, eq, isNull, lte, ne, or } from 'drizzle-orm';
 import { countTokens } from 'gpt-tokenizer';
 import type { Executor } from '../db/database.ts';
 import { messages } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
+import type { ChatTurn } from '../providers/model-stream.ts';
 
 /** Tokens a chat message costs beyond its text (role and separators), as OpenAI documents. */
 const perMessageOverheadTokens = 4;
@@ -20,7 +20,7 @@ export function countTextTokens(text: string): number {
 /** What a run sends to the model, with how it was budgeted (recorded on the `generate` step). */
 export interface RunContext {
   system: string | undefined;
-  messages: ModelMessage[];
+  messages: ChatTurn[];
   /** Tokens of system + messages as counted here; null when everything fit without counting. */
   promptTokens: number | null;
   includedMessages: number;
@@ -51,14 +51,14 @@ export function fitContext(input: {
   maxOutputTokens: number;
 }): RunContext {
   const system = input.systemPrompt.trim() || undefined;
-  const all = input.history.map((entry) => toModelMessage(entry, input.agentId));
+  const all = input.history.map((entry) => toChatTurn(entry, input.agentId));
   const budget = input.contextWindowTokens - input.maxOutputTokens;
   // A BPE token is at least one UTF-8 byte, so when the bytes fit, the tokens fit: skip counting.
   const byteBound = (system ? byteCost(system) : 0) + all.reduce((sum, message) => sum + byteCost(textOfMessage(message)), 0);
   if (byteBound <= budget) return finish(system, all, input.history.length, null);
 
   const systemTokens = system ? tokenCost(system) : 0;
-  const kept: ModelMessage[] = [];
+  const kept: ChatTurn[] = [];
   let used = systemTokens;
   for (let index = all.length - 1; index >= 0; index--) {
     const cost = tokenCost(textOfMessage(all[index]));
@@ -76,12 +76,7 @@ export function fitContext(input: {
   return finish(system, kept, input.history.length, used);
 }
 
-function finish(
-  system: string | undefined,
-  kept: ModelMessage[],
-  historyLength: number,
-  countedTokens: number | null,
-): RunContext {
+function finish(system: string | undefined, kept: ChatTurn[], historyLength: number, countedTokens: number | null): RunContext {
   let start = 0;
   while (start < kept.length && kept[start].role === 'assistant') start++;
   const messages = kept.slice(start);
@@ -94,9 +89,9 @@ function finish(
 
 const byteCost = (text: string) => Buffer.byteLength(text, 'utf8') + perMessageOverheadTokens;
 const tokenCost = (text: string) => countTextTokens(text) + perMessageOverheadTokens;
-const textOfMessage = (message: ModelMessage) => message.content as string;
+const textOfMessage = (message: ChatTurn) => message.content;
 
-function toModelMessage(entry: HistoryEntry, agentId: string): ModelMessage {
+function toChatTurn(entry: HistoryEntry, agentId: string): ChatTurn {
   if (entry.senderType === 'agent' && entry.senderId === agentId) return { role: 'assistant', content: entry.content };
   return { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };
 }
