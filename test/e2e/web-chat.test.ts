@@ -76,6 +76,23 @@ describe('web client: people chatting in the browser', () => {
     await colleague.close();
   });
 
+  test('works from the keyboard, with a visible focus ring', async () => {
+    const context = await newPerson(browser);
+    const page = await signIn(context, server.url, { workspace: 'acme', handle: 'alice' });
+    const focused = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    for (let presses = 0; presses < 10 && (await focused()) !== 'New conversation'; presses++) await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'New conversation');
+    const ring = await page.evaluate(() => getComputedStyle(document.activeElement!).boxShadow);
+    assert.notEqual(ring, 'none', 'the focused control shows a ring');
+
+    await page.keyboard.press('Enter');
+    await visible(page.getByRole('dialog', { name: 'New conversation' }));
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'New conversation', 'focus returns to where it was');
+    await context.close();
+  });
+
   test('a second person sees a group message arrive live, and a reload keeps history', async () => {
     const aliceContext = await newPerson(browser);
     const bobContext = await newPerson(browser, { viewport: { width: 390, height: 844 } });
@@ -126,8 +143,11 @@ describe('web client: people chatting in the browser', () => {
     await bobPage.getByRole('button', { name: 'Back to inbox' }).click();
     await alicePage.getByRole('textbox', { name: 'Message' }).fill('See you there');
     await alicePage.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await visible(alicePage.locator('li.message[data-seq="3"]'));
+    await visible(bobEntry.getByLabel('1 unread'));
+    assert.equal(await alicePage.getByText(/Seen by/).count(), 0, 'not seen while Bob is away');
     await bobEntry.click();
-    await visible(alicePage.getByText(/Seen by/));
+    await visible(alicePage.locator('li.message[data-seq="3"]').getByText('Seen by bob'));
 
     await bobPage.reload();
     await visible(bobPage.getByRole('list', { name: 'Messages' }).getByText('See you there'));
