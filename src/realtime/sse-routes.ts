@@ -50,7 +50,7 @@ export function sseRoutes(
         const principal = await authenticate(context, token);
         await context.rateLimits.consume(`user:${principal.userId}`);
         await requireMembership(context.db, principal.workspaceId, request.params.id, principal.userId);
-        if (!isAccepting()) throw new AppError('internal', 'Server is shutting down');
+        if (!isAccepting()) return reply.status(503).send(new AppError('internal', 'Server is shutting down; retry').toBody());
         const lastEventId = parseLastEventId(request.headers['last-event-id']) ?? request.query.lastEventId;
 
         reply.hijack();
