@@ -12,6 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { installInterruptCleanup, isInterrupted } from './lib/cleanup.ts';
 import { buildLoadgen } from './lib/loadgen.ts';
 import { evaluateTargets, renderReport, type BenchReport } from './lib/report.ts';
 import { targetNames, type TargetName } from './lib/targets.ts';
@@ -59,11 +60,13 @@ const report: BenchReport = {
   targets: [],
 };
 
+installInterruptCleanup();
 buildLoadgen();
 if (scenarios.has('fanout')) {
   const connections = 2000;
   console.error(`fan-out: ${connections} connections in rooms of 100`);
   for (const target of targets) {
+    if (isInterrupted()) break;
     try {
       report.fanout[target] = await runFanout(target, {
         connections,
@@ -83,6 +86,7 @@ if (scenarios.has('idle')) {
   const connections = quick ? 2000 : 10_000;
   console.error(`idle: ${connections} connections`);
   for (const target of targets) {
+    if (isInterrupted()) break;
     try {
       report.idle[target] = await runIdle(target, { connections, settleSeconds: quick ? 2 : 5 });
     } catch (error) {
@@ -91,7 +95,7 @@ if (scenarios.has('idle')) {
     }
   }
 }
-if (scenarios.has('stream') && targets.includes('chorus')) {
+if (scenarios.has('stream') && targets.includes('chorus') && !isInterrupted()) {
   console.error('token streaming');
   try {
     report.stream = await runStream({
@@ -107,6 +111,7 @@ if (scenarios.has('stream') && targets.includes('chorus')) {
     console.error(`  ${message(error)}`);
   }
 }
+if (isInterrupted()) await new Promise(() => {}); // the interrupt handler exits once cleanup is done
 report.finishedAt = new Date().toISOString();
 report.machine.loadAverageAtEnd = os.loadavg();
 report.targets = evaluateTargets(report);

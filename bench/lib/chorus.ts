@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { onInterrupt } from './cleanup.ts';
 import { freePort, startPinnedNode, type ServerProcess } from './server-process.ts';
 
 const repoRoot = path.join(import.meta.dirname, '..', '..');
@@ -41,12 +42,18 @@ export async function startChorus(core: number, env: Record<string, string> = {}
     },
     isReady: async () => ((await fetch(`${baseUrl}/healthz`)).ok ? port : undefined),
   });
+  const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
+  const unregister = onInterrupt(async () => {
+    await server.stop();
+    removeDataDir();
+  });
   return {
     ...server,
     baseUrl,
     async stop() {
       await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      removeDataDir();
+      unregister();
     },
   };
 }
@@ -67,18 +74,23 @@ export async function startChorusOnPostgres(core: number, adminUrl: string): Pro
   }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  const dropDatabase = async () => {
+    const cleanup = new pg.Client({ connectionString: adminUrl });
+    await cleanup.connect();
+    try {
+      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    } finally {
+      await cleanup.end();
+    }
+  };
+  const unregister = onInterrupt(dropDatabase);
   const server = await startChorus(core, { DATABASE_URL: url.toString() });
   return {
     ...server,
     async stop() {
       await server.stop();
-      const cleanup = new pg.Client({ connectionString: adminUrl });
-      await cleanup.connect();
-      try {
-        await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await cleanup.end();
-      }
+      await dropDatabase();
+      unregister();
     },
   };
 }

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { onInterrupt } from './cleanup.ts';
 
 const sourceDir = path.join(import.meta.dirname, '..', 'loadgen');
 const buildDir = path.join(import.meta.dirname, '..', '.build');
@@ -64,6 +65,8 @@ export class Loadgen {
     });
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     this.#exited = new Promise((resolve) => child.on('exit', () => resolve()));
+    const unregister = onInterrupt(() => void child.kill('SIGKILL'));
+    void this.#exited.then(unregister);
     void this.#exited.then(() => {
       for (const resolve of this.#waiting.splice(0)) resolve({ event: 'exited' });
     });

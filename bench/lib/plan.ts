@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -13,13 +13,18 @@ export interface Plan {
   publishers: Array<{ connection: number; room: number }>;
 }
 
-/** Writes `plan` in the generator's line format to a new temporary file and returns its path. */
+/**
+ * Writes `plan` in the generator's line format to a new temporary file and returns its path.
+ * The file is removed when this process exits.
+ */
 export function writePlan(plan: Plan): string {
   const lines: string[] = [];
   plan.rooms.forEach((id, index) => lines.push(`room ${index} ${id ?? '-'}`));
   for (const connection of plan.connections) lines.push(`conn ${connection.room} ${connection.token ?? '-'}`);
   for (const publisher of plan.publishers) lines.push(`pub ${publisher.connection} ${publisher.room}`);
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'chorus-bench-plan-')), 'plan.txt');
+  const dir = mkdtempSync(path.join(tmpdir(), 'chorus-bench-plan-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'plan.txt');
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { onInterrupt } from './cleanup.ts';
 
 /** A server under test, pinned to one core; `pid` is the process whose CPU and RSS are measured. */
 export interface ServerProcess {
@@ -53,14 +54,19 @@ export async function startPinnedNode(options: {
   while (Date.now() < deadline && !exitedEarly) {
     const port = await options.isReady(child, output).catch(() => undefined);
     if (port) {
+      const stop = async () => {
+        child.kill('SIGTERM');
+        const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(force);
+      };
+      const unregister = onInterrupt(stop);
       return {
         pid: child.pid!,
         port,
         async stop() {
-          child.kill('SIGTERM');
-          const force = setTimeout(() => child.kill('SIGKILL'), 15_000);
-          await exited;
-          clearTimeout(force);
+          await stop();
+          unregister();
         },
       };
     }
