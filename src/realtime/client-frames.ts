@@ -29,8 +29,11 @@ const clientFrameSchemas = {
   ping: z.object({ type: z.literal('ping'), id: frameId }),
 } as const;
 
+/** `auth`, `send`, `sync`, `typing`, `read`, `cancel`, `ping`. */
 export type ClientFrameType = keyof typeof clientFrameSchemas;
+/** A validated client frame of type `T`. */
 export type ClientFrame<T extends ClientFrameType> = z.infer<(typeof clientFrameSchemas)[T]>;
+/** The client's correlation id as echoed back; null when the frame had none or could not be parsed. */
 export type FrameId = string | number | null;
 
 /** A parsed-but-unvalidated frame: a JSON object, its `type` when a string, its `id` when valid. */
@@ -75,6 +78,7 @@ export function validateFrame<T extends ClientFrameType>(type: T, raw: RawFrame)
   );
 }
 
+/** Whether `type` names a client frame (a key of the command table). */
 export function isClientFrameType(type: string): type is ClientFrameType {
   return Object.hasOwn(clientFrameSchemas, type);
 }

@@ -23,4 +23,5 @@ export const closeCodes = {
   unauthorized: { code: errorTable.unauthorized.closeCode, reason: 'unauthorized', reconnect: 'new-token' },
 } as const satisfies Record<string, { code: number; reason: string; reconnect: 'no' | 'sync' | 'new-token' }>;
 
+/** A key of `closeCodes`: why a connection is being closed. */
 export type CloseReason = keyof typeof closeCodes;
