@@ -7,7 +7,7 @@ import { appendMessage, type MessageDeps } from '../messages/messages.ts';
 import type { ModelRegistry, ResolvedModel } from '../providers/model-registry.ts';
 import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
 import { conversationTopic } from '../realtime/event-bus.ts';
-import { fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
+import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import { finishMessage, finishRunRow, markRunStarted, savePartialContent, type RunRow, type RunStep } from './run-store.ts';
 
@@ -117,7 +117,8 @@ async function generate(
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
     };
-    return outcomeOf(await callModel(deps, job, message, plan, signal), step);
+    const result = await callModel(deps, job, message, plan, signal);
+    return outcomeOf(withEstimatedUsage(result, plan), step);
   } catch (error) {
     return failedOutcome(step, '', error);
   }
@@ -195,6 +196,23 @@ async function callModel(
     coalescer.flush();
     await saver.stop();
   }
+}
+
+/**
+ * Some OpenAI-compatible servers send no usage: fill the gaps with Chorus's own token counts
+ * (the prompt as budgeted, the text as streamed) so every reply reports usage.
+ */
+function withEstimatedUsage(result: ModelCallResult, plan: GenerationPlan): ModelCallResult {
+  const { inputTokens, outputTokens } = result.usage;
+  if (inputTokens !== undefined && outputTokens !== undefined) return result;
+  const prompt = [plan.context.system ?? '', ...plan.context.messages.map((turn) => turn.content)];
+  return {
+    ...result,
+    usage: {
+      inputTokens: inputTokens ?? plan.context.promptTokens ?? prompt.reduce((sum, text) => sum + countTextTokens(text), 0),
+      outputTokens: outputTokens ?? countTextTokens(result.text),
+    },
+  };
 }
 
 function outcomeOf(result: ModelCallResult, step: RunStep): Outcome {

@@ -121,6 +121,17 @@ for (const database of testDatabases())
       assert.equal(done.content, 'partial words!');
     });
 
+    it('estimates usage with the tokenizer when the provider reports none', async () => {
+      const log = world.watch(conversationId);
+      world.provider.enqueue({ steps: [{ text: 'no usage here' }], usage: null });
+      await world.send(conversationId, 'count yourself');
+      const done = await log.done();
+      log.stop();
+      assert.equal(done.status, 'complete');
+      assert.equal(done.usage.outputTokens, 3);
+      assert.ok(done.usage.inputTokens > 0);
+    });
+
     it('hides a run from non-members with 404', async () => {
       const log = world.watch(conversationId);
       await world.send(conversationId, 'one more');

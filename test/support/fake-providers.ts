@@ -27,7 +27,8 @@ export interface ReplyScript {
   headers?: Record<string, string>;
   errorMessage?: string;
   steps?: ScriptStep[];
-  usage?: { inputTokens: number; outputTokens: number };
+  /** Token usage to report; null sends no usage chunk (OpenAI wire only), like some compatible servers. */
+  usage?: { inputTokens: number; outputTokens: number } | null;
   /** Ends the stream normally (finish reason, usage, `[DONE]` / `message_stop`). Default true. */
   finish?: boolean;
 }
@@ -207,9 +208,11 @@ class OpenAIEncoder {
   }
 
   finish(script: ReplyScript): string {
+    const finishChunk = this.#chunk([{ index: 0, delta: {}, finish_reason: this.#sawToolCall ? 'tool_calls' : 'stop' }]);
+    if (script.usage === null) return finishChunk + 'data: [DONE]\n\n';
     const usage = script.usage ?? { inputTokens: 10, outputTokens: 5 };
     return (
-      this.#chunk([{ index: 0, delta: {}, finish_reason: this.#sawToolCall ? 'tool_calls' : 'stop' }]) +
+      finishChunk +
       this.#chunk([], {
         usage: {
           prompt_tokens: usage.inputTokens,
