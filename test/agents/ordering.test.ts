@@ -6,15 +6,20 @@ import { startAgentWorld, type AgentWorld } from './support.ts';
 const lastUserText = (request: RecordedRequest) =>
   request.body.messages.filter((message: any) => message.role === 'user').at(-1).content as string;
 
+// One server for the three suites (start-up dominates their time); the small window only trims
+// the context-window suite's long history.
+let world: AgentWorld;
+before(async () => {
+  world = await startAgentWorld({ env: { CHORUS_CONTEXT_WINDOW_TOKENS: '300' } });
+});
+after(() => world.close());
+
 describe('run mailboxes', () => {
-  let world: AgentWorld;
   let agent: any;
 
   before(async () => {
-    world = await startAgentWorld();
     agent = await world.createAgent({ handle: 'worker' });
   });
-  after(() => world.close());
 
   it('runs one conversation in order while another conversation with the same agent proceeds', async () => {
     const held = createGate();
@@ -54,14 +59,12 @@ describe('run mailboxes', () => {
 });
 
 describe('who answers in a group', () => {
-  let world: AgentWorld;
   let helper: any;
   let critic: any;
   let bob: any;
   let groupId: string;
 
   before(async () => {
-    world = await startAgentWorld();
     helper = await world.createAgent({ handle: 'helper' });
     critic = await world.createAgent({ handle: 'critic' });
     const invite = await world.server.request('POST', '/api/v1/invites', { token: world.alice.accessToken, body: {} });
@@ -73,7 +76,6 @@ describe('who answers in a group', () => {
     ]);
     world.provider.setFallback((request) => ({ steps: [{ text: `answer to ${lastUserText(request)}` }] }));
   });
-  after(() => world.close());
 
   const agentMessages = async () => {
     const page = await world.server.request('GET', `/api/v1/conversations/${groupId}/messages?limit=200`, {
@@ -127,13 +129,6 @@ describe('who answers in a group', () => {
 });
 
 describe('context window', () => {
-  let world: AgentWorld;
-
-  before(async () => {
-    world = await startAgentWorld({ env: { CHORUS_CONTEXT_WINDOW_TOKENS: '300' } });
-  });
-  after(() => world.close());
-
   it('keeps the system prompt and the newest messages that fit, dropping the oldest first', async () => {
     const { countTextTokens } = await import('../../src/runs/build-context.ts');
     const agent = await world.createAgent({
