@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { countTextTokens, fitContext, type HistoryEntry } from './build-context.ts';
+
+const person = (content: string, handle = 'alice'): HistoryEntry => ({
+  senderType: 'user',
+  senderId: `id-${handle}`,
+  senderHandle: handle,
+  content,
+});
+const self = (content: string): HistoryEntry => ({ senderType: 'agent', senderId: 'agent-1', senderHandle: 'bot', content });
+
+describe('fitContext', () => {
+  it("maps the agent's messages to assistant and everyone else's to user with their handle", () => {
+    const context = fitContext({
+      agentId: 'agent-1',
+      systemPrompt: 'Be brief.',
+      history: [
+        person('hi'),
+        self('hello'),
+        { ...self('from another bot'), senderId: 'agent-2', senderHandle: 'other' },
+        person('bye', 'bob'),
+      ],
+      contextWindowTokens: 8192,
+      maxOutputTokens: 1024,
+    });
+    assert.equal(context.system, 'Be brief.');
+    assert.deepEqual(context.messages, [
+      { role: 'user', content: 'alice: hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: 'other: from another bot' },
+      { role: 'user', content: 'bob: bye' },
+    ]);
+    assert.equal(context.promptTokens, null, 'small histories fit by their byte size without counting');
+  });
+
+  it('drops the oldest messages first and never starts with an assistant turn', () => {
+    const long = 'lorem ipsum dolor sit amet '.repeat(10);
+    const history = [person(`1 ${long}`), self(`2 ${long}`), person(`3 ${long}`), self(`4 ${long}`), person('5 now')];
+    const window =
+      countTextTokens(`alice: 3 ${long}`) + countTextTokens(`4 ${long}`) + countTextTokens('alice: 5 now') + 12 + 100;
+    const context = fitContext({
+      agentId: 'agent-1',
+      systemPrompt: '',
+      history,
+      contextWindowTokens: window,
+      maxOutputTokens: 100,
+    });
+    assert.deepEqual(
+      context.messages.map((message) => message.content.slice(0, 9)),
+      ['alice: 3 ', '4 lorem i', 'alice: 5 '],
+    );
+    assert.equal(context.droppedMessages, 2);
+    const tighter = fitContext({
+      agentId: 'agent-1',
+      systemPrompt: '',
+      history,
+      contextWindowTokens: window - 5,
+      maxOutputTokens: 100,
+    });
+    assert.deepEqual(
+      tighter.messages.map((message) => message.role),
+      ['user'],
+      'the assistant turn left at the front is dropped too',
+    );
+  });
+
+  it('fails readably when even the newest message does not fit', () => {
+    assert.throws(
+      () =>
+        fitContext({
+          agentId: 'a',
+          systemPrompt: '',
+          history: [person('word '.repeat(400))],
+          contextWindowTokens: 300,
+          maxOutputTokens: 100,
+        }),
+      /does not fit the model's context window of 300 tokens/,
+    );
+  });
+});
