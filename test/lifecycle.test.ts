@@ -65,6 +65,7 @@ describe('lifecycle', () => {
     );
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h' }), /CHORUS_JWT_SECRET/);
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://h' }), /REDIS_URL needs DATABASE_URL/);
+    assert.throws(() => loadConfig({ CHORUS_ROLE: 'worker' }), /CHORUS_ROLE: only "all" is supported/);
     const config = loadConfig({});
     assert.equal(config.mode, 'embedded');
     assert.equal(config.port, 3000);

@@ -73,6 +73,11 @@ const configSchema = z
         ctx.addIssue({ code: 'custom', path: [key], message: `provider "${provider}" is not configured (see README, Model providers)` });
       }
     }
+    if (value.CHORUS_ROLE !== 'all') {
+      // Splitting api and worker nodes needs the shared job queue (BullMQ), which is not built yet;
+      // accepting the flag and ignoring it would leave agent runs on api nodes silently.
+      ctx.addIssue({ code: 'custom', path: ['CHORUS_ROLE'], message: 'only "all" is supported until the distributed job queue lands (docs/configuration.md)' });
+    }
     if (value.REDIS_URL && !value.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL (distributed mode)' });
     }
