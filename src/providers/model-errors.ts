@@ -54,6 +54,8 @@ export function describeProviderError(error: unknown, provider: string): string 
     if (error.statusCode === undefined) return `Could not reach the ${provider} provider: ${error.message}`;
     return `The ${provider} provider answered ${error.statusCode}: ${error.message}`;
   }
-  if (error instanceof Error) return `The ${provider} provider failed: ${error.message}`;
+  const message =
+    (error as { message?: unknown } | null)?.message ?? (error as { error?: { message?: unknown } } | null)?.error?.message;
+  if (typeof message === 'string' && message) return `The ${provider} provider failed: ${message}`;
   return `The ${provider} provider failed`;
 }

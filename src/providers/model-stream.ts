@@ -98,6 +98,11 @@ async function streamWithRetries(input: ModelCallInput, model: ResolvedModel, st
   }
 }
 
+/**
+ * Calls the provider model directly (`doStream`) rather than through `streamText`: Chorus runs its
+ * own loop (retries, timeouts, steps), and skipping streamText's per-chunk pipeline cuts the CPU
+ * per streamed token about threefold (docs/decisions/0004-agents-call-provider-models-directly.md).
+ */
 async function streamOnce(
   input: ModelCallInput,
   model: ResolvedModel,
@@ -154,11 +159,6 @@ async function streamOnce(
   return { value };
 }
 
-/**
- * Calls the provider model directly (`doStream`) rather than through `streamText`: Chorus runs its
- * own loop (retries, timeouts, steps), and skipping streamText's per-chunk pipeline cuts the CPU
- * per streamed token about threefold (docs/decisions/0004-agents-call-provider-models-directly.md).
- */
 function toPrompt(system: string | undefined, messages: ChatTurn[]): LanguageModelV4Prompt {
   const prompt: LanguageModelV4Prompt = system ? [{ role: 'system', content: system }] : [];
   for (const message of messages) prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });

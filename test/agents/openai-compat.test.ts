@@ -127,6 +127,21 @@ describe('Anthropic Messages wire format', () => {
     assert.deepEqual(request.body.messages, [{ role: 'user', content: [{ type: 'text', text: 'alice: hi' }] }]);
   });
 
+  it('fails readably on an error event in the middle of an Anthropic stream, keeping the text', async () => {
+    const agent = await world.createAgent({ handle: 'claude3' });
+    const conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+    const errorEvent = `event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })}\n\n`;
+    world.provider.enqueue({ steps: [{ text: 'Partial' }, { raw: errorEvent }, { stall: true }] });
+    const log = world.watch(conversationId);
+    await world.send(conversationId, 'hi');
+    const done = await log.done();
+    log.stop();
+    assert.equal(done.status, 'failed');
+    assert.equal(done.content, 'Partial');
+    assert.equal(done.error, 'The anthropic provider failed: Overloaded');
+    await world.provider.requests.at(-1)!.aborted;
+  });
+
   it('retries an overloaded (529) Anthropic answer', async () => {
     const agent = await world.createAgent({ handle: 'claude2' });
     const conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
