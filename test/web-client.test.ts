@@ -88,6 +88,28 @@ describe('web client module against a real server', () => {
     assert.equal(tokens.get(), null);
   });
 
+  test('two clients sharing tokens (two tabs) refresh once between them, so the session survives', async () => {
+    const tokens = memoryTokenStore();
+    let queue = Promise.resolve();
+    const lock = <T>(run: () => Promise<T>): Promise<T> => {
+      const result = queue.then(run);
+      queue = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      return result;
+    };
+    const tabA = new ChorusApi({ baseUrl: server.url, tokens, lock });
+    const tabB = new ChorusApi({ baseUrl: server.url, tokens, lock });
+    await tabA.login({ workspace: 'acme', handle: 'alice', password });
+    const expiring = tokens.get()!.accessToken;
+    const [a, b] = await Promise.all([tabA.http.refreshTokens(expiring), tabB.http.refreshTokens(expiring)]);
+    assert.deepEqual(a, b, 'the second tab reused the pair the first one got');
+    assert.equal((await tabB.me()).user.handle, 'alice');
+    const again = await tabA.http.refreshTokens(tokens.get()!.accessToken);
+    assert.notEqual(again.refreshToken, a.refreshToken, 'the session was not revoked');
+  });
+
   test('sends over the WebSocket with a clientMsgId stored once, and sync replays what a closed client missed', async () => {
     const client = new RealtimeClient({ url: realtimeUrl(server.url), getToken: async () => alice.accessToken });
     const events: ServerEvent[] = [];

@@ -8,6 +8,12 @@ export interface HttpClientOptions {
   tokens: TokenStore;
   /** Called once when the refresh token is refused: the session is over. */
   onSignedOut?: () => void;
+  /**
+   * Runs a token refresh exclusively among every client sharing the token store (in a browser:
+   * `(run) => navigator.locks.request('chorus.tokens', run)`, so two tabs never spend the same
+   * refresh token: the server takes a reused one as stolen and revokes the session).
+   */
+  lock?: <T>(run: () => Promise<T>) => Promise<T>;
   fetch?: typeof fetch;
 }
 
@@ -52,11 +58,18 @@ export class HttpClient {
    * stored (a WebSocket closed 4401 with it, or a request got 401). Throws unauthorized when signed out.
    */
   async refreshTokens(rejected?: string): Promise<Tokens> {
-    const current = this.tokens.get();
-    if (!current) throw new ChorusError('unauthorized', 'Not signed in', { status: 401 });
-    // Another caller (or another tab) already rotated the pair: use it.
-    if (rejected !== undefined && current.accessToken !== rejected) return current;
-    this.#refreshing ??= this.#refresh(current.refreshToken).finally(() => {
+    const seen = this.tokens.get();
+    if (!seen) throw new ChorusError('unauthorized', 'Not signed in', { status: 401 });
+    // Another caller (or tab) already rotated the pair: use it.
+    if (rejected !== undefined && seen.accessToken !== rejected) return seen;
+    const run = async () => {
+      // Read again inside the lock: a refresh token is spent once, whoever spends it.
+      const current = this.tokens.get();
+      if (!current) throw new ChorusError('unauthorized', 'Not signed in', { status: 401 });
+      if (current.refreshToken !== seen.refreshToken) return current;
+      return this.#refresh(current.refreshToken);
+    };
+    this.#refreshing ??= (this.#options.lock ? this.#options.lock(run) : run()).finally(() => {
       this.#refreshing = null;
     });
     return this.#refreshing;

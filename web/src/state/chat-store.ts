@@ -48,10 +48,13 @@ export class ChatStore {
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
+    const locks = typeof navigator === 'undefined' ? undefined : navigator.locks;
     this.api = new ChorusApi({
       baseUrl: options.origin,
       tokens: webStorageTokenStore(options.storage),
       onSignedOut: () => this.#expired(),
+      // Tabs share the tokens in localStorage: one refresh at a time across all of them.
+      lock: locks ? <T>(run: () => Promise<T>) => locks.request('chorus.tokens', run) as Promise<T> : undefined,
     });
     this.realtime = new RealtimeClient({
       url: realtimeUrl(options.origin),
