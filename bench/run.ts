@@ -14,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { installInterruptCleanup, isInterrupted } from './lib/cleanup.ts';
 import { buildLoadgen } from './lib/loadgen.ts';
+import { waitForQuietMachine } from './lib/machine-load.ts';
 import { evaluateTargets, renderReport, type BenchReport } from './lib/report.ts';
 import { targetNames, type TargetName } from './lib/targets.ts';
 import { runFanout } from './scenarios/fanout.ts';
@@ -36,6 +37,15 @@ const targets = values.targets.split(',').filter((name): name is TargetName => (
 const quick = values.quick;
 
 const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 5, 'chorus-pg': 5 };
+const quietLimitPct = 30;
+const quietWaitMs = quick ? 5_000 : 30_000;
+/** Before each measurement: wait (bounded) for other processes to leave the cores, and record it. */
+async function quietGate(label: string): Promise<void> {
+  const gate = await waitForQuietMachine(quietLimitPct, quietWaitMs);
+  report.quietGates.push({ label, ...gate });
+  if (gate.busiestPct > quietLimitPct)
+    console.error(`  (machine busy before ${label}: busiest core ${gate.busiestPct}% after waiting ${gate.waitedMs} ms)`);
+}
 const message = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 
 const cpuModel = os.cpus()[0]?.model ?? 'unknown';
@@ -58,6 +68,7 @@ const report: BenchReport = {
   idle: {},
   stream: null,
   targets: [],
+  quietGates: [],
 };
 
 installInterruptCleanup();
@@ -67,6 +78,7 @@ if (scenarios.has('fanout')) {
   console.error(`fan-out: ${connections} connections in rooms of 100`);
   for (const target of targets) {
     if (isInterrupted()) break;
+    await quietGate(`fanout ${target}`);
     try {
       report.fanout[target] = await runFanout(target, {
         connections,
@@ -87,6 +99,7 @@ if (scenarios.has('idle')) {
   console.error(`idle: ${connections} connections`);
   for (const target of targets) {
     if (isInterrupted()) break;
+    await quietGate(`idle ${target}`);
     try {
       report.idle[target] = await runIdle(target, { connections, settleSeconds: quick ? 2 : 5 });
     } catch (error) {
@@ -97,6 +110,7 @@ if (scenarios.has('idle')) {
 }
 if (scenarios.has('stream') && targets.includes('chorus') && !isInterrupted()) {
   console.error('token streaming');
+  await quietGate('stream chorus');
   try {
     report.stream = await runStream({
       generations: quick ? 200 : 1000,

@@ -13,6 +13,8 @@ export interface BenchReport {
   idle: Partial<Record<string, IdleResult | { error: string }>>;
   stream: StreamResult | { error: string } | { skipped: string } | null;
   targets: Array<{ name: string; value: number | null; goal: string; met: boolean | null }>;
+  /** Before each measurement: how long the run waited for a quiet machine and the busiest core then. */
+  quietGates: Array<{ label: string; waitedMs: number; busiestPct: number }>;
 }
 
 const number = (value: unknown, digits = 0) =>
@@ -73,7 +75,7 @@ export function renderReport(report: BenchReport): string {
     const sio = ok(report.fanout['socket.io'])?.best;
     lines.push('', 'Fan-out: delivered messages/s at p99 < 100 ms (server core 0, C load generator core 1)');
     lines.push(
-      '  target      vs raw-ws  vs sio   delivered/s  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0 %',
+      '  target      vs raw-ws  vs sio   delivered/s  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
     );
     for (const name of fanoutNames) {
       const entry = report.fanout[name]!;
