@@ -93,6 +93,16 @@ describe('web client: people chatting in the browser', () => {
     await context.close();
   });
 
+  test('a link to a conversation that does not exist says so and leads back', async () => {
+    const context = await newPerson(browser);
+    const page = await signIn(context, server.url, { workspace: 'acme', handle: 'alice' });
+    await page.goto(`${server.url}/c/00000000-0000-7000-8000-000000000000`);
+    await visible(page.getByRole('heading', { name: 'Conversation not available' }));
+    await page.getByRole('button', { name: 'Back to inbox' }).first().click();
+    await visible(page.getByRole('heading', { name: 'Welcome to Chorus' }));
+    await context.close();
+  });
+
   test('a second person sees a group message arrive live, and a reload keeps history', async () => {
     const aliceContext = await newPerson(browser);
     const bobContext = await newPerson(browser, { viewport: { width: 390, height: 844 } });

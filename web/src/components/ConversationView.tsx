@@ -12,6 +12,19 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const title = entry ? conversationTitle(entry, me?.id ?? '') : 'Conversation';
   const members = entry?.members ?? [];
   const presence = useChat((state) => state.presence);
+  const loaded = useChat((state) => state.inboxLoaded && !!state.logs[conversationId]);
+  const inboxLoaded = useChat((state) => state.inboxLoaded);
+  if (inboxLoaded && !entry && !loaded) {
+    return (
+      <div className="empty-state" role="status">
+        <h2>Conversation not available</h2>
+        <p>It does not exist, or you are not a member.</p>
+        <button type="button" onClick={() => navigate('/')}>
+          Back to inbox
+        </button>
+      </div>
+    );
+  }
   return (
     <section className="conversation" aria-labelledby="conversation-title">
       <header className="conversation-header">

@@ -145,6 +145,8 @@ export class ChatStore {
         this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
         if (this.realtime.status === 'open') void this.#syncer.sync(conversationId);
       } catch (error) {
+        if (ChorusError.isInstance(error) && error.code === 'not_found')
+          this.#replace(forgetConversation(this.#state, conversationId));
         return this.#fail(error);
       }
     }
@@ -267,6 +269,9 @@ export class ChatStore {
   /** After each (re)connect: fresh inbox, every loaded conversation synced from its last contiguous seq, then the outbox. */
   async #resync(): Promise<void> {
     await this.#refreshInbox();
+    // A conversation opened while the server was unreachable loads now.
+    const active = this.#state.activeConversationId;
+    if (active && !this.#state.logs[active]) await this.openConversation(active);
     await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncer.sync(conversationId)));
     await this.#flush();
   }
