@@ -4,6 +4,7 @@ export interface BackoffOptions {
   maxMs: number;
 }
 
+/** 0.5 s doubling up to 30 s. */
 export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000 };
 
 /**

@@ -2,6 +2,7 @@ import { ChorusError } from './errors.ts';
 import type { TokenStore } from './token-store.ts';
 import type { AuthResult, Tokens } from './types.ts';
 
+/** How an HttpClient reaches the server and keeps its tokens. */
 export interface HttpClientOptions {
   /** Origin of the server, e.g. `https://chat.example.com`; '' for the page's own origin. */
   baseUrl: string;
@@ -17,6 +18,7 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
 }
 
+/** `body` is sent as JSON; `query` skips undefined values; `auth: false` sends no token. */
 export type RequestOptions = { body?: unknown; query?: Record<string, string | number | undefined>; auth?: boolean };
 
 /**

@@ -9,6 +9,7 @@ import type { ClientFrame, ServerEvent, ServerFrame } from './types.ts';
  */
 export type ConnectionStatus = 'idle' | 'connecting' | 'open' | 'waiting' | 'offline' | 'closed';
 
+/** Where to connect, how to get tokens, and the timings (all in ms). */
 export interface RealtimeClientOptions {
   /** `ws://…/api/v1/ws` or `wss://…/api/v1/ws`. */
   url: string;

@@ -2,6 +2,7 @@
 
 export type Role = 'owner' | 'admin' | 'member';
 
+/** A person in a workspace (never their password). */
 export interface User {
   id: string;
   workspaceId: string;
@@ -32,6 +33,7 @@ export interface AuthResult extends Tokens {
 
 export type MemberType = 'user' | 'agent';
 
+/** A member of a conversation, with their read cursor. */
 export interface Member {
   type: MemberType;
   id: string;
@@ -42,6 +44,7 @@ export interface Member {
   joinedAt: string;
 }
 
+/** A direct (two members) or group conversation; `lastSeq` is its newest message's seq. */
 export interface Conversation {
   id: string;
   workspaceId: string;
@@ -69,6 +72,7 @@ export interface Usage {
   latencyMs?: number;
 }
 
+/** A message (SPEC §3). An agent's starts `streaming` and always ends in a final status. */
 export interface Message {
   id: string;
   conversationId: string;
@@ -88,6 +92,7 @@ export interface Message {
   editedAt: string | null;
 }
 
+/** An agent of the workspace; other fields (temperature, tools, …) pass through. */
 export interface Agent {
   id: string;
   handle: string;
@@ -114,6 +119,7 @@ export interface ModelInfo {
   isDefault?: boolean;
 }
 
+/** A list answer: `nextCursor` fetches the next page, null at the end. */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;

@@ -24,6 +24,7 @@ export interface ChatState {
   notice: string | null;
 }
 
+/** Before anything is known: the session is being restored. */
 export const initialState: ChatState = {
   session: 'loading',
   me: null,

@@ -7,6 +7,7 @@ export interface MessageLog {
   hasOlder: boolean;
 }
 
+/** A log with nothing loaded yet. */
 export const emptyLog: MessageLog = { items: [], hasOlder: false };
 
 /** The log with `incoming` merged in by seq; a message already present is replaced (newer state wins). */

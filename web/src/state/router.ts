@@ -23,6 +23,7 @@ export function navigate(path: string): void {
   for (const listener of listeners) listener();
 }
 
+/** The page path of a conversation: `/c/<id>`. */
 export function conversationPath(conversationId: string): string {
   return `/c/${encodeURIComponent(conversationId)}`;
 }

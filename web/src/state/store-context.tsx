@@ -4,6 +4,7 @@ import type { ChatStore } from './chat-store.ts';
 
 const StoreContext = createContext<ChatStore | null>(null);
 
+/** Makes a ChatStore available to `useStore` and `useChat` below it. */
 export const StoreProvider = StoreContext.Provider;
 
 /** The ChatStore of the page; throws outside <StoreProvider>. */
