@@ -12,9 +12,11 @@ export const MessageItem = memo(function MessageItem(props: {
   message: Message;
   conversation?: Conversation;
   mine: boolean;
+  /** Follows a message of the same sender shortly before: avatar and name are not repeated. */
+  continued?: boolean;
   children?: ReactNode;
 }) {
-  const { message, conversation, mine } = props;
+  const { message, conversation, mine, continued = false } = props;
   const store = useStore();
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
@@ -25,14 +27,14 @@ export const MessageItem = memo(function MessageItem(props: {
     message.status === 'failed' || message.status === 'cancelled' || message.status === 'interrupted' ? message.status : null;
   return (
     <li
-      className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}`}
+      className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}${continued ? ' continued' : ''}`}
       data-status={message.status}
       data-seq={message.seq}
       aria-busy={streaming}
     >
-      <Avatar name={name} agent={isAgent} />
+      {continued ? <span className="avatar-spacer" aria-hidden="true" /> : <Avatar name={name} agent={isAgent} />}
       <div className="message-body">
-        <p className="message-meta">
+        <p className={continued ? 'message-meta sr-only' : 'message-meta'}>
           <span className="sender">{name}</span>
           {isAgent && <span className="tag">agent</span>}
           <time dateTime={message.createdAt}>{formatTime(message.createdAt)}</time>

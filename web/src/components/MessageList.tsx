@@ -1,11 +1,18 @@
 import { useLayoutEffect, useRef } from 'react';
-import type { OutgoingMessage } from '../client/index.ts';
+import type { Message, OutgoingMessage } from '../client/index.ts';
 import { emptyLog } from '../state/message-log.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
 import { MessageItem } from './MessageItem.tsx';
 import { QueuedMessage } from './QueuedMessage.tsx';
 
 const noQueue: OutgoingMessage[] = [];
+const groupWithinMs = 5 * 60 * 1000;
+
+/** Whether `message` directly follows `previous` from the same sender within five minutes. */
+function continues(previous: Message | undefined, message: Message): boolean {
+  if (!previous || previous.sender.id !== message.sender.id || previous.seq !== message.seq - 1) return false;
+  return Date.parse(message.createdAt) - Date.parse(previous.createdAt) < groupWithinMs;
+}
 
 /** The conversation's messages in seq order, then my queued ones; follows the bottom while it is in view. */
 export function MessageList({ conversationId }: { conversationId: string }) {
@@ -49,8 +56,14 @@ export function MessageList({ conversationId }: { conversationId: string }) {
       {!log && <p className="muted center">Loading…</p>}
       {log && items.length === 0 && queued.length === 0 && <p className="muted center">No messages yet. Say hello!</p>}
       <ol className="message-list" aria-label="Messages" aria-live="polite" aria-relevant="additions">
-        {items.map((message) => (
-          <MessageItem key={message.id} message={message} conversation={entry} mine={message.sender.id === me?.id}>
+        {items.map((message, index) => (
+          <MessageItem
+            key={message.id}
+            message={message}
+            conversation={entry}
+            mine={message.sender.id === me?.id}
+            continued={continues(items[index - 1], message)}
+          >
             {message === myLast && seenBy.length > 0 && (
               <p className="seen">
                 Seen
