@@ -125,6 +125,11 @@ describe('web client: people chatting in the browser', () => {
     await composer.pressSequentially('<img src=x onerror="window.pwned=1"> ![logo](http://192.0.2.1/logo.png)');
     await composer.press('Enter');
     await visible(bobEntry.getByLabel('1 unread'));
+    await waitUntil(
+      'the unread count in the title',
+      () => bobPage.title(),
+      (title) => title === '(1) Chorus',
+    );
 
     await bobEntry.click();
     const bobMessages = bobPage.getByRole('list', { name: 'Messages' });

@@ -18,6 +18,11 @@ export function Shell() {
   const workspace = useChat((state) => state.workspace);
   const notice = useChat((state) => state.notice);
   const [dialog, setDialog] = useState<OpenDialog>(null);
+  const unread = useChat((state) => state.inbox.reduce((total, entry) => total + entry.unreadCount, 0));
+
+  useEffect(() => {
+    document.title = unread > 0 ? `(${unread}) Chorus` : 'Chorus';
+  }, [unread]);
 
   useEffect(() => {
     void store.openConversation(conversationId);
