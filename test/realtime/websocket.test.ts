@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../src/errors/app-error.ts';
+import { conversationTopic, userTopic } from '../../src/realtime/event-bus.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { TestClient } from './client.ts';
@@ -154,6 +155,38 @@ for (const database of testDatabases()) {
       } finally {
         server.context.cancelRun = original;
       }
+    });
+
+    it('forwards agent and user-topic events published on the bus as frames, and keeps internal ones back', async () => {
+      const [aliceTab, bobTab] = [await connect(alice), await connect(bob)];
+      const message = await post(alice, general, 'streamed later');
+      const conversationEvents = [
+        { type: 'message.delta', conversationId: general, messageId: message.id, delta: 'Hel' },
+        { type: 'message.updated', message: { ...message, content: 'edited' } },
+        { type: 'run.step', runId: '0190d5a4-8f1e-7000-8000-000000000003', conversationId: general, step: { kind: 'generate' } },
+        { type: 'message.done', message: { ...message, status: 'complete' } },
+        { type: 'member.internal', conversationId: general },
+      ];
+      for (const event of conversationEvents) await server.context.bus.publish(conversationTopic(general), event);
+      for (const event of conversationEvents.slice(0, 4)) {
+        assert.deepEqual(await bobTab.take((frame) => frame.type === event.type), event);
+      }
+      const advice = { type: 'advice', conversationId: general, suggestion: 'say thanks' };
+      const request = {
+        type: 'human.request',
+        conversationId: general,
+        runId: '0190d5a4-8f1e-7000-8000-000000000004',
+        prompt: 'approve?',
+      };
+      await server.context.bus.publish(userTopic(alice.user.id), advice);
+      await server.context.bus.publish(userTopic(alice.user.id), request);
+      assert.deepEqual(await aliceTab.take((frame) => frame.type === 'advice'), advice);
+      assert.deepEqual(await aliceTab.take((frame) => frame.type === 'human.request'), request);
+      assert.equal((await bobTab.request({ type: 'ping' })).type, 'pong');
+      assert.ok(
+        !bobTab.frames.some((frame) => frame.type === 'advice' || frame.type.startsWith('member.')),
+        'advice is private; member.* is internal',
+      );
     });
 
     it('shows a user online once across two tabs and offline when the last one closes', async () => {
