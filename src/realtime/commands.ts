@@ -34,11 +34,12 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
 
   async sync(connection, frame) {
     const { context, principal } = connection;
-    await requireMembership(context.db, principal.workspaceId, frame.conversationId, principal.userId);
     const limit = Math.min(frame.limit ?? defaultSyncLimit, context.config.limits.maxPageSize);
+    // Live events of the conversation wait from here on, so none can overtake the page.
     connection.positions.begin(frame.conversationId);
     let deferred: OutboundEvent[];
     try {
+      await requireMembership(context.db, principal.workspaceId, frame.conversationId, principal.userId);
       const { items, hasMore } = await readMessages(context.db, frame.conversationId, { afterSeq: frame.afterSeq, limit });
       for (const message of items) await connection.sendReplay(new OutboundEvent({ type: 'message', message }));
       const lastSent = items.at(-1)?.seq;

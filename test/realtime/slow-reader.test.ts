@@ -44,7 +44,7 @@ describe('slow readers', () => {
     assert.ok(slow.messageSeqs(conversationId).length < 200, 'the slow reader did not get everything');
     assert.equal(healthy.messageSeqs(conversationId).length, 200);
     latenciesMs.sort((a, b) => a - b);
-    assert.ok(latenciesMs[Math.floor(latenciesMs.length * 0.99)] < 500, `p99 send-to-delivery ${latenciesMs.at(-1)} ms`);
+    assert.ok(latenciesMs[Math.floor(latenciesMs.length * 0.99)] < 1000, `p99 send-to-delivery ${latenciesMs.at(-1)} ms`);
     assert.equal((await healthy.request({ type: 'ping' })).type, 'pong');
     await Promise.all([sender.close(), healthy.close()]);
   });
