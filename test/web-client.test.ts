@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import {
   backoffDelayMs,
@@ -199,6 +200,31 @@ describe('web client module against a real server', () => {
     assert.deepEqual(asked.slice(0, 2), [undefined, 'expired-token'], 'refused once, then asked to refresh');
     assert.equal(client.status, 'open');
     client.stop();
+  });
+});
+
+describe('web client module against a server that does not answer', () => {
+  test('gives up on a hanging handshake and tries again with backoff', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const statuses: string[] = [];
+    const client = new RealtimeClient({
+      url: `ws://127.0.0.1:${port}/api/v1/ws`,
+      getToken: async () => 'token',
+      requestTimeoutMs: 200,
+      backoff: { initialMs: 20, maxMs: 40 },
+    });
+    client.onStatus((status) => statuses.push(status));
+    client.start();
+    const deadline = Date.now() + 5_000;
+    const attempts = () => statuses.filter((status) => status === 'connecting').length;
+    while (attempts() < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    client.stop();
+    for (const socket of held) socket.destroy();
+    silent.close();
+    assert.deepEqual(statuses.slice(0, 5), ['connecting', 'waiting', 'connecting', 'waiting', 'connecting']);
   });
 });
 

@@ -150,6 +150,8 @@ export class RealtimeClient {
     const socket = new Socket(this.#options.url);
     this.#socket = socket;
     const authId = `auth-${this.#nextId++}`;
+    // A handshake or auth that hangs is cut like a lost connection (and retried with backoff).
+    this.#heartbeatTimer = setTimeout(() => socket.close(4000, 'connect timeout'), this.#options.requestTimeoutMs ?? 10_000);
     socket.onopen = () => socket.send(JSON.stringify({ type: 'auth', token, id: authId }));
     socket.onmessage = (event) => {
       if (socket !== this.#socket) return;
