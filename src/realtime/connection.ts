@@ -103,7 +103,7 @@ export class Connection implements HubMember {
     this.#setPrincipal(principal);
     const { hub, context } = this.#deps;
     hub.addMember(this);
-    const ids = await listConversationIds(context.db, principal.workspaceId, principal.userId);
+    const ids = this.#peerConversationIds() ?? (await listConversationIds(context.db, principal.workspaceId, principal.userId));
     if (this.#closed) return;
     for (const id of ids) this.#conversationIds.add(id);
     await hub.follow(this, ids);
@@ -116,6 +116,20 @@ export class Connection implements HubMember {
     for (const userId of await listOnlineCoMembers(context.db, context.bus, principal.userId, ids)) {
       this.sendFrame({ type: 'presence', userId, status: 'online' });
     }
+  }
+
+  /**
+   * The conversations a started tab of the same user on this node follows, if there is one: its set
+   * is exact now (membership events change it synchronously, and from `addMember` on this
+   * connection gets them too), so the store need not be asked again.
+   */
+  #peerConversationIds(): string[] | undefined {
+    for (const member of this.#deps.hub.localMembersOf(this.userId)) {
+      if (member !== this && member instanceof Connection && member.#earlyUserEvents === undefined && !member.#closed) {
+        return [...member.#conversationIds];
+      }
+    }
+    return undefined;
   }
 
   /** Replaces the credential (an `auth` frame on a live connection): same user only; resets the expiry. */

@@ -104,6 +104,11 @@ export class Hub {
     room.sequencer.close();
   }
 
+  /** The members of this node following `userId`'s topic: that user's other tabs and streams here. */
+  localMembersOf(userId: string): ReadonlySet<HubMember> {
+    return this.#users.get(userTopic(userId))?.members ?? new Set();
+  }
+
   /** Number of conversations with local followers (for metrics and tests). */
   get conversationCount(): number {
     return this.#conversations.size;
