@@ -5,12 +5,10 @@ import { errorTable } from '../errors/app-error.ts';
  * the same table). Codes that stand for an error code reuse `errorTable`'s close code, so HTTP,
  * WebSocket and SSE cannot drift apart. `reconnect` tells the client what to do: `sync` reconnect
  * with backoff and sync from the last seq seen, `new-token` refresh the token first, `no` stay
- * closed. A socket that misses a
- * heartbeat pong is dropped without a close frame (clients see 1006): reconnect and sync.
+ * closed. A socket that misses a heartbeat pong is dropped without a close frame (clients see
+ * 1006): reconnect and sync.
  */
 export const closeCodes = {
-  /** The client closed, or the server ended a connection it no longer needs. */
-  normal: { code: 1000, reason: 'bye', reconnect: 'no' },
   /** The server is shutting down or restarting: reconnect with backoff, then sync. */
   goingAway: { code: 1001, reason: 'server shutting down', reconnect: 'sync' },
   /** A frame exceeded the 1 MiB limit: the frame is dropped; reconnect and sync, and do not resend it. */
