@@ -9,7 +9,15 @@ import { streamModelReply, type ModelCallResult } from '../providers/model-strea
 import { conversationTopic } from '../realtime/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
-import { finishMessage, finishRunRow, markRunStarted, savePartialContent, type RunRow, type RunStep } from './run-store.ts';
+import {
+  claimQueuedRun,
+  finishMessage,
+  finishRunRow,
+  recordRunMessage,
+  savePartialContent,
+  type RunRow,
+  type RunStep,
+} from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
 export interface RunDeps extends MessageDeps {
@@ -79,23 +87,30 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
   return closeReply(deps, job, message, outcome, startedAt);
 }
 
+/**
+ * Claims the run (queued → running) and creates the agent's message, `streaming` with its runId.
+ * A run cancelled while queued still gets its message, created `cancelled` with `message.done`.
+ * The run row learns its message id off the critical path (and again when it finishes).
+ */
 async function openReply(deps: RunDeps, job: RunJob, step: RunStep): Promise<PublicMessage | undefined> {
+  const claimed = await claimQueuedRun(deps.db, job.run.id, [step]);
   const { message } = await appendMessage(deps, {
     workspaceId: job.run.workspaceId,
     conversationId: job.run.conversationId,
     sender: { type: 'agent', id: job.agent.id, handle: job.agent.handle },
     content: '',
-    status: 'streaming',
+    status: claimed ? 'streaming' : 'cancelled',
     runId: job.run.id,
     threadRootId: job.trigger.threadRootId ?? undefined,
     onBehalfOf: job.run.onBehalfOf ?? undefined,
   });
-  if (!(await markRunStarted(deps.db, job.run.id, message.id, [step]))) {
-    // Cancelled between dequeue and start: the message still gets its one final status.
-    const final = await finishMessage(deps.db, message.id, { content: '', status: 'cancelled', error: null, usage: null });
-    if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
+  if (!claimed) {
+    await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
     return undefined;
   }
+  recordRunMessage(deps.db, job.run.id, message.id).catch((error: unknown) =>
+    deps.logger.warn({ err: error, runId: job.run.id }, 'recording the run message failed'),
+  );
   await publishStep(deps, job, step);
   return message;
 }
@@ -271,7 +286,13 @@ async function closeReply(
     usage,
   });
   const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
-  await finishRunRow(deps.db, job.run.id, { status: runStatus, steps: [outcome.step], usage, error: outcome.error });
+  await finishRunRow(deps.db, job.run.id, {
+    status: runStatus,
+    messageId: message.id,
+    steps: [outcome.step],
+    usage,
+    error: outcome.error,
+  });
   await publishStep(deps, job, outcome.step);
   if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
   return final;

@@ -109,14 +109,19 @@ export async function getRunForPrincipal(db: Executor, principal: Principal, run
   return row;
 }
 
-/** Moves a run to `running` with its message and first steps. Returns false when it was no longer queued. */
-export async function markRunStarted(db: Executor, runId: string, messageId: string, steps: RunStep[]): Promise<boolean> {
+/** Moves a run from `queued` to `running` with its first steps. Returns false when it was no longer queued. */
+export async function claimQueuedRun(db: Executor, runId: string, steps: RunStep[]): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ status: 'running', messageId, steps, startedAt: new Date() })
+    .set({ status: 'running', steps, startedAt: new Date() })
     .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
     .returning({ id: runs.id });
   return updated.length === 1;
+}
+
+/** Links a run to the agent message that carries its reply. */
+export async function recordRunMessage(db: Executor, runId: string, messageId: string): Promise<void> {
+  await db.update(runs).set({ messageId }).where(eq(runs.id, runId));
 }
 
 /** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */

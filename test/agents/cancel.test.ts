@@ -105,6 +105,29 @@ describe('cancelling runs and clients leaving', () => {
     assert.equal(cancelled.body.status, run.body.status);
   });
 
+  it('cancels a queued run before it starts: its message appears cancelled and the model is never called', async () => {
+    const { findRunByTrigger } = await import('../../src/runs/run-store.ts');
+    const log = world.watch(conversationId);
+    const gate = createGate();
+    world.provider.enqueue({ steps: [{ text: 'busy' }, { gate: gate.promise }] });
+    await world.send(conversationId, 'first');
+    await log.waitFor((event) => event.type === 'message.delta');
+    const second = await world.send(conversationId, 'second');
+    const requestsBefore = world.provider.requests.length;
+    let queued = await findRunByTrigger(world.server.context.db, second.id, agent.id);
+    while (!queued) queued = await findRunByTrigger(world.server.context.db, second.id, agent.id);
+    const cancelled = await cancel(queued.id);
+    assert.equal(cancelled.body.status, 'cancelled');
+    gate.open();
+    await log.done(1);
+    const done = await log.done(2);
+    log.stop();
+    assert.equal(done.runId, queued.id);
+    assert.equal(done.status, 'cancelled');
+    assert.equal(done.content, '');
+    assert.equal(world.provider.requests.length, requestsBefore, 'the queued run never reached the provider');
+  });
+
   it('404s a cancel of an unknown run', async () => {
     const response = await cancel('01890000-0000-7000-8000-000000000000');
     assert.equal(response.status, 404);
