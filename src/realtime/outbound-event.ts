@@ -31,7 +31,7 @@ export class OutboundEvent {
   #json: string | undefined;
   #bytes: Buffer | undefined;
   #wsFrame: Buffer | undefined;
-  #sse: string | undefined;
+  #sse: Buffer | undefined;
 
   constructor(frame: BusEvent) {
     this.frame = frame;
@@ -63,9 +63,12 @@ export class OutboundEvent {
     return this.#wsFrame;
   }
 
-  /** `event:`/`id:`/`data:` record; `id:` only on `message` (the seq). JSON never contains raw newlines. */
-  get sse(): string {
-    this.#sse ??= `event: ${this.type}\n${this.seq === undefined ? '' : `id: ${this.seq}\n`}data: ${this.json}\n\n`;
+  /** The SSE record as UTF-8: `event:`, `id:` (the seq, on `message` only), `data:`. JSON has no raw newlines. */
+  get sse(): Buffer {
+    this.#sse ??= Buffer.from(
+      `event: ${this.type}\n${this.seq === undefined ? '' : `id: ${this.seq}\n`}data: ${this.json}\n\n`,
+      'utf8',
+    );
     return this.#sse;
   }
 }

@@ -6,6 +6,8 @@ import { corkUntilNextTurn } from './cork.ts';
 import type { Hub, HubMember } from './hub.ts';
 import { forwardedTypes, OutboundEvent } from './outbound-event.ts';
 
+const heartbeatRecord = Buffer.from(': heartbeat\n\n');
+
 /** What a stream needs from its node. */
 export interface SseStreamDeps {
   db: Db;
@@ -95,7 +97,7 @@ export class SseStream implements HubMember {
 
   /** A comment line that keeps proxies from timing the stream out. */
   heartbeat(): void {
-    this.#write(': heartbeat\n\n');
+    this.#write(heartbeatRecord);
   }
 
   /** Ends the response and leaves the hub; idempotent. */
@@ -133,7 +135,7 @@ export class SseStream implements HubMember {
     this.#write(event.sse);
   }
 
-  #write(text: string): void {
+  #write(record: Buffer): void {
     if (this.#ended) return;
     if (this.#response.writableLength > this.#deps.maxBufferedBytes) {
       this.end();
@@ -143,6 +145,6 @@ export class SseStream implements HubMember {
       this.#corked = true;
       corkUntilNextTurn(this);
     }
-    this.#response.write(text);
+    this.#response.write(record);
   }
 }
