@@ -13,16 +13,18 @@ function collector() {
       events.push(event);
       wake?.();
     },
-    async until(count: number, timeoutMs = 3_000): Promise<BusEvent[]> {
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`got ${events.length} of ${count} events`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 20);
-        });
-      }
-      return events;
+    until(count: number, timeoutMs = 3_000): Promise<BusEvent[]> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`got ${events.length} of ${count} events`)), timeoutMs);
+        const check = () => {
+          if (events.length < count) return;
+          clearTimeout(timer);
+          wake = undefined;
+          resolve(events);
+        };
+        wake = check;
+        check();
+      });
     },
   };
 }
