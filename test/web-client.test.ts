@@ -15,7 +15,7 @@ import {
 } from '../web/src/client/index.ts';
 import { applyMessage } from '../web/src/state/inbox.ts';
 import { filterMentions, insertMention, mentionAt } from '../web/src/state/mentions.ts';
-import { appendDelta, contiguousSeq, mergeMessages } from '../web/src/state/message-log.ts';
+import { appendDelta, contiguousSeq, mergeMessages, resumeSeq } from '../web/src/state/message-log.ts';
 import { startTestServer, type Session, type TestServer } from './support/server.ts';
 
 const password = 'correct horse battery';
@@ -259,6 +259,8 @@ describe('web client state rules', () => {
     assert.equal(log.items[2]!.content, 'Hello!');
     assert.equal(appendDelta(log, 'm3', 'x'), log, 'deltas after the end are ignored');
     assert.equal(contiguousSeq(mergeMessages(log, [message(5)])), 3, 'sync resumes before a gap');
+    const streaming = mergeMessages(log, [message(4, { status: 'streaming' }), message(5)]);
+    assert.equal(resumeSeq(streaming), 3, 'and before a reply still streaming, to learn how it ended');
   });
 
   test('the inbox counts unread messages from others, not mine nor the one I am reading', () => {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { FakeProvider } from '../support/fake-providers.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible, visibleMessages, waitUntil } from './browser.ts';
 
@@ -11,15 +12,26 @@ describe('web client: the server restarts', () => {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-restart-'));
   let browser: Browser;
   let server: TestServer;
+  let provider: FakeProvider;
+  const restart = async (port?: string) => {
+    const env: Record<string, string> = {
+      OPENAI_API_KEY: 'test-key',
+      OPENAI_BASE_URL: provider.url,
+      CHORUS_DEFAULT_MODEL: 'openai/fake-model',
+    };
+    server = await startTestServer({ dataDir, keepDataDir: true, env: port ? { ...env, PORT: port } : env });
+  };
 
   before(async () => {
     browser = await launchBrowser();
-    server = await startTestServer({ dataDir, keepDataDir: true });
+    provider = await new FakeProvider('openai').listen();
+    await restart();
   });
 
   after(async () => {
     await browser?.close();
     await server?.close();
+    await provider?.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -49,7 +61,7 @@ describe('web client: the server restarts', () => {
     await page.getByRole('textbox', { name: 'Message' }).fill('written while the server was down');
     await page.getByRole('textbox', { name: 'Message' }).press('Enter');
 
-    server = await startTestServer({ dataDir, keepDataDir: true, env: { PORT: port } });
+    await restart(port);
     await post('after the restart');
     await visible(page.getByRole('status').filter({ hasText: 'Connected' }));
     const shown = await waitUntil(
@@ -71,6 +83,43 @@ describe('web client: the server restarts', () => {
       token: alice.accessToken,
     });
     assert.equal(history.items.length, 3);
+    await context.close();
+  });
+
+  test('a reply cut off by the restart shows as interrupted, with a retry', async () => {
+    const { body: session } = await server.request('POST', '/api/v1/auth/login', {
+      body: { workspace: 'acme', handle: 'alice', password: 'correct horse battery' },
+    });
+    const { body: agent } = await server.request('POST', '/api/v1/agents', {
+      token: session.accessToken,
+      body: { handle: 'scribe', displayName: 'Scribe' },
+    });
+    await server.request('POST', '/api/v1/conversations', {
+      token: session.accessToken,
+      body: { kind: 'direct', members: [{ type: 'agent', id: agent.id }] },
+    });
+    const context = await newPerson(browser);
+    const page = await signIn(context, server.url, { workspace: 'acme', handle: 'alice' });
+    await page
+      .getByRole('navigation', { name: 'Inbox' })
+      .getByRole('link', { name: /Scribe/ })
+      .click();
+    provider.enqueue({ steps: [{ text: 'Chapter one' }, { stall: true }] });
+    await page.getByRole('textbox', { name: 'Message' }).fill('Write the minutes');
+    await page.getByRole('textbox', { name: 'Message' }).press('Enter');
+    const reply = page.locator('li.message.agent').last();
+    await visible(reply.getByText('Chapter one'));
+
+    const port = new URL(server.url).port;
+    await server.close();
+    await restart(port);
+    await waitUntil(
+      'the reply to show as interrupted',
+      () => reply.getAttribute('data-status'),
+      (status) => status === 'interrupted',
+    );
+    await visible(reply.getByText('Interrupted'));
+    await visible(reply.getByRole('button', { name: 'Retry' }));
     await context.close();
   });
 });

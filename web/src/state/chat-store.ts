@@ -24,7 +24,7 @@ import {
   type ChatState,
 } from './chat-state.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
-import { contiguousSeq, emptyLog, mergeMessages, type MessageLog } from './message-log.ts';
+import { emptyLog, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 
 const typingShownMs = 6000;
 const typingThrottleMs = 3000;
@@ -68,7 +68,7 @@ export class ChatStore {
       realtime: this.realtime,
       positionOf: (conversationId) => {
         const log = this.#state.logs[conversationId];
-        return log ? contiguousSeq(log) : undefined;
+        return log ? resumeSeq(log) : undefined;
       },
       onGone: (conversationId) => this.#replace(forgetConversation(this.#state, conversationId)),
     });

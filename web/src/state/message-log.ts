@@ -47,3 +47,13 @@ export function contiguousSeq(log: MessageLog): number {
   }
   return seq;
 }
+
+/**
+ * Where a sync of this log resumes: after the last contiguous seq, but before the first message
+ * still `streaming`, so a reply that ended (or changed) while the connection was down is replayed
+ * in its current state instead of staying "streaming" forever.
+ */
+export function resumeSeq(log: MessageLog): number {
+  const streaming = log.items.find((message) => message.status === 'streaming');
+  return Math.min(contiguousSeq(log), streaming ? streaming.seq - 1 : Number.POSITIVE_INFINITY);
+}
