@@ -21,7 +21,7 @@ export function buildLoadgen(): string {
   if (builtAt > 0 && sources.every((name) => statSafe(path.join(sourceDir, name)) < builtAt)) return binary;
   mkdirSync(buildDir, { recursive: true });
   const files = sources.filter((name) => name.endsWith('.c')).map((name) => path.join(sourceDir, name));
-  const result = spawnSync('cc', ['-D_GNU_SOURCE', '-O2', '-Wall', '-o', binary, ...files], { encoding: 'utf8' });
+  const result = spawnSync('cc', ['-D_GNU_SOURCE', '-O2', '-Wall', '-o', binary, ...files, '-lm'], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`cc failed:\n${result.stderr}`);
   return binary;
 }

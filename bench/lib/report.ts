@@ -75,7 +75,7 @@ export function renderReport(report: BenchReport): string {
     const sio = ok(report.fanout['socket.io'])?.best;
     lines.push('', 'Fan-out: delivered messages/s at p99 < 100 ms (server core 0, C load generator core 1)');
     lines.push(
-      '  target      vs raw-ws  vs sio   delivered/s  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
+      '  target      vs raw-ws  vs sio   delivered/s  frame B  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
     );
     for (const name of fanoutNames) {
       const entry = report.fanout[name]!;
@@ -91,7 +91,7 @@ export function renderReport(report: BenchReport): string {
       const value = Number(best.deliveredPerSec);
       lines.push(
         `  ${name.padEnd(10)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
-          `  ${number(value).padStart(11)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}` +
+          `  ${number(value).padStart(11)}  ${number(best.frameBytes).padStart(7)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}` +
           `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${`${number(best.otherCore0Pct)}/${number(best.otherCore1Pct)}`.padStart(10)}${best.disturbed ? ' disturbed' : ''}`,
       );
     }

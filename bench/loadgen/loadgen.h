@@ -63,7 +63,7 @@ double hist_pct(const hist_t *h, double p);
 
 /** Counters of one measurement step. */
 typedef struct stats {
-  uint64_t sent, delivered, stale, deltas, tokens, done, acks, errors, closed, frames;
+  uint64_t sent, delivered, delivered_bytes, stale, deltas, tokens, done, acks, errors, closed, frames;
   hist_t latency;  /* publish -> delivery */
   hist_t token;    /* provider chunk -> viewer frame */
   hist_t request;  /* user send -> provider request */

@@ -13,6 +13,7 @@
  *   loadgen --proto ws|sio|chorus --port N --path P --plan FILE [--server-pid N]
  *           [--payload-bytes N] [--self-echo 0|1] [--provider-port N --tokens N --tps N]
  */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,9 +87,9 @@ static int64_t core_busy_ns(int core) {
     break;
   }
   fclose(f);
-  /* user + nice + system + steal; irq and softirq (loopback packet processing caused by the
-     benchmark's own traffic) are left out so that they do not count as disturbance. */
-  unsigned long long busy = v[0] + v[1] + v[2] + v[7];
+  /* Everything but idle and iowait. Interrupt and softirq time includes loopback packet work
+     caused by the benchmark itself, so "other load" slightly overstates disturbance at high rates. */
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
   return (int64_t)(busy * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
 }
 
@@ -166,8 +167,8 @@ static void cmd_run(double rate, double seconds, double drain_s) {
   }
   int64_t cpu1 = server_cpu_ns(), self1 = self_cpu_ns();
   /* CPU used by everything else on each core: how disturbed this step was by other processes. */
-  double other0 = 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start);
-  double other1 = 100.0 * ((core_busy_ns(1) - core1) - (self1 - self0)) / (now - start);
+  double other0 = fmax(0, 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start));
+  double other1 = fmax(0, 100.0 * ((core_busy_ns(1) - core1) - (self1 - self0)) / (now - start));
   double window_s = (now - start) / 1e9;
   uint64_t expected = 0;
   for (int i = 0; i < g_npubs; i++) {
@@ -182,11 +183,12 @@ static void cmd_run(double rate, double seconds, double drain_s) {
     poll_once(5);
   }
   printf("{\"event\":\"run\",\"rate\":%.2f,\"seconds\":%.3f,\"senders\":%d,\"sent\":%llu,\"expected\":%llu,"
-         "\"delivered\":%llu,\"deliveredPerSec\":%.0f,\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"maxMs\":%.2f,"
+         "\"delivered\":%llu,\"deliveredPerSec\":%.0f,\"frameBytes\":%.0f,\"p50Ms\":%.2f,\"p99Ms\":%.2f,\"maxMs\":%.2f,"
          "\"acks\":%llu,\"errors\":%llu,\"closed\":%llu,\"serverCpuPct\":%.1f,\"serverRssMb\":%.1f,\"loadgenCpuPct\":%.1f,"
          "\"otherCore0Pct\":%.1f,\"otherCore1Pct\":%.1f}\n",
          rate, window_s, senders, (unsigned long long)g_stats.sent, (unsigned long long)expected,
-         (unsigned long long)g_stats.delivered, g_stats.delivered / window_s, hist_pct(&g_stats.latency, 50),
+         (unsigned long long)g_stats.delivered, g_stats.delivered / window_s,
+         g_stats.delivered ? (double)g_stats.delivered_bytes / g_stats.delivered : 0.0, hist_pct(&g_stats.latency, 50),
          hist_pct(&g_stats.latency, 99), g_stats.latency.max_ns / 1e6, (unsigned long long)g_stats.acks,
          (unsigned long long)g_stats.errors, (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start),
          server_rss_mb(), 100.0 * (self1 - self0) / (now - start), other0, other1);
@@ -238,7 +240,7 @@ static void cmd_stream(double stagger_s, double timeout_s, const char *mention, 
          hist_pct(&g_stats.token, 50), hist_pct(&g_stats.token, 99), g_stats.token.max_ns / 1e6,
          hist_pct(&g_stats.request, 50), hist_pct(&g_stats.request, 99), (unsigned long long)g_stats.errors,
          (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start), rss_peak,
-         100.0 * (self1 - self0) / (now - start), 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start));
+         100.0 * (self1 - self0) / (now - start), fmax(0, 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start)));
 }
 
 /*

@@ -23,6 +23,7 @@ static void record_delivery(const char *data, size_t len, int64_t now) {
     return;
   }
   g_stats.delivered++;
+  g_stats.delivered_bytes += len;
   hist_add(&g_stats.latency, now - sent_at);
 }
 
