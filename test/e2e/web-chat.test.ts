@@ -38,6 +38,20 @@ describe('web client: people chatting in the browser', () => {
     await visible(page.getByRole('status').filter({ hasText: 'Connected' }));
     await visible(page.getByText('@alice'));
 
+    // A reload with an access token the server no longer accepts stays signed in through a refresh.
+    await page.evaluate(() => {
+      const tokens = JSON.parse(localStorage.getItem('chorus.tokens')!);
+      localStorage.setItem('chorus.tokens', JSON.stringify({ ...tokens, accessToken: 'expired' }));
+    });
+    await page.reload();
+    await visible(page.getByRole('status').filter({ hasText: 'Connected' }));
+    await visible(page.getByText('@alice'));
+    await waitUntil(
+      'a refreshed access token',
+      () => page.evaluate(() => JSON.parse(localStorage.getItem('chorus.tokens')!).accessToken as string),
+      (token) => token !== 'expired',
+    );
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await visible(page.getByRole('button', { name: 'Sign in' }));
     await page.reload();
@@ -73,6 +87,15 @@ describe('web client: people chatting in the browser', () => {
     await joinPage.getByLabel('Password').fill(testPassword);
     await joinPage.getByRole('button', { name: 'Join workspace' }).click();
     await visible(joinPage.getByText('@marge'));
+
+    // A direct conversation with a person.
+    await joinPage.getByRole('button', { name: 'New conversation' }).click();
+    await joinPage.getByRole('radio', { name: /@hank/ }).check();
+    await joinPage.getByRole('button', { name: 'Start conversation' }).click();
+    await visible(joinPage.getByRole('heading', { name: 'hank' }));
+    await joinPage.getByRole('textbox', { name: 'Message' }).fill('Hi Hank, thanks for the invite!');
+    await joinPage.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await visible(joinPage.locator('li.message[data-seq="1"]').getByText('thanks for the invite'));
     await colleague.close();
   });
 
