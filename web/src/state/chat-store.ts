@@ -25,6 +25,7 @@ import {
 } from './chat-state.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
 import { emptyLog, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
+import { readProfile, writeProfile } from './profile-cache.ts';
 
 const typingShownMs = 6000;
 const typingThrottleMs = 3000;
@@ -87,14 +88,14 @@ export class ChatStore {
 
   /** Restores a stored session (signed in at once from the cached profile, verified in the background). */
   async boot(): Promise<void> {
-    const cached = this.#readCachedProfile();
+    const cached = readProfile(this.#storage);
     if (!this.api.isSignedIn) return this.#set({ session: 'signed-out' });
     if (cached) this.#startSession(cached.user, cached.workspace);
     try {
       const { user, workspace } = await this.api.me();
       if (!cached) this.#startSession(user, workspace);
       else this.#set({ me: user, workspace });
-      this.#storage.setItem('chorus.profile', JSON.stringify({ user, workspace }));
+      writeProfile(this.#storage, { user, workspace });
     } catch (error) {
       if (!cached)
         this.#set({
@@ -122,7 +123,7 @@ export class ChatStore {
     this.realtime.stop();
     this.#outbox?.clear();
     this.#outbox = null;
-    this.#storage.removeItem('chorus.profile');
+    writeProfile(this.#storage, null);
     await this.api.logout();
     this.#state = { ...initialState, session: 'signed-out' };
     this.#emit();
@@ -239,7 +240,7 @@ export class ChatStore {
   }
 
   #signedIn(result: AuthResult): void {
-    this.#storage.setItem('chorus.profile', JSON.stringify({ user: result.user, workspace: result.workspace }));
+    writeProfile(this.#storage, result);
     this.#startSession(result.user, result.workspace);
   }
 
@@ -363,18 +364,10 @@ export class ChatStore {
     return tokens.accessToken;
   }
 
-  #readCachedProfile(): { user: User; workspace: Workspace } | null {
-    try {
-      return JSON.parse(this.#storage.getItem('chorus.profile') ?? 'null') as { user: User; workspace: Workspace } | null;
-    } catch {
-      return null;
-    }
-  }
-
   #expired(): void {
     if (this.#state.session !== 'signed-in') return;
     this.realtime.stop();
-    this.#storage.removeItem('chorus.profile');
+    writeProfile(this.#storage, null);
     this.#state = { ...initialState, session: 'signed-out', notice: 'Your session has ended: please sign in again.' };
     this.#emit();
   }
