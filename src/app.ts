@@ -1,8 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { uuidv7 } from 'uuidv7';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { agentRoutes } from './agents/agent-routes.ts';
 import { createAgentsFeature } from './agents/agents-feature.ts';
@@ -33,6 +34,8 @@ export interface AppDeps {
   bus: EventBus;
   logger: Logger;
   signer: TokenSigner;
+  /** Distributed mode: shared rate-limit counters and a readiness check. */
+  redis?: Redis;
 }
 
 export const apiPrefix = '/api/v1';
@@ -48,7 +51,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     ...deps,
     db: deps.database.db,
     metrics,
-    rateLimits: new RateLimits(config.rateLimitPerSecond),
+    rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
     cancelRun: async () => {
@@ -66,6 +69,10 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     },
     requestIdHeader: false,
     trustProxy: false,
+    // Errors raised before routing (a malformed URL, a bad Content-Type) get the public error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      (reply as FastifyReply).status(400).send(new AppError('invalid_request', error.message, { cause: error }).toBody());
+    },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -45,6 +45,7 @@ describe('HTTP contract: validation, errors and operations', () => {
     expectError(await server.request('POST', '/api/v1/auth/login', { rawBody: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) }), 413, 'payload_too_large');
     expectError(await server.request('GET', '/api/v1/nothing-here', { token: alice.accessToken }), 404, 'not_found');
     expectError(await server.request('GET', '/nothing-here'), 404, 'not_found');
+    expectError(await server.request('GET', '/api/v1/conversations/%E0%A4%A', { token: alice.accessToken }), 400, 'invalid_request');
   });
 
   it('reports liveness, readiness and Prometheus metrics', async () => {
