@@ -38,7 +38,7 @@ export interface AppDeps {
   redis?: Redis;
 }
 
-export const apiPrefix = '/api/v1';
+const apiPrefix = '/api/v1';
 
 /**
  * Builds the Fastify app and the feature context from `deps`, without listening or touching the

@@ -81,7 +81,9 @@ for (const database of testDatabases()) {
     });
 
     it('refuses short and over-long passwords before hashing', async () => {
-      const short = await server.request('POST', '/api/v1/auth/register', { body: { workspace: 'w-short', handle: 'a1', password: 'short' } });
+      const short = await server.request('POST', '/api/v1/auth/register', {
+        body: { workspace: 'w-short', handle: 'a1', password: 'short' },
+      });
       assert.equal(short.status, 400);
       const long = await server.request('POST', '/api/v1/auth/register', {
         body: { workspace: 'w-long', handle: 'a1', password: 'x'.repeat(10_000) },
@@ -100,7 +102,9 @@ for (const database of testDatabases()) {
       assert.equal((await me(first.body.accessToken)).status, 200);
       const reuse = await server.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: owner.refreshToken } });
       assert.equal(reuse.status, 401);
-      const afterTheft = await server.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: first.body.refreshToken } });
+      const afterTheft = await server.request('POST', '/api/v1/auth/refresh', {
+        body: { refreshToken: first.body.refreshToken },
+      });
       assert.equal(afterTheft.status, 401, 'the whole family is revoked');
       const garbage = await server.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: 'not-a-token' } });
       assert.equal(garbage.status, 401);
@@ -112,7 +116,9 @@ for (const database of testDatabases()) {
       });
       const out = await server.request('POST', '/api/v1/auth/logout', { body: { refreshToken: session.body.refreshToken } });
       assert.equal(out.status, 204);
-      const refreshed = await server.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: session.body.refreshToken } });
+      const refreshed = await server.request('POST', '/api/v1/auth/refresh', {
+        body: { refreshToken: session.body.refreshToken },
+      });
       assert.equal(refreshed.status, 401);
     });
 
@@ -120,8 +126,17 @@ for (const database of testDatabases()) {
       const expired = await server.context.signer.signAccessToken(owner.user.id, owner.workspace.id, -10);
       const [header, payload, signature] = owner.accessToken.split('.');
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-      const tampered = [header, Buffer.from(JSON.stringify({ ...claims, sub: '00000000-0000-7000-8000-000000000000' })).toString('base64url'), signature].join('.');
-      const unsigned = new UnsecuredJWT({ ws: owner.workspace.id }).setSubject(owner.user.id).setIssuer('chorus').setAudience('chorus-api').setExpirationTime('1h').encode();
+      const tampered = [
+        header,
+        Buffer.from(JSON.stringify({ ...claims, sub: '00000000-0000-7000-8000-000000000000' })).toString('base64url'),
+        signature,
+      ].join('.');
+      const unsigned = new UnsecuredJWT({ ws: owner.workspace.id })
+        .setSubject(owner.user.id)
+        .setIssuer('chorus')
+        .setAudience('chorus-api')
+        .setExpirationTime('1h')
+        .encode();
       const otherKey = await new SignJWT({ ws: owner.workspace.id })
         .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
         .setSubject(owner.user.id)

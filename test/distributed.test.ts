@@ -39,7 +39,10 @@ describe('distributed mode: two nodes over one PostgreSQL and one Redis', { skip
 
   it("fans a message posted on node A out to node B's subscribers", async () => {
     const bob = await nodeA.register('initech', 'bob');
-    const conversation = await nodeB.request('POST', '/api/v1/conversations', { token: bob.accessToken, body: { kind: 'group' } });
+    const conversation = await nodeB.request('POST', '/api/v1/conversations', {
+      token: bob.accessToken,
+      body: { kind: 'group' },
+    });
     const received: BusEvent[] = [];
     const arrived = new Promise<void>((resolve) => {
       nodeB.context.bus.subscribe(conversationTopic(conversation.body.id), (event) => {

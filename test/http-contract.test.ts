@@ -11,10 +11,15 @@ describe('HTTP contract: validation, errors and operations', () => {
   before(async () => {
     const { pino } = await import('pino');
     const { redactPaths } = await import('../src/observability/logger.ts');
-    const logger = pino({ level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } }, { write: (line: string) => logLines.push(line) });
+    const logger = pino(
+      { level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } },
+      { write: (line: string) => logLines.push(line) },
+    );
     server = await startTestServer({ logger });
     alice = await server.register('acme', 'alice');
-    conversationId = (await server.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'group' } })).body.id;
+    conversationId = (
+      await server.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'group' } })
+    ).body.id;
   });
   after(() => server.close());
 
@@ -26,7 +31,14 @@ describe('HTTP contract: validation, errors and operations', () => {
 
   it('answers malformed JSON with 400 invalid_request', async () => {
     expectError(await server.request('POST', '/api/v1/auth/login', { rawBody: '{"workspace":' }), 400, 'invalid_request');
-    expectError(await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: alice.accessToken, rawBody: '[1,' }), 400, 'invalid_request');
+    expectError(
+      await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        rawBody: '[1,',
+      }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('names missing fields and wrong types in details', async () => {
@@ -34,18 +46,52 @@ describe('HTTP contract: validation, errors and operations', () => {
     expectError(missing, 400, 'invalid_request');
     const paths = missing.body.error.details.map((detail: { path: string }) => detail.path);
     assert.ok(paths.includes('handle') && paths.includes('password'), JSON.stringify(paths));
-    expectError(await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: 42 } }), 400, 'invalid_request');
-    expectError(await server.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'circle' } }), 400, 'invalid_request');
-    expectError(await server.request('GET', '/api/v1/conversations/not-a-uuid', { token: alice.accessToken }), 400, 'invalid_request');
-    expectError(await server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=100000`, { token: alice.accessToken }), 400, 'invalid_request');
-    expectError(await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: '' } }), 400, 'invalid_request');
+    expectError(
+      await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { content: 42 },
+      }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await server.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'circle' } }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await server.request('GET', '/api/v1/conversations/not-a-uuid', { token: alice.accessToken }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=100000`, { token: alice.accessToken }),
+      400,
+      'invalid_request',
+    );
+    expectError(
+      await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { content: '' },
+      }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('answers oversize bodies with 413 and unknown routes with 404', async () => {
-    expectError(await server.request('POST', '/api/v1/auth/login', { rawBody: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) }), 413, 'payload_too_large');
+    expectError(
+      await server.request('POST', '/api/v1/auth/login', { rawBody: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }) }),
+      413,
+      'payload_too_large',
+    );
     expectError(await server.request('GET', '/api/v1/nothing-here', { token: alice.accessToken }), 404, 'not_found');
     expectError(await server.request('GET', '/nothing-here'), 404, 'not_found');
-    expectError(await server.request('GET', '/api/v1/conversations/%E0%A4%A', { token: alice.accessToken }), 400, 'invalid_request');
+    expectError(
+      await server.request('GET', '/api/v1/conversations/%E0%A4%A', { token: alice.accessToken }),
+      400,
+      'invalid_request',
+    );
   });
 
   it('reports liveness, readiness and Prometheus metrics', async () => {
@@ -94,7 +140,8 @@ describe('rate limits', () => {
   it('answers 429 rate_limited with Retry-After once a user exceeds the sustained rate and burst', async () => {
     const alice = await server.register('acme', 'alice');
     const responses = [];
-    for (let index = 0; index < 30; index++) responses.push(await server.request('GET', '/api/v1/me', { token: alice.accessToken }));
+    for (let index = 0; index < 30; index++)
+      responses.push(await server.request('GET', '/api/v1/me', { token: alice.accessToken }));
     const limited = responses.filter((response) => response.status === 429);
     assert.ok(limited.length > 0, 'some requests are limited');
     assert.ok(responses[0].status === 200, 'the first ones pass');
@@ -108,7 +155,9 @@ describe('rate limits', () => {
     await server.register('acme', 'alice');
     const statuses = [];
     for (let index = 0; index < 8; index++) {
-      const response = await server.request('POST', '/api/v1/auth/login', { body: { workspace: 'acme', handle: 'alice', password: 'wrong password' } });
+      const response = await server.request('POST', '/api/v1/auth/login', {
+        body: { workspace: 'acme', handle: 'alice', password: 'wrong password' },
+      });
       statuses.push(response.status);
     }
     assert.ok(statuses.includes(401));

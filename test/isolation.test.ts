@@ -21,7 +21,8 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       owner = await server.register('acme', 'owner');
-      const invite = async () => (await server.request('POST', '/api/v1/invites', { token: owner.accessToken, body: {} })).body.code;
+      const invite = async () =>
+        (await server.request('POST', '/api/v1/invites', { token: owner.accessToken, body: {} })).body.code;
       member = await server.register('acme', 'member', await invite());
       nonMember = await server.register('acme', 'stranger', await invite());
       outsider = await server.register('globex', 'outsider');
@@ -44,14 +45,21 @@ for (const database of testDatabases()) {
       { method: 'POST', path: `/api/v1/conversations/${conversationId}/messages`, body: { content: 'x' } },
       { method: 'POST', path: `/api/v1/conversations/${conversationId}/read`, body: { seq: 1 } },
       { method: 'POST', path: `/api/v1/conversations/${conversationId}/members`, body: { type: 'user', id: owner.user.id } },
-      { method: 'POST', path: `/api/v1/conversations/${conversationId}/messages`, body: { content: 'reply', threadRootId: messageId } },
+      {
+        method: 'POST',
+        path: `/api/v1/conversations/${conversationId}/messages`,
+        body: { content: 'reply', threadRootId: messageId },
+      },
     ];
 
     it('lets the owner and a member use every conversation route', async () => {
       for (const caller of [owner, member]) {
         for (const route of routes()) {
           const response = await server.request(route.method, route.path, { token: caller.accessToken, body: route.body });
-          assert.ok(response.status < 300, `${caller.user.handle} ${route.method} ${route.path}: ${response.status} ${JSON.stringify(response.body)}`);
+          assert.ok(
+            response.status < 300,
+            `${caller.user.handle} ${route.method} ${route.path}: ${response.status} ${JSON.stringify(response.body)}`,
+          );
         }
       }
     });
@@ -78,7 +86,12 @@ for (const database of testDatabases()) {
     });
 
     it('answers 401 to anonymous callers on every protected route', async () => {
-      for (const route of [...routes(), { method: 'GET', path: '/api/v1/conversations' }, { method: 'GET', path: '/api/v1/me' }, { method: 'POST', path: '/api/v1/invites', body: {} }]) {
+      for (const route of [
+        ...routes(),
+        { method: 'GET', path: '/api/v1/conversations' },
+        { method: 'GET', path: '/api/v1/me' },
+        { method: 'POST', path: '/api/v1/invites', body: {} },
+      ]) {
         const response = await server.request(route.method, route.path, { body: route.body });
         assert.equal(response.status, 401, `${route.method} ${route.path}`);
         assert.equal(response.body.error.code, 'unauthorized');
@@ -89,7 +102,10 @@ for (const database of testDatabases()) {
       const inbox = await server.request('GET', '/api/v1/conversations', { token: outsider.accessToken });
       assert.deepEqual(inbox.body.items, []);
       const users = await server.request('GET', '/api/v1/users', { token: outsider.accessToken });
-      assert.deepEqual(users.body.items.map((user: { handle: string }) => user.handle), ['outsider']);
+      assert.deepEqual(
+        users.body.items.map((user: { handle: string }) => user.handle),
+        ['outsider'],
+      );
       const addForeign = await server.request('POST', `/api/v1/conversations/${conversationId}/members`, {
         token: owner.accessToken,
         body: { type: 'user', id: outsider.user.id },
@@ -117,7 +133,9 @@ for (const database of testDatabases()) {
         token: extra.accessToken,
       });
       assert.equal(leave.status, 204);
-      const afterLeaving = await server.request('GET', `/api/v1/conversations/${conversationId}/messages`, { token: extra.accessToken });
+      const afterLeaving = await server.request('GET', `/api/v1/conversations/${conversationId}/messages`, {
+        token: extra.accessToken,
+      });
       assert.equal(afterLeaving.status, 404);
     });
   });

@@ -19,15 +19,26 @@ describe('lifecycle', () => {
     try {
       const first = await startTestServer({ dataDir });
       const alice = await first.register('acme', 'alice');
-      const conversation = await first.request('POST', '/api/v1/conversations', { token: alice.accessToken, body: { kind: 'group' } });
-      await first.request('POST', `/api/v1/conversations/${conversation.body.id}/messages`, { token: alice.accessToken, body: { content: 'persisted' } });
+      const conversation = await first.request('POST', '/api/v1/conversations', {
+        token: alice.accessToken,
+        body: { kind: 'group' },
+      });
+      await first.request('POST', `/api/v1/conversations/${conversation.body.id}/messages`, {
+        token: alice.accessToken,
+        body: { content: 'persisted' },
+      });
       await first.close();
 
       const second = await startTestServer({ dataDir });
       const me = await second.request('GET', '/api/v1/me', { token: alice.accessToken });
       assert.equal(me.status, 200, 'the access token survives: the JWT secret is kept in the data dir');
-      const history = await second.request('GET', `/api/v1/conversations/${conversation.body.id}/messages`, { token: alice.accessToken });
-      assert.deepEqual(history.body.items.map((message: { content: string }) => message.content), ['persisted']);
+      const history = await second.request('GET', `/api/v1/conversations/${conversation.body.id}/messages`, {
+        token: alice.accessToken,
+      });
+      assert.deepEqual(
+        history.body.items.map((message: { content: string }) => message.content),
+        ['persisted'],
+      );
       const refreshed = await second.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: alice.refreshToken } });
       assert.equal(refreshed.status, 200);
       await second.close();
@@ -43,9 +54,20 @@ describe('lifecycle', () => {
       try {
         await opened.migrate();
         await opened.migrate();
-        const result = await opened.db.execute(sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
+        const result = await opened.db.execute(
+          sql`select table_name from information_schema.tables where table_schema = 'public' order by 1`,
+        );
         const tables = (result as unknown as { rows: Array<{ table_name: string }> }).rows.map((row) => row.table_name);
-        for (const table of ['workspaces', 'users', 'conversations', 'conversation_members', 'messages', 'agents', 'runs', 'refresh_tokens']) {
+        for (const table of [
+          'workspaces',
+          'users',
+          'conversations',
+          'conversation_members',
+          'messages',
+          'agents',
+          'runs',
+          'refresh_tokens',
+        ]) {
           assert.ok(tables.includes(table), `${table} in ${tables.join(',')}`);
         }
       } finally {
@@ -59,7 +81,8 @@ describe('lifecycle', () => {
       () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', CHORUS_DEFAULT_MODEL: 'gpt4', LOG_LEVEL: 'loud' }),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
-        for (const key of ['PORT', 'DATABASE_URL', 'CHORUS_DEFAULT_MODEL', 'LOG_LEVEL']) assert.match(error.message, new RegExp(key));
+        for (const key of ['PORT', 'DATABASE_URL', 'CHORUS_DEFAULT_MODEL', 'LOG_LEVEL'])
+          assert.match(error.message, new RegExp(key));
         return true;
       },
     );

@@ -28,16 +28,24 @@ for (const database of testDatabases()) {
       server.request('POST', `/api/v1/conversations/${conversationId}/messages`, { token: session.accessToken, body });
 
     it('assigns contiguous unique seqs to 50 parallel sends', async () => {
-      const before = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body.lastSeq;
+      const before = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body
+        .lastSeq;
       const responses = await Promise.all(
         Array.from({ length: 50 }, (_, index) => send(index % 2 ? alice : bob, { content: `message ${index}` })),
       );
       for (const response of responses) assert.equal(response.status, 201, JSON.stringify(response.body));
       const seqs = responses.map((response) => response.body.seq).sort((a, b) => a - b);
-      assert.deepEqual(seqs, Array.from({ length: 50 }, (_, index) => before + index + 1));
-      const history = await server.request('GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=${before}&limit=100`, {
-        token: bob.accessToken,
-      });
+      assert.deepEqual(
+        seqs,
+        Array.from({ length: 50 }, (_, index) => before + index + 1),
+      );
+      const history = await server.request(
+        'GET',
+        `/api/v1/conversations/${conversationId}/messages?afterSeq=${before}&limit=100`,
+        {
+          token: bob.accessToken,
+        },
+      );
       assert.deepEqual(
         history.body.items.map((message: { seq: number }) => message.seq),
         seqs,
@@ -59,17 +67,24 @@ for (const database of testDatabases()) {
     });
 
     it('stores one message for a clientMsgId raced in parallel', async () => {
-      const responses = await Promise.all(Array.from({ length: 10 }, () => send(alice, { content: 'race', clientMsgId: 'race-1' })));
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () => send(alice, { content: 'race', clientMsgId: 'race-1' })),
+      );
       const ids = new Set(responses.map((response) => response.body.id));
       assert.equal(ids.size, 1);
       assert.equal(responses.filter((response) => response.status === 201).length, 1);
     });
 
     it('pages history by seq in ascending order', async () => {
-      const latest = await server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=5`, { token: alice.accessToken });
+      const latest = await server.request('GET', `/api/v1/conversations/${conversationId}/messages?limit=5`, {
+        token: alice.accessToken,
+      });
       assert.equal(latest.body.items.length, 5);
       const seqs = latest.body.items.map((message: { seq: number }) => message.seq);
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+      );
       const older = await server.request('GET', `/api/v1/conversations/${conversationId}/messages?beforeSeq=${seqs[0]}&limit=3`, {
         token: alice.accessToken,
       });
@@ -81,13 +96,15 @@ for (const database of testDatabases()) {
     });
 
     it('refuses a 2 MB message and a too-long message without storing them', async () => {
-      const before = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body.lastSeq;
+      const before = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body
+        .lastSeq;
       const huge = await send(alice, { content: 'x'.repeat(2 * 1024 * 1024) });
       assert.equal(huge.status, 413);
       assert.equal(huge.body.error.code, 'payload_too_large');
       const long = await send(alice, { content: 'x'.repeat(100 * 1024) });
       assert.equal(long.status, 413);
-      const afterwards = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body.lastSeq;
+      const afterwards = (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken }))
+        .body.lastSeq;
       assert.equal(afterwards, before);
     });
 

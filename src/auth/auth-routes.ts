@@ -43,7 +43,11 @@ export function authPublicRoutes(context: AppContext): FastifyPluginAsyncZod {
         schema: {
           tags: ['auth'],
           summary: 'Sign in with workspace, handle and password',
-          body: z.object({ workspace: z.string().min(1).max(63), handle: z.string().min(1).max(32), password: z.string().min(1).max(1024) }),
+          body: z.object({
+            workspace: z.string().min(1).max(63),
+            handle: z.string().min(1).max(32),
+            password: z.string().min(1).max(1024),
+          }),
         },
       },
       async (request) => login(context, request.body),
@@ -154,7 +158,9 @@ export function accountRoutes(context: AppContext): FastifyPluginAsyncZod {
 
     app.get(
       '/users/by-handle/:handle',
-      { schema: { tags: ['users'], summary: 'Look a user up by handle', params: z.object({ handle: z.string().min(1).max(32) }) } },
+      {
+        schema: { tags: ['users'], summary: 'Look a user up by handle', params: z.object({ handle: z.string().min(1).max(32) }) },
+      },
       async (request) => {
         const user = await findUserByHandle(context.db, request.principal.workspaceId, request.params.handle);
         if (!user) throw new AppError('not_found', 'User not found');

@@ -244,7 +244,14 @@ export async function revokeApiKey(db: Executor, principal: Principal, id: strin
   const revoked = await db
     .update(apiKeys)
     .set({ revokedAt: new Date() })
-    .where(and(eq(apiKeys.id, id), eq(apiKeys.workspaceId, principal.workspaceId), eq(apiKeys.userId, principal.userId), isNull(apiKeys.revokedAt)))
+    .where(
+      and(
+        eq(apiKeys.id, id),
+        eq(apiKeys.workspaceId, principal.workspaceId),
+        eq(apiKeys.userId, principal.userId),
+        isNull(apiKeys.revokedAt),
+      ),
+    )
     .returning({ id: apiKeys.id });
   if (revoked.length === 0) throw new AppError('not_found', 'API key not found');
 }

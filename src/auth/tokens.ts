@@ -9,7 +9,7 @@ const issuer = 'chorus';
 const audience = 'chorus-api';
 /** RFC 9068 JWT access-token media type; checked so an ID token or other JWT is never accepted. */
 const tokenType = 'at+jwt';
-export const accessTokenTtlSeconds = 15 * 60;
+const accessTokenTtlSeconds = 15 * 60;
 export const refreshTokenTtlMs = 30 * 24 * 60 * 60 * 1000;
 
 /** Who an access token speaks for. */

@@ -12,9 +12,12 @@ const providerEntrySchema = z.object({
   apiKey: z.string().optional(),
 });
 
-const csv = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const csv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 const configSchema = z
   .object({
@@ -70,13 +73,21 @@ const configSchema = z
     for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL'] as const) {
       const provider = value[key]?.split('/')[0];
       if (provider && !configuredProviderNames(value).includes(provider)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `provider "${provider}" is not configured (see README, Model providers)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `provider "${provider}" is not configured (see README, Model providers)`,
+        });
       }
     }
     if (value.CHORUS_ROLE !== 'all') {
       // Splitting api and worker nodes needs the shared job queue (BullMQ), which is not built yet;
       // accepting the flag and ignoring it would leave agent runs on api nodes silently.
-      ctx.addIssue({ code: 'custom', path: ['CHORUS_ROLE'], message: 'only "all" is supported until the distributed job queue lands (docs/configuration.md)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHORUS_ROLE'],
+        message: 'only "all" is supported until the distributed job queue lands (docs/configuration.md)',
+      });
     }
     if (value.REDIS_URL && !value.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'REDIS_URL needs DATABASE_URL (distributed mode)' });
@@ -90,7 +101,7 @@ const configSchema = z
     }
   });
 
-export type ProviderEntry = z.infer<typeof providerEntrySchema>;
+type ProviderEntry = z.infer<typeof providerEntrySchema>;
 
 function configuredProviderNames(value: {
   OPENAI_API_KEY?: string;
@@ -192,9 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: value.LOG_LEVEL,
     providers: {
       openai: value.OPENAI_API_KEY ? { apiKey: value.OPENAI_API_KEY, baseURL: value.OPENAI_BASE_URL } : undefined,
-      anthropic: value.ANTHROPIC_API_KEY
-        ? { apiKey: value.ANTHROPIC_API_KEY, baseURL: value.ANTHROPIC_BASE_URL }
-        : undefined,
+      anthropic: value.ANTHROPIC_API_KEY ? { apiKey: value.ANTHROPIC_API_KEY, baseURL: value.ANTHROPIC_BASE_URL } : undefined,
       deepseek: value.DEEPSEEK_API_KEY ? { apiKey: value.DEEPSEEK_API_KEY, baseURL: value.DEEPSEEK_BASE_URL } : undefined,
       ollama: value.OLLAMA_BASE_URL ? { baseURL: value.OLLAMA_BASE_URL } : undefined,
       custom: Object.freeze(value.providers),

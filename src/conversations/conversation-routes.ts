@@ -43,8 +43,10 @@ export function conversationRoutes(context: AppContext): FastifyPluginAsyncZod {
       async (request) => listInbox(context.db, request.principal, request.query),
     );
 
-    app.get('/conversations/:id', { schema: { tags: ['conversations'], summary: 'One conversation with its members', params: idParams } }, async (request) =>
-      getConversation(context.db, request.principal, request.params.id),
+    app.get(
+      '/conversations/:id',
+      { schema: { tags: ['conversations'], summary: 'One conversation with its members', params: idParams } },
+      async (request) => getConversation(context.db, request.principal, request.params.id),
     );
 
     app.post(

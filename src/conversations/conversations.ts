@@ -12,7 +12,7 @@ export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
 
 /** A member as the API shows it. `handle` and `displayName` come from the user or agent. */
-export interface PublicMember {
+interface PublicMember {
   type: 'user' | 'agent';
   id: string;
   handle: string;
@@ -68,7 +68,7 @@ export async function requireMembership(
 }
 
 /** The members of a conversation with their handles, by join time. */
-export async function listMembers(db: Executor, conversationId: string): Promise<PublicMember[]> {
+async function listMembers(db: Executor, conversationId: string): Promise<PublicMember[]> {
   return (await listMembersOf(db, [conversationId])).get(conversationId) ?? [];
 }
 
@@ -126,10 +126,16 @@ async function checkMembersExist(db: Executor, workspaceId: string, refs: Member
   const userIds = refs.filter((ref) => ref.type === 'user').map((ref) => ref.id);
   const agentIds = refs.filter((ref) => ref.type === 'agent').map((ref) => ref.id);
   const foundUsers = userIds.length
-    ? await db.select({ id: users.id }).from(users).where(and(eq(users.workspaceId, workspaceId), inArray(users.id, userIds)))
+    ? await db
+        .select({ id: users.id })
+        .from(users)
+        .where(and(eq(users.workspaceId, workspaceId), inArray(users.id, userIds)))
     : [];
   const foundAgents = agentIds.length
-    ? await db.select({ id: agents.id }).from(agents).where(and(eq(agents.workspaceId, workspaceId), inArray(agents.id, agentIds)))
+    ? await db
+        .select({ id: agents.id })
+        .from(agents)
+        .where(and(eq(agents.workspaceId, workspaceId), inArray(agents.id, agentIds)))
     : [];
   if (foundUsers.length !== new Set(userIds).size || foundAgents.length !== new Set(agentIds).size) {
     throw new AppError('not_found', 'One or more members were not found', { details: { members: refs } });
@@ -286,7 +292,11 @@ export async function addMembers(
     : [];
   const result = await getConversation(deps.db, principal, conversationId);
   const added = new Set(inserted.map((row) => row.memberId));
-  await announceJoins(deps.bus, result, result.members.filter((member) => added.has(member.id)));
+  await announceJoins(
+    deps.bus,
+    result,
+    result.members.filter((member) => added.has(member.id)),
+  );
   return result;
 }
 
@@ -300,7 +310,12 @@ export async function removeMember(
   conversationId: string,
   memberId: string,
 ): Promise<void> {
-  const { conversation, member: self } = await requireMembership(deps.db, principal.workspaceId, conversationId, principal.userId);
+  const { conversation, member: self } = await requireMembership(
+    deps.db,
+    principal.workspaceId,
+    conversationId,
+    principal.userId,
+  );
   if (conversation.kind === 'direct') throw new AppError('invalid_request', 'Members of a direct conversation cannot change');
   if (memberId !== principal.userId && self.role !== 'owner') {
     const user = await getUser(deps.db, principal.workspaceId, principal.userId);
@@ -319,7 +334,12 @@ export async function removeMember(
 async function announceJoins(bus: EventBus, conversation: PublicConversation, joined: PublicMember[]): Promise<void> {
   for (const member of joined) {
     if (member.type !== 'user') continue;
-    await bus.publish(userTopic(member.id), { type: 'member.joined', conversationId: conversation.id, memberId: member.id, conversation });
+    await bus.publish(userTopic(member.id), {
+      type: 'member.joined',
+      conversationId: conversation.id,
+      memberId: member.id,
+      conversation,
+    });
   }
 }
 

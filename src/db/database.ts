@@ -11,11 +11,11 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import * as schema from './schema.ts';
 
-export type Schema = typeof schema;
+type Schema = typeof schema;
 /** A Drizzle database over either driver; features depend on this type only. */
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 /** A transaction handle, as passed to `db.transaction(async (tx) => …)`. */
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** Either a database or an open transaction: functions that can join a caller's transaction take this. */
 export type Executor = Db | Tx;
 

@@ -32,7 +32,9 @@ export const workspaces = pgTable('workspaces', {
 export const handles = pgTable(
   'handles',
   {
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
     handleLower: text('handle_lower').notNull(),
     ownerType: text('owner_type', { enum: ['user', 'agent'] }).notNull(),
     ownerId: uuid('owner_id').notNull(),
@@ -44,7 +46,9 @@ export const users = pgTable(
   'users',
   {
     id: uuid('id').primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
     handle: text('handle').notNull(),
     displayName: text('display_name').notNull(),
     role: text('role', { enum: ['owner', 'admin', 'member'] }).notNull(),
@@ -59,7 +63,9 @@ export const refreshTokens = pgTable(
   {
     id: uuid('id').primaryKey(),
     workspaceId: uuid('workspace_id').notNull(),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     familyId: uuid('family_id').notNull(),
     tokenHash: text('token_hash').notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -72,9 +78,13 @@ export const refreshTokens = pgTable(
 
 export const invites = pgTable('invites', {
   id: uuid('id').primaryKey(),
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id')
+    .notNull()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
   codeHash: text('code_hash').notNull().unique(),
-  role: text('role', { enum: ['admin', 'member'] }).notNull().default('member'),
+  role: text('role', { enum: ['admin', 'member'] })
+    .notNull()
+    .default('member'),
   createdBy: uuid('created_by').notNull(),
   maxUses: integer('max_uses').notNull(),
   uses: integer('uses').notNull().default(0),
@@ -84,8 +94,12 @@ export const invites = pgTable('invites', {
 
 export const apiKeys = pgTable('api_keys', {
   id: uuid('id').primaryKey(),
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
-  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id')
+    .notNull()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
   name: text('name').notNull(),
   keyHash: text('key_hash').notNull().unique(),
   prefix: text('prefix').notNull(),
@@ -96,7 +110,9 @@ export const apiKeys = pgTable('api_keys', {
 
 export const agents = pgTable('agents', {
   id: uuid('id').primaryKey(),
-  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id')
+    .notNull()
+    .references(() => workspaces.id, { onDelete: 'cascade' }),
   handle: text('handle').notNull(),
   displayName: text('display_name').notNull(),
   model: text('model'),
@@ -116,7 +132,9 @@ export const conversations = pgTable(
   'conversations',
   {
     id: uuid('id').primaryKey(),
-    workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
     kind: text('kind', { enum: ['direct', 'group'] }).notNull(),
     title: text('title'),
     /** For `direct`: the two member keys sorted and joined, so a pair has one direct conversation. */
@@ -132,11 +150,15 @@ export const conversations = pgTable(
 export const conversationMembers = pgTable(
   'conversation_members',
   {
-    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
     workspaceId: uuid('workspace_id').notNull(),
     memberType: text('member_type', { enum: ['user', 'agent'] }).notNull(),
     memberId: uuid('member_id').notNull(),
-    role: text('role', { enum: ['owner', 'member'] }).notNull().default('member'),
+    role: text('role', { enum: ['owner', 'member'] })
+      .notNull()
+      .default('member'),
     lastReadSeq: bigint('last_read_seq', { mode: 'number' }).notNull().default(0),
     joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -153,7 +175,9 @@ export const messages = pgTable(
   {
     id: uuid('id').primaryKey(),
     workspaceId: uuid('workspace_id').notNull(),
-    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
     seq: bigint('seq', { mode: 'number' }).notNull(),
     threadRootId: uuid('thread_root_id'),
     senderType: text('sender_type', { enum: ['user', 'agent'] }).notNull(),
@@ -178,7 +202,9 @@ export const messages = pgTable(
     uniqueIndex('messages_client_msg_id')
       .on(table.conversationId, table.senderId, table.clientMsgId)
       .where(sql`${table.clientMsgId} is not null`),
-    index('messages_status_streaming').on(table.status).where(sql`${table.status} = 'streaming'`),
+    index('messages_status_streaming')
+      .on(table.status)
+      .where(sql`${table.status} = 'streaming'`),
   ],
 );
 
@@ -189,7 +215,9 @@ export const runs = pgTable(
   {
     id: uuid('id').primaryKey(),
     workspaceId: uuid('workspace_id').notNull(),
-    conversationId: uuid('conversation_id').notNull().references(() => conversations.id, { onDelete: 'cascade' }),
+    conversationId: uuid('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
     agentId: uuid('agent_id').notNull(),
     triggerMessageId: uuid('trigger_message_id'),
     messageId: uuid('message_id'),

@@ -47,7 +47,11 @@ function toHttpError(error: FastifyError): AppError {
       path: issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || error.validationContext,
       message: issue.message,
     }));
-    return new AppError('invalid_request', `Invalid ${error.validationContext ?? 'request'}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, { details });
+    return new AppError(
+      'invalid_request',
+      `Invalid ${error.validationContext ?? 'request'}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`,
+      { details },
+    );
   }
   const byCode = error.code ? fastifyCodes[error.code] : undefined;
   if (byCode) return new AppError(byCode, error.message, { cause: error });

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  BurstyRateLimiter,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import { AppError } from '../errors/app-error.ts';
 
 /**
@@ -17,7 +23,10 @@ export class RateLimits {
       redis
         ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `chorus:${keyPrefix}`, points, duration })
         : new RateLimiterMemory({ keyPrefix, points, duration });
-    this.#general = new BurstyRateLimiter(limiter('rl', Math.ceil(perSecond), 1), limiter('rl-burst', Math.ceil(perSecond * 2), 10));
+    this.#general = new BurstyRateLimiter(
+      limiter('rl', Math.ceil(perSecond), 1),
+      limiter('rl-burst', Math.ceil(perSecond * 2), 10),
+    );
     // Sign-in and registration are stricter: they cost an argon2 hash and invite guessing.
     this.#auth = limiter('rl-auth', Math.max(5, Math.ceil(perSecond / 2)), 60);
   }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 
-/** Shared request schemas; response shapes are documented with these too. */
-export const uuidSchema = z.uuid();
+/** Request schemas shared by several features. */
 export const idParams = z.object({ id: z.uuid() });
 export const handleSchema = z
   .string()
@@ -13,6 +12,3 @@ export const slugSchema = z
   .min(2)
   .max(63)
   .regex(/^[A-Za-z0-9][A-Za-z0-9-]*$/, 'letters, digits and "-", starting with a letter or digit');
-export const errorResponse = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-});

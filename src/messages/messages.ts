@@ -7,7 +7,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import { requireMembership, type ConversationRow } from '../conversations/conversations.ts';
 import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
-import { toPublicMessage, type MessageRow, type MessageUsage, type PublicMessage } from './message-shape.ts';
+import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
 
 /** Called after a message is committed and published; agents use it to decide whether to answer. */
 export type MessagePostedListener = (message: PublicMessage, conversation: ConversationRow) => void;
@@ -84,7 +84,9 @@ export async function appendMessage(deps: MessageDeps, input: NewMessage): Promi
         await tx
           .update(conversationMembers)
           .set({ lastReadSeq: counter.lastSeq })
-          .where(and(eq(conversationMembers.conversationId, input.conversationId), eq(conversationMembers.memberId, input.sender.id)));
+          .where(
+            and(eq(conversationMembers.conversationId, input.conversationId), eq(conversationMembers.memberId, input.sender.id)),
+          );
       }
       return { row: inserted, conversation: counter };
     }));
@@ -218,34 +220,11 @@ export async function markRead(deps: MessageDeps, principal: Principal, conversa
     .where(and(eq(conversationMembers.conversationId, conversationId), eq(conversationMembers.memberId, principal.userId)))
     .returning({ lastReadSeq: conversationMembers.lastReadSeq });
   const stored = row?.lastReadSeq ?? target;
-  await deps.bus.publish(conversationTopic(conversationId), { type: 'read', conversationId, memberId: principal.userId, seq: stored });
+  await deps.bus.publish(conversationTopic(conversationId), {
+    type: 'read',
+    conversationId,
+    memberId: principal.userId,
+    seq: stored,
+  });
   return stored;
-}
-
-/**
- * Changes a stored message (agent streaming and final states) and returns it. Does not publish:
- * the caller chooses `message.updated` or `message.done`.
- */
-export async function updateMessage(
-  db: Executor,
-  messageId: string,
-  changes: { content?: string; status?: MessageStatus; error?: string | null; usage?: MessageUsage | null; parts?: unknown[] },
-): Promise<PublicMessage> {
-  const [row] = await db
-    .update(messages)
-    .set({ ...changes, usage: changes.usage as Record<string, unknown> | null | undefined })
-    .where(eq(messages.id, messageId))
-    .returning();
-  if (!row) throw new AppError('not_found', 'Message not found');
-  return toPublicMessage(row);
-}
-
-/** One message by id within a workspace, or not_found. */
-export async function getMessage(db: Executor, workspaceId: string, messageId: string): Promise<PublicMessage> {
-  const [row] = await db
-    .select()
-    .from(messages)
-    .where(and(eq(messages.id, messageId), eq(messages.workspaceId, workspaceId)));
-  if (!row) throw new AppError('not_found', 'Message not found');
-  return toPublicMessage(row);
 }

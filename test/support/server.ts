@@ -15,7 +15,11 @@ export interface TestServer {
   url: string;
   dataDir: string;
   /** JSON request against the server; `token` adds a bearer header. */
-  request(method: string, pathname: string, options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  request(
+    method: string,
+    pathname: string,
+    options?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Registers a user (creating the workspace unless `inviteCode`) and returns the session. */
   register(workspace: string, handle: string, inviteCode?: string): Promise<Session>;
   close(): Promise<void>;
