@@ -4,6 +4,7 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { Db, Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { agents, conversationMembers, handles } from '../db/schema.ts';
+import { claimHandle } from '../users/handles.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import { getUser } from '../users/users.ts';
@@ -81,9 +82,7 @@ export async function createAgent(
   const id = uuidv7();
   try {
     const row = await deps.db.transaction(async (tx) => {
-      await tx
-        .insert(handles)
-        .values({ workspaceId: principal.workspaceId, handleLower: input.handle.toLowerCase(), ownerType: 'agent', ownerId: id });
+      await claimHandle(tx, { workspaceId: principal.workspaceId, handle: input.handle, ownerType: 'agent', ownerId: id });
       const [inserted] = await tx
         .insert(agents)
         .values({
@@ -152,12 +151,7 @@ export async function updateAgent(
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
         await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
-        await tx.insert(handles).values({
-          workspaceId: principal.workspaceId,
-          handleLower: input.handle.toLowerCase(),
-          ownerType: 'agent',
-          ownerId: agentId,
-        });
+        await claimHandle(tx, { workspaceId: principal.workspaceId, handle: input.handle, ownerType: 'agent', ownerId: agentId });
       }
       const [updated] = await tx
         .update(agents)

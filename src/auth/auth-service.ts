@@ -2,7 +2,8 @@ import { and, eq, gt, isNull, lt, sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Db, Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
-import { apiKeys, handles, invites, refreshTokens, users, workspaces } from '../db/schema.ts';
+import { apiKeys, invites, refreshTokens, users, workspaces } from '../db/schema.ts';
+import { claimHandle } from '../users/handles.ts';
 import { AppError } from '../errors/app-error.ts';
 import {
   findUserByHandle,
@@ -86,9 +87,7 @@ export async function register(
         role = 'owner';
       }
       const userId = uuidv7();
-      await tx
-        .insert(handles)
-        .values({ workspaceId: workspaceRow.id, handleLower: input.handle.toLowerCase(), ownerType: 'user', ownerId: userId });
+      await claimHandle(tx, { workspaceId: workspaceRow.id, handle: input.handle, ownerType: 'user', ownerId: userId });
       const [userRow] = await tx
         .insert(users)
         .values({

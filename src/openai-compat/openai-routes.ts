@@ -53,18 +53,19 @@ export function openAIRoutes(context: AppContext, feature: AgentsFeature): Fasti
         const write = (payload: unknown) => {
           if (!reply.raw.destroyed) reply.raw.write(`data: ${JSON.stringify(payload)}\n\n`);
         };
+        const startStream = () => {
+          streaming = true;
+          reply.hijack();
+          reply.raw.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache',
+            connection: 'keep-alive',
+          });
+          write(shapes.roleChunk());
+        };
         const result = await runChatCompletion(deps, request.principal, body, controller.signal, (text) => {
           if (!body.stream) return;
-          if (!streaming) {
-            streaming = true;
-            reply.hijack();
-            reply.raw.writeHead(200, {
-              'content-type': 'text/event-stream; charset=utf-8',
-              'cache-control': 'no-cache',
-              connection: 'keep-alive',
-            });
-            write(shapes.roleChunk());
-          }
+          if (!streaming) startStream();
           write(shapes.textChunk(text));
         });
         if (!streaming) {
@@ -75,14 +76,7 @@ export function openAIRoutes(context: AppContext, feature: AgentsFeature): Fasti
             return;
           }
           if (!body.stream) return shapes.completion(result);
-          streaming = true;
-          reply.hijack();
-          reply.raw.writeHead(200, {
-            'content-type': 'text/event-stream; charset=utf-8',
-            'cache-control': 'no-cache',
-            connection: 'keep-alive',
-          });
-          write(shapes.roleChunk());
+          startStream();
         }
         if (result.outcome === 'failed')
           write({ error: { message: result.error, type: 'provider_error', code: 'provider_error' } });
