@@ -1,4 +1,5 @@
 import { Loadgen, type LoadgenResult } from '../lib/loadgen.ts';
+import { waitForQuietMachine } from '../lib/machine-load.ts';
 import { writePlan } from '../lib/plan.ts';
 import { prepareTarget, type TargetName } from '../lib/targets.ts';
 
@@ -23,24 +24,26 @@ export interface FanoutResult {
   steps: LoadgenResult[];
 }
 
-/** Other processes' CPU share on either core above which a step is measured again. */
+/** Other processes' CPU share on either core above which a failed step is measured again. */
 const disturbanceLimitPct = 20;
 
 /**
- * One step at `rate` messages/s per publisher. The machine is shared: when other processes took
- * more than `disturbanceLimitPct` of either core, the step is repeated once after a pause and the
- * less disturbed attempt is kept; `disturbed` and `attempts` are added to the result. Any backlog
- * is drained before returning.
+ * One step at `rate` messages/s per publisher. The machine is shared: a step that fails while
+ * other processes took more than `disturbanceLimitPct` of either core is inconclusive, so it is
+ * measured again (at most 3 attempts) after waiting, bounded, for a quiet machine. A passing
+ * attempt is kept, else the least disturbed one; `disturbed` and `attempts` are added to the
+ * result. Any backlog is drained before returning.
  */
-async function measureStep(loadgen: Loadgen, rate: number, seconds: number): Promise<LoadgenResult> {
+async function measureStep(loadgen: Loadgen, rate: number, seconds: number, p99LimitMs: number): Promise<LoadgenResult> {
   const otherLoad = (result: LoadgenResult) => Math.max(Number(result.otherCore0Pct), Number(result.otherCore1Pct));
   let kept: LoadgenResult | undefined;
-  for (let attempt = 1; attempt <= 2; attempt++) {
-    const result = await loadgen.command(`run ${rate} ${seconds} 3`);
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const result = { ...(await loadgen.command(`run ${rate} ${seconds} 3`)), attempts: attempt };
     await loadgen.command('settle 0.5 30');
-    if (!kept || otherLoad(result) < otherLoad(kept)) kept = { ...result, attempts: attempt };
-    if (otherLoad(result) <= disturbanceLimitPct) break;
-    if (attempt === 1) await loadgen.command('idle 3');
+    const passed = stepPasses(result, p99LimitMs);
+    if (passed || !kept || otherLoad(result) < otherLoad(kept)) kept = result;
+    if (passed || otherLoad(result) <= disturbanceLimitPct) break;
+    await waitForQuietMachine(30, 20_000);
   }
   return { ...kept!, disturbed: otherLoad(kept!) > disturbanceLimitPct ? 'yes' : '' };
 }
@@ -82,7 +85,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
     let failedRate = Infinity;
     let rate = options.startRate;
     for (let step = 0; step < options.maxSteps && rate >= options.startRate / 8; step++) {
-      const result = await measureStep(loadgen, rate, options.stepSeconds);
+      const result = await measureStep(loadgen, rate, options.stepSeconds, options.p99LimitMs);
       steps.push(result);
       const passed = stepPasses(result, options.p99LimitMs);
       process.stderr.write(
