@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config/config.ts';
-import { migrateOnly, startServer } from './main.ts';
+import { loadDrizzleAsCommonJs } from './db/drizzle-commonjs-hook.ts';
+
+loadDrizzleAsCommonJs();
+// Imported after the hook is in place, so drizzle-orm loads as CommonJS (see the hook's docstring).
+const { ConfigError, loadConfig } = await import('./config/config.ts');
+const { migrateOnly, startServer } = await import('./main.ts');
 
 const usage = 'usage: chorus [start|migrate] [--role all|api|worker]';
 

@@ -26,7 +26,7 @@ export async function startServer(
   } catch (error) {
     await database.close().catch(() => {});
     if (database.kind === 'postgres') {
-      throw new ConfigError(`Invalid configuration: DATABASE_URL: cannot migrate PostgreSQL (${(error as Error).message})`);
+      throw new ConfigError(`Invalid configuration: DATABASE_URL: cannot migrate PostgreSQL (${rootCause(error)})`);
     }
     throw error;
   }
@@ -45,6 +45,13 @@ export async function startServer(
   const url = await app.listen({ port: config.port, host: config.host });
   logger.info({ url, mode: config.mode, database: database.kind }, 'Chorus is listening');
   return { app, context, url };
+}
+
+/** The innermost message of an error's cause chain (drivers wrap "connection refused" in query errors). */
+function rootCause(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown };
+  while (current.cause && typeof current.cause === 'object') current = current.cause as typeof current;
+  return current.message || String(error);
 }
 
 /** A Redis client that answered PING; a wrong URL fails start-up here, not at first use. */
