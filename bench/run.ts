@@ -4,6 +4,7 @@
  * one C load generator. Each server is pinned to core 0 and the generator to core 1.
  *
  * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus[,chorus-pg]   --quick
+ *        --generations N (concurrent streamed replies; default 1000, 200 with --quick)
  * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target.
  *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
  * Prints a table (ratios and targets first) and writes the JSON report.
@@ -29,6 +30,7 @@ const { values } = parseArgs({
       default: targetNames.filter((name) => name !== 'chorus-pg' || process.env.BENCH_DATABASE_URL).join(','),
     },
     quick: { type: 'boolean', default: process.env.BENCH_QUICK === '1' },
+    generations: { type: 'string' },
     out: { type: 'string', default: path.join(import.meta.dirname, 'results', 'latest.json') },
   },
 });
@@ -109,13 +111,14 @@ if (scenarios.has('idle')) {
   }
 }
 if (scenarios.has('stream') && targets.includes('chorus') && !isInterrupted()) {
-  console.error('token streaming');
+  const generations = Number(values.generations ?? (quick ? 200 : 1000));
+  console.error(`token streaming: ${generations} generations`);
   await quietGate('stream chorus');
   try {
     report.stream = await runStream({
-      generations: quick ? 200 : 1000,
+      generations,
       viewersPerConversation: 3,
-      users: quick ? 10 : 50,
+      users: Math.max(1, Math.ceil(generations / 20)),
       tokens: 200,
       tokensPerSecond: 50,
       staggerSeconds: 1,
