@@ -88,7 +88,19 @@ extern stats_t g_stats;
 extern int g_payload_bytes;
 extern int g_self_echo;
 
+extern int g_server_pid;
+
 int64_t now_ns(void);
+
+/* procstat.c: figures from /proc. CPU times in ns, RSS in MB. */
+int64_t server_cpu_ns(void);
+double server_rss_mb(void);
+/** Time CPU `core` spent busy (everything but idle and iowait). */
+int64_t core_busy_ns(int core);
+int64_t self_cpu_ns(void);
+
+/* plan.c: fills g_rooms, g_conns and g_pubs; exits with status 2 on a bad plan. */
+void read_plan(const char *file);
 
 /* ws.c: connections and framing. */
 void conn_start(conn_t *c);

@@ -38,66 +38,12 @@ int g_npubs;
 stats_t g_stats;
 int g_payload_bytes = 200;
 int g_self_echo = 1;
-static int server_pid;
+int g_server_pid;
 
 int64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/* Server CPU time in ns (utime + stime from /proc/<pid>/stat) and RSS in MB. */
-static int64_t server_cpu_ns(void) {
-  char path[64], buf[2048];
-  snprintf(path, sizeof path, "/proc/%d/stat", server_pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  char *p = strrchr(buf, ')');
-  if (!p) return 0;
-  unsigned long long utime = 0, stime = 0;
-  /* fields after ")" start at 3 (state); utime is 14, stime 15 */
-  sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
-  return (int64_t)((utime + stime) * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
-}
-
-static double server_rss_mb(void) {
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", server_pid);
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
-  double kb = 0;
-  while (fgets(line, sizeof line, f)) if (strncmp(line, "VmRSS:", 6) == 0) kb = atof(line + 6);
-  fclose(f);
-  return kb / 1024.0;
-}
-
-/* Time CPU `core` spent running tasks, in ns, from /proc/stat. */
-static int64_t core_busy_ns(int core) {
-  char line[512], name[16];
-  snprintf(name, sizeof name, "cpu%d ", core);
-  FILE *f = fopen("/proc/stat", "r");
-  if (!f) return 0;
-  unsigned long long v[8] = { 0 };
-  while (fgets(line, sizeof line, f)) {
-    if (strncmp(line, name, strlen(name)) != 0) continue;
-    sscanf(line + strlen(name), "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
-    break;
-  }
-  fclose(f);
-  /* Everything but idle and iowait. Interrupt and softirq time includes loopback packet work
-     caused by the benchmark itself, so "other load" slightly overstates disturbance at high rates. */
-  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-  return (int64_t)(busy * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
-}
-
-static int64_t self_cpu_ns(void) {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return (int64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL +
-         (int64_t)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
 }
 
 /* One pass of the event loop: waits at most `timeout_ms` and dispatches what is ready. */
@@ -297,52 +243,6 @@ static void cmd_settle(double quiet_s, double max_s) {
   printf("{\"event\":\"settle\",\"ms\":%.0f,\"quiet\":%s}\n", (now - start) / 1e6, now < end ? "true" : "false");
 }
 
-static void read_plan(const char *file) {
-  FILE *f = fopen(file, "r");
-  if (!f) {
-    perror(file);
-    exit(2);
-  }
-  char line[4096], a[2048];
-  int room_cap = 16, conn_cap = 1024, pub_cap = 1024;
-  g_rooms = calloc((size_t)room_cap, sizeof *g_rooms);
-  g_conns = calloc((size_t)conn_cap, sizeof *g_conns);
-  g_pubs = calloc((size_t)pub_cap, sizeof *g_pubs);
-  while (fgets(line, sizeof line, f)) {
-    int room, conn;
-    if (sscanf(line, "room %d %2047s", &room, a) == 2) {
-      while (room >= room_cap) {
-        g_rooms = realloc(g_rooms, sizeof *g_rooms * (size_t)room_cap * 2);
-        memset(g_rooms + room_cap, 0, sizeof *g_rooms * (size_t)room_cap);
-        room_cap *= 2;
-      }
-      g_rooms[room].conversation_id = strcmp(a, "-") ? strdup(a) : NULL;
-      if (room >= g_nrooms) g_nrooms = room + 1;
-    } else if (sscanf(line, "pub %d %d", &conn, &room) == 2) {
-      if (g_npubs == pub_cap) g_pubs = realloc(g_pubs, sizeof *g_pubs * (size_t)(pub_cap *= 2));
-      g_pubs[g_npubs++] = (pub_t){ .conn = conn, .room = room };
-    } else if (sscanf(line, "conn %d %2047s", &room, a) == 2) {
-      if (g_nconns == conn_cap) {
-        g_conns = realloc(g_conns, sizeof *g_conns * (size_t)conn_cap * 2);
-        memset(g_conns + conn_cap, 0, sizeof *g_conns * (size_t)conn_cap);
-        conn_cap *= 2;
-      }
-      conn_t *c = &g_conns[g_nconns++];
-      c->fd = -1;
-      c->room = room;
-      c->token = strcmp(a, "-") ? strdup(a) : NULL;
-      if (room >= g_nrooms) g_nrooms = room + 1;
-    }
-  }
-  fclose(f);
-  for (int i = 0; i < g_npubs; i++) {
-    if (g_pubs[i].conn >= g_nconns || g_pubs[i].room >= g_nrooms || g_nrooms > room_cap) {
-      fprintf(stderr, "loadgen: plan names an undeclared connection or room\n");
-      exit(2);
-    }
-  }
-}
-
 int main(int argc, char **argv) {
   const char *plan = NULL;
   int provider_port = 0, tokens = 200, tps = 50;
@@ -352,7 +252,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--port")) g_port = atoi(v);
     else if (!strcmp(k, "--path")) g_path = v;
     else if (!strcmp(k, "--plan")) plan = v;
-    else if (!strcmp(k, "--server-pid")) server_pid = atoi(v);
+    else if (!strcmp(k, "--server-pid")) g_server_pid = atoi(v);
     else if (!strcmp(k, "--payload-bytes")) g_payload_bytes = atoi(v);
     else if (!strcmp(k, "--self-echo")) g_self_echo = atoi(v);
     else if (!strcmp(k, "--provider-port")) provider_port = atoi(v);
