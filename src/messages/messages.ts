@@ -9,8 +9,11 @@ import { requireMembership, type ConversationRow } from '../conversations/conver
 import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
 
+/** The conversation a message was just posted to, as listeners need it. */
+export type PostedConversation = Pick<ConversationRow, 'id' | 'workspaceId' | 'kind'>;
+
 /** Called after a message is committed and published; agents use it to decide whether to answer. */
-export type MessagePostedListener = (message: PublicMessage, conversation: ConversationRow) => void;
+export type MessagePostedListener = (message: PublicMessage, conversation: PostedConversation) => void;
 
 export interface MessageDeps {
   db: Db;
@@ -45,62 +48,84 @@ export async function appendMessage(deps: MessageDeps, input: NewMessage): Promi
   if (Buffer.byteLength(input.content, 'utf8') > deps.maxMessageBytes) {
     throw new AppError('payload_too_large', `Message content exceeds ${deps.maxMessageBytes} bytes`);
   }
-  if (input.clientMsgId) {
-    const existing = await findByClientMsgId(deps.db, input);
-    if (existing) return { message: checkSameContent(existing, input), created: false };
-  }
-  let row: MessageRow;
-  let conversation: ConversationRow;
+  if (input.threadRootId) await checkThreadRoot(deps.db, input.conversationId, input.threadRootId);
+  let appended: { row: MessageRow; conversation: PostedConversation } | undefined;
   try {
-    ({ row, conversation } = await deps.db.transaction(async (tx) => {
-      if (input.threadRootId) await checkThreadRoot(tx, input.conversationId, input.threadRootId);
-      const [counter] = await tx
-        .update(conversations)
-        .set({ lastSeq: sql`${conversations.lastSeq} + 1`, lastActivityAt: sql`now()` })
-        .where(and(eq(conversations.id, input.conversationId), eq(conversations.workspaceId, input.workspaceId)))
-        .returning();
-      if (!counter) throw new AppError('not_found', 'Conversation not found');
-      const [inserted] = await tx
-        .insert(messages)
-        .values({
-          id: uuidv7(),
-          workspaceId: input.workspaceId,
-          conversationId: input.conversationId,
-          seq: counter.lastSeq,
-          threadRootId: input.threadRootId ?? null,
-          senderType: input.sender.type,
-          senderId: input.sender.id,
-          senderHandle: input.sender.handle,
-          onBehalfOf: input.onBehalfOf ?? null,
-          content: input.content,
-          parts: input.parts ?? [],
-          status: input.status ?? 'complete',
-          runId: input.runId ?? null,
-          clientMsgId: input.clientMsgId ?? null,
-        })
-        .returning();
-      if (input.sender.type === 'user') {
-        // A sender has read everything up to their own message.
-        await tx
-          .update(conversationMembers)
-          .set({ lastReadSeq: counter.lastSeq })
-          .where(
-            and(eq(conversationMembers.conversationId, input.conversationId), eq(conversationMembers.memberId, input.sender.id)),
-          );
-      }
-      return { row: inserted, conversation: counter };
-    }));
+    appended = await insertWithNextSeq(deps.db, input);
   } catch (error) {
+    // A repeated clientMsgId fails the unique index: the whole statement, seq bump included, is undone.
     if (input.clientMsgId && isUniqueViolation(error)) {
       const existing = await findByClientMsgId(deps.db, input);
       if (existing) return { message: checkSameContent(existing, input), created: false };
     }
     throw error;
   }
-  const message = toPublicMessage(row);
+  if (!appended) throw new AppError('not_found', 'Conversation not found');
+  const message = toPublicMessage(appended.row);
   await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message', message });
-  for (const listener of deps.messagePosted) listener(message, conversation);
+  for (const listener of deps.messagePosted) listener(message, appended.conversation);
   return { message, created: true };
+}
+
+/**
+ * One statement, so one round trip and its own transaction: bump the conversation's `last_seq`
+ * (the row lock orders concurrent appends), insert the message with that seq, and move a person's
+ * read cursor to their own message. Undefined when the conversation does not exist.
+ */
+async function insertWithNextSeq(
+  db: Executor,
+  input: NewMessage,
+): Promise<{ row: MessageRow; conversation: PostedConversation } | undefined> {
+  const result = await db.execute(sql`
+    with counter as (
+      update ${conversations} set last_seq = last_seq + 1, last_activity_at = now()
+      where id = ${input.conversationId} and workspace_id = ${input.workspaceId}
+      returning id, kind, last_seq
+    ), inserted as (
+      insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
+        sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
+      select ${uuidv7()}, ${input.workspaceId}, counter.id, counter.last_seq, ${input.threadRootId ?? null},
+        ${input.sender.type}, ${input.sender.id}, ${input.sender.handle}, ${input.onBehalfOf ?? null}, ${input.content},
+        ${JSON.stringify(input.parts ?? [])}::jsonb, ${input.status ?? 'complete'}, ${input.runId ?? null}, ${input.clientMsgId ?? null}
+      from counter
+      returning *
+    ), read_cursor as (
+      update ${conversationMembers} set last_read_seq = (select seq from inserted)
+      where conversation_id = ${input.conversationId} and member_id = ${input.sender.id} and ${input.sender.type === 'user'}
+        and exists (select 1 from inserted)
+    )
+    select inserted.*, counter.kind as conversation_kind from inserted, counter`);
+  const [raw] = (result as unknown as { rows: Array<Record<string, unknown>> }).rows;
+  if (!raw) return undefined;
+  const row: MessageRow = {
+    id: raw.id as string,
+    workspaceId: raw.workspace_id as string,
+    conversationId: raw.conversation_id as string,
+    seq: Number(raw.seq),
+    threadRootId: (raw.thread_root_id as string | null) ?? null,
+    senderType: raw.sender_type as MessageRow['senderType'],
+    senderId: raw.sender_id as string,
+    senderHandle: raw.sender_handle as string,
+    onBehalfOf: (raw.on_behalf_of as string | null) ?? null,
+    content: raw.content as string,
+    parts: parseJson(raw.parts) as unknown[],
+    status: raw.status as MessageStatus,
+    error: (raw.error as string | null) ?? null,
+    usage: parseJson(raw.usage) as MessageRow['usage'],
+    runId: (raw.run_id as string | null) ?? null,
+    clientMsgId: (raw.client_msg_id as string | null) ?? null,
+    createdAt: new Date(raw.created_at as string | Date),
+    editedAt: raw.edited_at ? new Date(raw.edited_at as string | Date) : null,
+  };
+  return {
+    row,
+    conversation: { id: row.conversationId, workspaceId: row.workspaceId, kind: raw.conversation_kind as 'direct' | 'group' },
+  };
+}
+
+/** Drivers differ: node-postgres parses jsonb, PGlite may hand back text for a CTE's output. */
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
 }
 
 /**
