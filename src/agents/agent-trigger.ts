@@ -36,6 +36,7 @@ export function createReplyTrigger(deps: { db: Db; runs: RunService; logger: Log
   return (message, conversation) => {
     // An agent's message is routed when it completes (its content is empty while streaming).
     if (message.status !== 'complete' || message.sender.type === 'agent') return;
+    if (conversation.agentMemberIds.length === 0) return;
     route(message, conversation, 0).catch(() => undefined); // logged by the ordered task runner
   };
 }

@@ -9,8 +9,11 @@ import { requireMembership, type ConversationRow } from '../conversations/conver
 import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
 
-/** The conversation a message was just posted to, as listeners need it. */
-export type PostedConversation = Pick<ConversationRow, 'id' | 'workspaceId' | 'kind'>;
+/**
+ * The conversation a message was just posted to, as listeners need it. `agentMemberIds` is read in
+ * the append statement, so conversations without agents cost the reply trigger no query.
+ */
+export type PostedConversation = Pick<ConversationRow, 'id' | 'workspaceId' | 'kind'> & { agentMemberIds: string[] };
 
 /** Called after a message is committed and published; agents use it to decide whether to answer. */
 export type MessagePostedListener = (message: PublicMessage, conversation: PostedConversation) => void;
@@ -94,7 +97,10 @@ async function insertWithNextSeq(
       where conversation_id = ${input.conversationId} and member_id = ${input.sender.id} and ${input.sender.type === 'user'}
         and exists (select 1 from inserted)
     )
-    select inserted.*, counter.kind as conversation_kind from inserted, counter`);
+    select inserted.*, counter.kind as conversation_kind,
+      array(select member_id::text from ${conversationMembers}
+            where conversation_id = counter.id and member_type = 'agent') as agent_member_ids
+    from inserted, counter`);
   const [raw] = (result as unknown as { rows: Array<Record<string, unknown>> }).rows;
   if (!raw) return undefined;
   const row: MessageRow = {
@@ -119,8 +125,20 @@ async function insertWithNextSeq(
   };
   return {
     row,
-    conversation: { id: row.conversationId, workspaceId: row.workspaceId, kind: raw.conversation_kind as 'direct' | 'group' },
+    conversation: {
+      id: row.conversationId,
+      workspaceId: row.workspaceId,
+      kind: raw.conversation_kind as 'direct' | 'group',
+      agentMemberIds: parsePgArray(raw.agent_member_ids),
+    },
   };
+}
+
+/** A text[] column: node-postgres parses it, PGlite may hand back its `{a,b}` literal. */
+function parsePgArray(value: unknown): string[] {
+  if (Array.isArray(value)) return value as string[];
+  if (typeof value === 'string' && value.length > 2) return value.slice(1, -1).split(',');
+  return [];
 }
 
 /** Drivers differ: node-postgres parses jsonb, PGlite may hand back text for a CTE's output. */
