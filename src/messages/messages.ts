@@ -30,7 +30,11 @@ export interface MessageDeps {
 export interface NewMessage {
   workspaceId: string;
   conversationId: string;
-  sender: { type: 'user' | 'agent'; id: string; handle: string };
+  /**
+   * Without `handle`, the sender must be a user member of the conversation: the append reads the
+   * handle and stores nothing (not_found) for a non-member, all in the same statement.
+   */
+  sender: { type: 'user' | 'agent'; id: string; handle?: string };
   content: string;
   clientMsgId?: string;
   threadRootId?: string;
@@ -79,16 +83,24 @@ async function insertWithNextSeq(
   db: Executor,
   input: NewMessage,
 ): Promise<{ row: MessageRow; conversation: PostedConversation } | undefined> {
+  const sender =
+    input.sender.handle === undefined
+      ? sql`select ${users.handle} as handle from ${conversationMembers}
+          join ${users} on ${users.id} = ${conversationMembers.memberId}
+          where ${conversationMembers.conversationId} = ${input.conversationId}
+            and ${conversationMembers.memberId} = ${input.sender.id}
+            and ${conversationMembers.workspaceId} = ${input.workspaceId}`
+      : sql`select ${input.sender.handle}::text as handle`;
   const result = await db.execute(sql`
-    with counter as (
+    with sender as (${sender}), counter as (
       update ${conversations} set last_seq = last_seq + 1, last_activity_at = now()
-      where id = ${input.conversationId} and workspace_id = ${input.workspaceId}
+      where id = ${input.conversationId} and workspace_id = ${input.workspaceId} and exists (select 1 from sender)
       returning id, kind, last_seq
     ), inserted as (
       insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
         sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
       select ${uuidv7()}, ${input.workspaceId}, counter.id, counter.last_seq, ${input.threadRootId ?? null},
-        ${input.sender.type}, ${input.sender.id}, ${input.sender.handle}, ${input.onBehalfOf ?? null}, ${input.content},
+        ${input.sender.type}, ${input.sender.id}, (select handle from sender), ${input.onBehalfOf ?? null}, ${input.content},
         ${JSON.stringify(input.parts ?? [])}::jsonb, ${input.status ?? 'complete'}, ${input.runId ?? null}, ${input.clientMsgId ?? null}
       from counter
       returning *
@@ -156,22 +168,10 @@ export async function postMessage(
   conversationId: string,
   input: { content: string; clientMsgId?: string; threadRootId?: string },
 ): Promise<{ message: PublicMessage; created: boolean }> {
-  const [member] = await deps.db
-    .select({ handle: users.handle })
-    .from(conversationMembers)
-    .innerJoin(users, eq(users.id, conversationMembers.memberId))
-    .where(
-      and(
-        eq(conversationMembers.conversationId, conversationId),
-        eq(conversationMembers.memberId, principal.userId),
-        eq(conversationMembers.workspaceId, principal.workspaceId),
-      ),
-    );
-  if (!member) throw new AppError('not_found', 'Conversation not found');
   return appendMessage(deps, {
     workspaceId: principal.workspaceId,
     conversationId,
-    sender: { type: 'user', id: principal.userId, handle: member.handle },
+    sender: { type: 'user', id: principal.userId },
     content: input.content,
     clientMsgId: input.clientMsgId,
     threadRootId: input.threadRootId,
