@@ -20,10 +20,8 @@ export const wsUrl = (server: TestServer) => `${server.url.replace(/^http/, 'ws'
  */
 export class TestClient {
   readonly ws: WebSocket;
-  readonly frames: Frame[] = [];
   readonly closed: Promise<Closed>;
-  #taken = new Set<Frame>();
-  #waiters: Array<{ predicate: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
+  #inbox = new Inbox<Frame>('frame', (frames) => JSON.stringify(frames.map((frame) => frame.type)));
   #nextId = 1;
 
   constructor(ws: WebSocket) {
@@ -59,29 +57,14 @@ export class TestClient {
     return this.take((received) => received.id === id && ['ack', 'error', 'pong'].includes(received.type), timeoutMs);
   }
 
+  /** Every frame received so far, in arrival order. */
+  get frames(): Frame[] {
+    return this.#inbox.items;
+  }
+
   /** The first untaken frame matching `predicate`, now or when it arrives. */
   take(predicate: (frame: Frame) => boolean, timeoutMs = 5_000): Promise<Frame> {
-    const found = this.frames.find((frame) => !this.#taken.has(frame) && predicate(frame));
-    if (found) {
-      this.#taken.add(found);
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        predicate,
-        resolve: (frame: Frame) => {
-          clearTimeout(timer);
-          resolve(frame);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(
-          new Error(`no matching frame within ${timeoutMs} ms; got: ${JSON.stringify(this.frames.map((frame) => frame.type))}`),
-        );
-      }, timeoutMs);
-      this.#waiters.push(waiter);
-    });
+    return this.#inbox.take(predicate, timeoutMs);
   }
 
   /** `message` frames received so far for `conversationId`, as seqs in arrival order. */
@@ -97,12 +80,7 @@ export class TestClient {
   }
 
   #onFrame(frame: Frame): void {
-    this.frames.push(frame);
-    const index = this.#waiters.findIndex((waiter) => waiter.predicate(frame));
-    if (index === -1) return;
-    const [waiter] = this.#waiters.splice(index, 1);
-    this.#taken.add(frame);
-    waiter.resolve(frame);
+    this.#inbox.push(frame);
   }
 }
 
@@ -119,12 +97,10 @@ export interface SseEvent {
  * TestClient; `ended` resolves when the server ends the stream.
  */
 export class SseReader {
-  readonly events: SseEvent[] = [];
   readonly ended: Promise<void>;
   readonly status: number;
   #controller: AbortController;
-  #waiters: Array<{ predicate: (event: SseEvent) => boolean; resolve: (event: SseEvent) => void }> = [];
-  #taken = new Set<SseEvent>();
+  #inbox = new Inbox<SseEvent>('SSE event', (events) => JSON.stringify(events));
 
   private constructor(response: Response, controller: AbortController) {
     this.status = response.status;
@@ -138,26 +114,14 @@ export class SseReader {
     return new SseReader(response, controller);
   }
 
+  /** Every event received so far, in arrival order. */
+  get events(): SseEvent[] {
+    return this.#inbox.items;
+  }
+
+  /** The first untaken event matching `predicate`, now or when it arrives. */
   take(predicate: (event: SseEvent) => boolean, timeoutMs = 5_000): Promise<SseEvent> {
-    const found = this.events.find((event) => !this.#taken.has(event) && predicate(event));
-    if (found) {
-      this.#taken.add(found);
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        predicate,
-        resolve: (event: SseEvent) => {
-          clearTimeout(timer);
-          resolve(event);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events)}`));
-      }, timeoutMs);
-      this.#waiters.push(waiter);
-    });
+    return this.#inbox.take(predicate, timeoutMs);
   }
 
   /** Seqs of the `message` events so far, in arrival order. */
@@ -197,11 +161,54 @@ export class SseReader {
       else if (line.startsWith('data: ')) event.data = JSON.parse(line.slice(6));
     }
     if (Object.keys(event).length === 0) return;
-    this.events.push(event);
-    const index = this.#waiters.findIndex((waiter) => waiter.predicate(event));
+    this.#inbox.push(event);
+  }
+}
+
+/**
+ * Items received in order, each taken at most once: `take` resolves with the first untaken item
+ * matching its predicate, already here or arriving within `timeoutMs`, else rejects naming what came.
+ */
+class Inbox<T> {
+  readonly items: T[] = [];
+  readonly #taken = new Set<T>();
+  readonly #waiters: Array<{ predicate: (item: T) => boolean; resolve: (item: T) => void }> = [];
+  readonly #noun: string;
+  readonly #describe: (items: T[]) => string;
+
+  constructor(noun: string, describe: (items: T[]) => string) {
+    this.#noun = noun;
+    this.#describe = describe;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+    const index = this.#waiters.findIndex((waiter) => waiter.predicate(item));
     if (index === -1) return;
     const [waiter] = this.#waiters.splice(index, 1);
-    this.#taken.add(event);
-    waiter.resolve(event);
+    this.#taken.add(item);
+    waiter.resolve(item);
+  }
+
+  take(predicate: (item: T) => boolean, timeoutMs: number): Promise<T> {
+    const found = this.items.find((item) => !this.#taken.has(item) && predicate(item));
+    if (found) {
+      this.#taken.add(found);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        predicate,
+        resolve: (item: T) => {
+          clearTimeout(timer);
+          resolve(item);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+        reject(new Error(`no matching ${this.#noun} within ${timeoutMs} ms; got ${this.#describe(this.items)}`));
+      }, timeoutMs);
+      this.#waiters.push(waiter);
+    });
   }
 }
