@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
 import { createModelRegistry, type ModelRegistry } from '../providers/model-registry.ts';
+import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
 import { conversationTopic } from '../realtime/event-bus.ts';
@@ -19,7 +20,12 @@ export interface AgentsFeature {
  */
 export function createAgentsFeature(app: FastifyInstance, context: AppContext): AgentsFeature {
   const models = createModelRegistry(context.config);
-  const runs = new RunService({ ...context, models, agentsConfig: context.config.agents });
+  const runs = new RunService({
+    ...context,
+    models,
+    agentsConfig: context.config.agents,
+    partialContent: new PartialContentWriter(context.db),
+  });
   context.messagePosted.add(createReplyTrigger({ db: context.db, runs, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);

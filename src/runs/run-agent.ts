@@ -9,19 +9,14 @@ import { streamModelReply, type ModelCallResult } from '../providers/model-strea
 import { conversationTopic } from '../realtime/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
-import {
-  claimQueuedRun,
-  finishMessage,
-  finishRunRow,
-  recordRunMessage,
-  savePartialContent,
-  type RunRow,
-  type RunStep,
-} from './run-store.ts';
+import type { PartialContentWriter } from './partial-content-writer.ts';
+import { claimQueuedRun, finishMessage, finishRunRow, recordRunMessage, type RunRow, type RunStep } from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
 export interface RunDeps extends MessageDeps {
   models: ModelRegistry;
+  /** Batches the partial-content saves of every streaming reply. */
+  partialContent: PartialContentWriter;
   agentsConfig: Config['agents'];
   logger: Logger;
 }
@@ -186,7 +181,7 @@ async function callModel(
   }, deps.agentsConfig.deltaCoalesceMs);
   let text = '';
   const saver = new PartialSaver(
-    () => savePartialContent(deps.db, message.id, text),
+    () => deps.partialContent.save(message.id, text),
     deps.agentsConfig.partialSaveIntervalMs,
     (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
   );

@@ -148,14 +148,6 @@ export async function cancelQueuedRun(db: Executor, runId: string): Promise<bool
   return updated.length === 1;
 }
 
-/** Saves streamed-so-far content of a message that is still `streaming` (no-op once final). */
-export async function savePartialContent(db: Executor, messageId: string, content: string): Promise<void> {
-  await db
-    .update(messages)
-    .set({ content })
-    .where(and(eq(messages.id, messageId), eq(messages.status, 'streaming')));
-}
-
 /**
  * Writes a message's final state once: only a message still `streaming` changes, so a late
  * writer (cancel racing the natural end, recovery) cannot overwrite it. Returns the stored

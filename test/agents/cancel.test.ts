@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createModelRegistry } from '../../src/providers/model-registry.ts';
+import { PartialContentWriter } from '../../src/runs/partial-content-writer.ts';
 import { RunService } from '../../src/runs/run-service.ts';
 import { createGate } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
@@ -68,6 +69,7 @@ describe('cancelling runs and clients leaving', () => {
       ...context,
       models: createModelRegistry(context.config),
       agentsConfig: context.config.agents,
+      partialContent: new PartialContentWriter(context.db),
     });
     try {
       const log = world.watch(conversationId);
