@@ -9,6 +9,7 @@ import type {
   ModelInfo,
   NewAgent,
   Page,
+  RegisterInput,
   User,
   Workspace,
 } from './types.ts';
@@ -30,13 +31,7 @@ export class ChorusApi {
   }
 
   /** Creates the workspace (caller becomes owner) or, with `inviteCode`, joins it. */
-  async register(input: {
-    workspace: string;
-    handle: string;
-    password: string;
-    displayName?: string;
-    inviteCode?: string;
-  }): Promise<AuthResult> {
+  async register(input: RegisterInput): Promise<AuthResult> {
     const result = await this.http.request<AuthResult>('POST', '/auth/register', { body: input, auth: false });
     this.http.tokens.set(result);
     return result;

@@ -24,6 +24,7 @@ export type {
   ModelInfo,
   NewAgent,
   Page,
+  RegisterInput,
   Role,
   ServerEvent,
   ServerFrame,

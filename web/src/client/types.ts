@@ -25,6 +25,15 @@ export interface Tokens {
   refreshToken: string;
 }
 
+/** `POST /auth/register`: a new workspace slug creates it; `inviteCode` joins an existing one. */
+export interface RegisterInput {
+  workspace: string;
+  handle: string;
+  password: string;
+  displayName?: string;
+  inviteCode?: string;
+}
+
 /** The answer of register, login and refresh. */
 export interface AuthResult extends Tokens {
   user: User;

@@ -9,6 +9,7 @@ import {
   type AuthResult,
   type InboxEntry,
   type Message,
+  type RegisterInput,
   type ServerEvent,
   type User,
   type Workspace,
@@ -109,13 +110,7 @@ export class ChatStore {
     this.#signedIn(await this.api.login(input));
   }
 
-  async register(input: {
-    workspace: string;
-    handle: string;
-    password: string;
-    displayName?: string;
-    inviteCode?: string;
-  }): Promise<void> {
+  async register(input: RegisterInput): Promise<void> {
     this.#signedIn(await this.api.register(input));
   }
 
