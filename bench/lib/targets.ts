@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createGroup, registerUsers, runPool, startChorus, startChorusOnPostgres } from './chorus.ts';
-import { roomsPlan, type Plan } from './plan.ts';
+import { Loadgen } from './loadgen.ts';
+import { roomsPlan, writePlan, type Plan } from './plan.ts';
 import { listeningLine, startPinnedNode, type ServerProcess } from './server-process.ts';
 
 /**
@@ -73,4 +74,17 @@ export async function prepareTarget(
     await server.stop();
     throw error;
   }
+}
+
+/** Starts the load generator on `core` against a prepared target, with its plan written to a file. */
+export function startLoadgenFor(prepared: PreparedTarget, core: number): Promise<Loadgen> {
+  return Loadgen.start({
+    proto: prepared.proto,
+    port: prepared.server.port,
+    path: prepared.path,
+    planFile: writePlan(prepared.plan),
+    serverPid: prepared.server.pid,
+    core,
+    selfEcho: prepared.selfEcho,
+  });
 }

@@ -1,7 +1,6 @@
-import { Loadgen, type LoadgenResult } from '../lib/loadgen.ts';
+import type { Loadgen, LoadgenResult } from '../lib/loadgen.ts';
 import { waitForQuietMachine } from '../lib/machine-load.ts';
-import { writePlan } from '../lib/plan.ts';
-import { prepareTarget, type TargetName } from '../lib/targets.ts';
+import { prepareTarget, startLoadgenFor, type TargetName } from '../lib/targets.ts';
 
 /** Layout and search bounds of the fan-out scenario (issue 3). */
 export interface FanoutOptions {
@@ -67,15 +66,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
     usersPerRoom: 4,
     publishers: true,
   });
-  const loadgen = await Loadgen.start({
-    proto: prepared.proto,
-    port: prepared.server.port,
-    path: prepared.path,
-    planFile: writePlan(prepared.plan),
-    serverPid: prepared.server.pid,
-    core: 1,
-    selfEcho: prepared.selfEcho,
-  });
+  const loadgen = await startLoadgenFor(prepared, 1);
   try {
     const connect = await loadgen.command('connect 200 120');
     // Warm-up (JIT, buffers) at a quarter of the first rate; not reported.

@@ -1,7 +1,5 @@
-import { Loadgen } from '../lib/loadgen.ts';
-import { writePlan } from '../lib/plan.ts';
 import { rssMb } from '../lib/server-process.ts';
-import { prepareTarget, type TargetName } from '../lib/targets.ts';
+import { prepareTarget, startLoadgenFor, type TargetName } from '../lib/targets.ts';
 
 /** Idle-connection result: how many connected, how fast, and the server's RSS once settled. */
 export interface IdleResult {
@@ -31,14 +29,7 @@ export async function runIdle(target: TargetName, options: { connections: number
     usersPerRoom: 5,
     publishers: false,
   });
-  const loadgen = await Loadgen.start({
-    proto: prepared.proto,
-    port: prepared.server.port,
-    path: prepared.path,
-    planFile: writePlan(prepared.plan),
-    serverPid: prepared.server.pid,
-    core: 1,
-  });
+  const loadgen = await startLoadgenFor(prepared, 1);
   try {
     const rssBeforeConnectMb = rssMb(prepared.server.pid);
     const connect = await loadgen.command('connect 200 180');
