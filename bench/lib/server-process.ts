@@ -37,7 +37,9 @@ export async function startPinnedNode(options: {
   isReady: (child: ChildProcess, output: string[]) => Promise<number | undefined>;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
-  const child = spawn('taskset', ['-c', String(options.core), process.execPath, options.script, ...(options.args ?? [])], {
+  // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to every server under test.
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn('taskset', ['-c', String(options.core), process.execPath, ...flags, options.script, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
