@@ -1,0 +1,320 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { uuidv7 } from 'uuidv7';
+import type { Db, Executor } from '../db/database.ts';
+import { conversationMembers, conversations, messages, users, type MessageStatus } from '../db/schema.ts';
+import type { ConversationRow } from '../conversations/conversations.ts';
+import type { MessageRow } from './message-shape.ts';
+
+/**
+ * The conversation a message was just posted to, as listeners need it. `agentMemberIds` is read in
+ * the append statement, so conversations without agents cost the reply trigger no query.
+ */
+export type PostedConversation = Pick<ConversationRow, 'id' | 'workspaceId' | 'kind'> & { agentMemberIds: string[] };
+
+/** One message to store with the next seq of its conversation (see `NewMessage` in messages.ts). */
+export interface AppendInput {
+  workspaceId: string;
+  conversationId: string;
+  /** Without `handle`, the sender must be a user member of the conversation (checked in the statement). */
+  sender: { type: 'user' | 'agent'; id: string; handle?: string };
+  content: string;
+  clientMsgId?: string;
+  threadRootId?: string;
+  onBehalfOf?: string;
+  status?: MessageStatus;
+  runId?: string;
+  parts?: unknown[];
+}
+
+/** A stored message and its conversation; undefined from `insertOne` when nothing was stored. */
+export interface Appended {
+  row: MessageRow;
+  conversation: PostedConversation;
+}
+
+/** Appends in one group statement at most; a larger backlog waits for the next statement. */
+const maxBatch = 256;
+
+interface Pending {
+  input: AppendInput;
+  resolve(result: Appended | undefined): void;
+  reject(error: unknown): void;
+}
+
+const queues = new WeakMap<Db, AppendQueue>();
+
+/** The append queue of `db` (one per database handle, so one group statement in flight per node). */
+export function appendQueueOf(db: Db): AppendQueue {
+  let queue = queues.get(db);
+  if (!queue) {
+    queue = new AppendQueue(db);
+    queues.set(db, queue);
+  }
+  return queue;
+}
+
+/**
+ * Group commit for message appends (the technique of database write-ahead logs, applied to the
+ * statement rather than the fsync): appends that arrive while a statement is in flight, or during
+ * the same event-loop turn, are stored together by one statement and one transaction. One
+ * statement is in flight at a time per database handle, so the batch grows with the load and an
+ * unloaded append still costs exactly one round trip (a batch of one uses the single-row statement).
+ *
+ * Promise per append: it resolves only after its transaction committed, with the same result the
+ * single-row statement would give (`insertOne`): seqs are contiguous per conversation in arrival
+ * order. Whatever the group statement does not store (not a member, a conversation that does not
+ * exist, a `clientMsgId` already used) and every append of a group statement that fails (a
+ * unique-index race, a deadlock with another node) is retried alone, so each caller gets its own
+ * outcome or error.
+ */
+export class AppendQueue {
+  readonly #db: Db;
+  #pending: Pending[] = [];
+  #flushing = false;
+  #scheduled = false;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Stores `input` with the next seq; undefined when the conversation or the sender's membership is missing. */
+  append(input: AppendInput): Promise<Appended | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ input, resolve, reject });
+      if (!this.#flushing && !this.#scheduled) {
+        // Frames read in the same poll phase join the first one's statement.
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          void this.#flush();
+        });
+      }
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, groupLength(this.#pending));
+        await (batch.length === 1 ? this.#storeAlone(batch[0]) : this.#storeGroup(batch));
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #storeAlone(pending: Pending): Promise<void> {
+    try {
+      pending.resolve(await insertOne(this.#db, pending.input));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  async #storeGroup(batch: Pending[]): Promise<void> {
+    let stored: Map<string, Appended>;
+    const ids = batch.map(() => uuidv7());
+    try {
+      stored = await insertGroup(
+        this.#db,
+        batch.map((pending) => pending.input),
+        ids,
+      );
+    } catch {
+      stored = new Map();
+    }
+    const leftOver: Pending[] = [];
+    batch.forEach((pending, index) => {
+      const appended = stored.get(ids[index]);
+      if (appended) pending.resolve(appended);
+      else leftOver.push(pending);
+    });
+    // In arrival order, so a conversation's seqs still follow the order its appends came in.
+    for (const pending of leftOver) await this.#storeAlone(pending);
+  }
+}
+
+/**
+ * How many of the first `pending` appends go in one statement: at most `maxBatch`, and never two
+ * with the same sender and `clientMsgId` (the second must see the first stored, not race it).
+ */
+function groupLength(pending: Pending[]): number {
+  const keys = new Set<string>();
+  const limit = Math.min(pending.length, maxBatch);
+  for (let index = 0; index < limit; index++) {
+    const { input } = pending[index];
+    if (input.clientMsgId === undefined) continue;
+    const key = `${input.conversationId} ${input.sender.id} ${input.clientMsgId}`;
+    if (keys.has(key)) return index;
+    keys.add(key);
+  }
+  return limit;
+}
+
+/**
+ * One statement, so one round trip and its own transaction: bump the conversation's `last_seq`
+ * (the row lock orders concurrent appends), insert the message with that seq, and move a person's
+ * read cursor to their own message. Undefined when the conversation does not exist or the sender
+ * (without `handle`) is not a member. Throws the driver's unique violation on a repeated clientMsgId.
+ */
+export async function insertOne(db: Executor, input: AppendInput): Promise<Appended | undefined> {
+  const sender =
+    input.sender.handle === undefined
+      ? sql`select ${users.handle} as handle from ${conversationMembers}
+          join ${users} on ${users.id} = ${conversationMembers.memberId}
+          where ${conversationMembers.conversationId} = ${input.conversationId}
+            and ${conversationMembers.memberId} = ${input.sender.id}
+            and ${conversationMembers.workspaceId} = ${input.workspaceId}`
+      : sql`select ${input.sender.handle}::text as handle`;
+  const result = await db.execute(sql`
+    with sender as (${sender}), counter as (
+      update ${conversations} set last_seq = last_seq + 1, last_activity_at = now()
+      where id = ${input.conversationId} and workspace_id = ${input.workspaceId} and exists (select 1 from sender)
+      returning id, kind, last_seq
+    ), inserted as (
+      insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
+        sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
+      select ${uuidv7()}, ${input.workspaceId}, counter.id, counter.last_seq, ${input.threadRootId ?? null},
+        ${input.sender.type}, ${input.sender.id}, (select handle from sender), ${input.onBehalfOf ?? null}, ${input.content},
+        ${JSON.stringify(input.parts ?? [])}::jsonb, ${input.status ?? 'complete'}, ${input.runId ?? null}, ${input.clientMsgId ?? null}
+      from counter
+      returning *
+    ), read_cursor as (
+      update ${conversationMembers} set last_read_seq = greatest(last_read_seq, (select seq from inserted))
+      where conversation_id = ${input.conversationId} and member_id = ${input.sender.id} and ${input.sender.type === 'user'}
+        and exists (select 1 from inserted)
+    )
+    ${selectAppended(sql`counter`)}`);
+  const [raw] = rowsOf(result);
+  return raw ? toAppended(raw) : undefined;
+}
+
+/**
+ * Many appends, possibly to many conversations, in one statement: the inputs travel as one jsonb
+ * parameter; each conversation's `last_seq` is bumped once by its number of accepted appends and
+ * they take the seqs after it in input order. Appends whose sender is not a member, whose
+ * conversation does not exist or whose `clientMsgId` is already stored are left out (the caller
+ * retries them alone, which reports why). Returns the stored ones by message id (`ids[i]` is the
+ * id of `inputs[i]`). Throws whatever the driver throws; then nothing was stored.
+ */
+async function insertGroup(db: Executor, inputs: AppendInput[], ids: string[]): Promise<Map<string, Appended>> {
+  const records = inputs.map((input, index) => ({
+    ord: index,
+    id: ids[index],
+    workspace_id: input.workspaceId,
+    conversation_id: input.conversationId,
+    thread_root_id: input.threadRootId ?? null,
+    sender_type: input.sender.type,
+    sender_id: input.sender.id,
+    sender_handle: input.sender.handle ?? null,
+    on_behalf_of: input.onBehalfOf ?? null,
+    content: input.content,
+    parts: input.parts ?? [],
+    status: input.status ?? 'complete',
+    run_id: input.runId ?? null,
+    client_msg_id: input.clientMsgId ?? null,
+  }));
+  const result = await db.execute(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as x(
+        ord int, id uuid, workspace_id uuid, conversation_id uuid, thread_root_id uuid, sender_type text,
+        sender_id uuid, sender_handle text, on_behalf_of uuid, content text, parts jsonb, status text,
+        run_id uuid, client_msg_id text)
+    ), accepted as (
+      select input.*, coalesce(input.sender_handle, member_user.handle) as handle
+      from input
+      left join ${conversationMembers} member on input.sender_handle is null
+        and member.conversation_id = input.conversation_id and member.member_id = input.sender_id
+        and member.workspace_id = input.workspace_id
+      left join ${users} member_user on member_user.id = member.member_id
+      where coalesce(input.sender_handle, member_user.handle) is not null
+        and (input.client_msg_id is null or not exists (
+          select 1 from ${messages} earlier where earlier.conversation_id = input.conversation_id
+            and earlier.sender_id = input.sender_id and earlier.client_msg_id = input.client_msg_id))
+    ), counts as (
+      select conversation_id, workspace_id, count(*)::int as n from accepted group by conversation_id, workspace_id
+    ), counter as (
+      update ${conversations} set last_seq = ${conversations}.last_seq + counts.n, last_activity_at = now()
+      from counts where ${conversations}.id = counts.conversation_id and ${conversations}.workspace_id = counts.workspace_id
+      returning ${conversations}.id, ${conversations}.kind, ${conversations}.last_seq - counts.n as base_seq
+    ), inserted as (
+      insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
+        sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
+      select accepted.id, accepted.workspace_id, accepted.conversation_id,
+        counter.base_seq + row_number() over (partition by accepted.conversation_id order by accepted.ord),
+        accepted.thread_root_id, accepted.sender_type, accepted.sender_id, accepted.handle, accepted.on_behalf_of,
+        accepted.content, accepted.parts, accepted.status, accepted.run_id, accepted.client_msg_id
+      from accepted join counter on counter.id = accepted.conversation_id
+      returning *
+    ), read_cursor as (
+      update ${conversationMembers} set last_read_seq = greatest(${conversationMembers}.last_read_seq, latest.seq)
+      from (select conversation_id, sender_id, max(seq) as seq from inserted where sender_type = 'user'
+            group by conversation_id, sender_id) latest
+      where ${conversationMembers}.conversation_id = latest.conversation_id and ${conversationMembers}.member_id = latest.sender_id
+    )
+    ${selectAppended(sql`counter`)}`);
+  const stored = new Map<string, Appended>();
+  for (const raw of rowsOf(result)) {
+    const appended = toAppended(raw);
+    stored.set(appended.row.id, appended);
+  }
+  return stored;
+}
+
+/** The final select of both statements: the inserted rows with their conversation's kind and agent members. */
+function selectAppended(counter: SQL): SQL {
+  return sql`select inserted.*, ${counter}.kind as conversation_kind,
+      array(select member_id::text from ${conversationMembers}
+            where conversation_id = ${counter}.id and member_type = 'agent') as agent_member_ids
+    from inserted join ${counter} on ${counter}.id = inserted.conversation_id`;
+}
+
+function rowsOf(result: unknown): Array<Record<string, unknown>> {
+  return (result as { rows: Array<Record<string, unknown>> }).rows;
+}
+
+function toAppended(raw: Record<string, unknown>): Appended {
+  const row: MessageRow = {
+    id: raw.id as string,
+    workspaceId: raw.workspace_id as string,
+    conversationId: raw.conversation_id as string,
+    seq: Number(raw.seq),
+    threadRootId: (raw.thread_root_id as string | null) ?? null,
+    senderType: raw.sender_type as MessageRow['senderType'],
+    senderId: raw.sender_id as string,
+    senderHandle: raw.sender_handle as string,
+    onBehalfOf: (raw.on_behalf_of as string | null) ?? null,
+    content: raw.content as string,
+    parts: parseJson(raw.parts) as unknown[],
+    status: raw.status as MessageStatus,
+    error: (raw.error as string | null) ?? null,
+    usage: parseJson(raw.usage) as MessageRow['usage'],
+    runId: (raw.run_id as string | null) ?? null,
+    clientMsgId: (raw.client_msg_id as string | null) ?? null,
+    createdAt: new Date(raw.created_at as string | Date),
+    editedAt: raw.edited_at ? new Date(raw.edited_at as string | Date) : null,
+  };
+  return {
+    row,
+    conversation: {
+      id: row.conversationId,
+      workspaceId: row.workspaceId,
+      kind: raw.conversation_kind as 'direct' | 'group',
+      agentMemberIds: parsePgArray(raw.agent_member_ids),
+    },
+  };
+}
+
+/** A text[] column: node-postgres parses it, PGlite may hand back its `{a,b}` literal. */
+function parsePgArray(value: unknown): string[] {
+  if (Array.isArray(value)) return value as string[];
+  if (typeof value === 'string' && value.length > 2) return value.slice(1, -1).split(',');
+  return [];
+}
+
+/** Drivers differ: node-postgres parses jsonb, PGlite may hand back text for a CTE's output. */
+function parseJson(value: unknown): unknown {
+  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { appendMessage } from '../src/messages/messages.ts';
+import { testDatabases } from './support/databases.ts';
+import { startTestServer, type Session, type TestServer } from './support/server.ts';
+
+/** Appends issued in one event-loop turn share one statement; each caller still gets its own outcome. */
+for (const database of testDatabases()) {
+  describe(`group commit on ${database.name}`, () => {
+    let server: TestServer;
+    let alice: Session;
+    let bob: Session;
+    let carol: Session;
+    const rooms: string[] = [];
+    let alicesOnly: string;
+
+    before(async () => {
+      server = await startTestServer({ databaseUrl: await database.createUrl() });
+      alice = await server.register('acme', 'alice');
+      const invite = async () =>
+        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
+      bob = await server.register('acme', 'bob', await invite());
+      carol = await server.register('acme', 'carol', await invite());
+      for (const title of ['one', 'two', 'three']) {
+        const created = await server.request('POST', '/api/v1/conversations', {
+          token: alice.accessToken,
+          body: { kind: 'group', title, members: [{ type: 'user', id: bob.user.id }] },
+        });
+        rooms.push(created.body.id);
+      }
+      alicesOnly = (
+        await server.request('POST', '/api/v1/conversations', {
+          token: alice.accessToken,
+          body: { kind: 'group', title: 'mine' },
+        })
+      ).body.id;
+    });
+    after(() => server.close());
+
+    const append = (session: Session, conversationId: string, content: string, clientMsgId?: string) =>
+      appendMessage(server.context, {
+        workspaceId: session.workspace.id,
+        conversationId,
+        sender: { type: 'user', id: session.user.id },
+        content,
+        clientMsgId,
+      });
+
+    const lastSeq = async (conversationId: string) =>
+      (await server.request('GET', `/api/v1/conversations/${conversationId}`, { token: alice.accessToken })).body
+        .lastSeq as number;
+
+    it('gives each conversation contiguous seqs in arrival order and stores every message once', async () => {
+      const bases = await Promise.all(rooms.map(lastSeq));
+      const sends = Array.from({ length: 60 }, (_, index) => ({
+        session: index % 2 ? alice : bob,
+        room: index % 3,
+        content: `m${index}`,
+      }));
+      const results = await Promise.all(sends.map((send) => append(send.session, rooms[send.room], send.content)));
+      for (const [room, conversationId] of rooms.entries()) {
+        const mine = results.filter((_, index) => sends[index].room === room).map((result) => result.message);
+        assert.deepEqual(
+          mine.map((message) => message.seq),
+          Array.from({ length: 20 }, (_, index) => bases[room] + index + 1),
+          'seqs follow the order of the appends',
+        );
+        assert.ok(mine.every((message) => message.conversationId === conversationId));
+        const history = await server.request(
+          'GET',
+          `/api/v1/conversations/${conversationId}/messages?afterSeq=${bases[room]}&limit=100`,
+          {
+            token: bob.accessToken,
+          },
+        );
+        assert.deepEqual(
+          history.body.items.map((message: { content: string; seq: number }) => [message.seq, message.content]),
+          mine.map((message) => [message.seq, message.content]),
+        );
+        assert.equal(await lastSeq(conversationId), bases[room] + 20);
+      }
+    });
+
+    it('fails only the appends that are wrong, leaving no seq gap', async () => {
+      const before = await lastSeq(rooms[0]);
+      const first = await append(alice, rooms[0], 'kept', 'k-1');
+      const outcomes = await Promise.allSettled([
+        append(bob, rooms[0], 'a'),
+        append(carol, rooms[0], 'not a member'),
+        append(alice, rooms[0], 'kept', 'k-1'),
+        append(alice, rooms[0], 'changed', 'k-1'),
+        append(bob, alicesOnly, 'not a member either'),
+        append(alice, rooms[0], 'b', 'twice-in-one-turn'),
+        append(alice, rooms[0], 'b', 'twice-in-one-turn'),
+        append(bob, rooms[0], 'c'),
+      ]);
+      const [ok, notMember, repeat, conflicting, notMember2, once, again, last] = outcomes;
+      assert.equal(ok.status, 'fulfilled');
+      assert.equal(notMember.status === 'rejected' && notMember.reason.code, 'not_found');
+      assert.equal(notMember2.status === 'rejected' && notMember2.reason.code, 'not_found');
+      assert.ok(repeat.status === 'fulfilled' && !repeat.value.created && repeat.value.message.id === first.message.id);
+      assert.equal(conflicting.status === 'rejected' && conflicting.reason.code, 'conflict');
+      assert.ok(once.status === 'fulfilled' && again.status === 'fulfilled');
+      assert.equal(once.value.message.id, again.value.message.id, 'one message for a clientMsgId repeated in one turn');
+      assert.equal(last.status, 'fulfilled');
+      const history = await server.request('GET', `/api/v1/conversations/${rooms[0]}/messages?afterSeq=${before}&limit=100`, {
+        token: bob.accessToken,
+      });
+      assert.deepEqual(
+        history.body.items.map((message: { seq: number }) => message.seq),
+        [1, 2, 3, 4].map((offset) => before + offset),
+        'no gap: kept, a, b, c',
+      );
+      assert.deepEqual(
+        history.body.items.map((message: { content: string }) => message.content),
+        ['kept', 'a', 'b', 'c'],
+      );
+    });
+
+    it('moves each sender’s read cursor to their last message of the group', async () => {
+      await Promise.all([append(alice, rooms[1], 'x'), append(bob, rooms[1], 'y'), append(alice, rooms[1], 'z')]);
+      const { body } = await server.request('GET', `/api/v1/conversations/${rooms[1]}`, { token: alice.accessToken });
+      const top = body.lastSeq as number;
+      const cursor = (userId: string) => body.members.find((member: { id: string }) => member.id === userId)?.lastReadSeq;
+      assert.equal(cursor(alice.user.id), top);
+      assert.equal(cursor(bob.user.id), top - 1);
+    });
+  });
+}
