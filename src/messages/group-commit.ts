@@ -1,6 +1,6 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
-import type { Db, Executor } from '../db/database.ts';
+import { prepareStatement, type Db, type Executor, type PreparedStatement } from '../db/database.ts';
 import { conversationMembers, conversations, messages, users, type MessageStatus } from '../db/schema.ts';
 import type { ConversationRow } from '../conversations/conversations.ts';
 import type { MessageRow } from './message-shape.ts';
@@ -58,7 +58,7 @@ export function appendQueueOf(db: Db): AppendQueue {
  * statement rather than the fsync): appends that arrive while a statement is in flight, or during
  * the same event-loop turn, are stored together by one statement and one transaction. One
  * statement is in flight at a time per database handle, so the batch grows with the load and an
- * unloaded append still costs exactly one round trip (a batch of one uses the single-row statement).
+ * unloaded append still costs exactly one round trip. The statement is prepared once per session.
  *
  * Promise per append: it resolves only after its transaction committed, with the same result the
  * single-row statement would give (`insertOne`): seqs are contiguous per conversation in arrival
@@ -69,12 +69,14 @@ export function appendQueueOf(db: Db): AppendQueue {
  */
 export class AppendQueue {
   readonly #db: Db;
+  readonly #groupInsert: PreparedStatement;
   #pending: Pending[] = [];
   #flushing = false;
   #scheduled = false;
 
   constructor(db: Db) {
     this.#db = db;
+    this.#groupInsert = prepareStatement(db, 'chorus_append_group', groupInsertSql);
   }
 
   /** Stores `input` with the next seq; undefined when the conversation or the sender's membership is missing. */
@@ -98,7 +100,7 @@ export class AppendQueue {
     try {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, groupLength(this.#pending));
-        await (batch.length === 1 ? this.#storeAlone(batch[0]) : this.#storeGroup(batch));
+        await this.#storeGroup(batch);
       }
     } finally {
       this.#flushing = false;
@@ -118,7 +120,7 @@ export class AppendQueue {
     const ids = batch.map(() => uuidv7());
     try {
       stored = await insertGroup(
-        this.#db,
+        this.#groupInsert,
         batch.map((pending) => pending.input),
         ids,
       );
@@ -186,7 +188,10 @@ export async function insertOne(db: Executor, input: AppendInput): Promise<Appen
       where conversation_id = ${input.conversationId} and member_id = ${input.sender.id} and ${input.sender.type === 'user'}
         and exists (select 1 from inserted)
     )
-    ${selectAppended(sql`counter`)}`);
+    select inserted.*, counter.kind as conversation_kind,
+      array(select member_id::text from ${conversationMembers}
+            where conversation_id = counter.id and member_type = 'agent') as agent_member_ids
+    from inserted, counter`);
   const [raw] = rowsOf(result);
   return raw ? toAppended(raw) : undefined;
 }
@@ -196,10 +201,66 @@ export async function insertOne(db: Executor, input: AppendInput): Promise<Appen
  * parameter; each conversation's `last_seq` is bumped once by its number of accepted appends and
  * they take the seqs after it in input order. Appends whose sender is not a member, whose
  * conversation does not exist or whose `clientMsgId` is already stored are left out (the caller
- * retries them alone, which reports why). Returns the stored ones by message id (`ids[i]` is the
- * id of `inputs[i]`). Throws whatever the driver throws; then nothing was stored.
+ * retries them alone, which reports why). Lateral lookups with `limit 1` keep every check a per-row
+ * index probe whatever the planner guesses of the input's size.
  */
-async function insertGroup(db: Executor, inputs: AppendInput[], ids: string[]): Promise<Map<string, Appended>> {
+const groupInsertSql = `
+  with input as (
+    select * from jsonb_to_recordset($1::jsonb) as x(
+      ord int, id uuid, workspace_id uuid, conversation_id uuid, thread_root_id uuid, sender_type text,
+      sender_id uuid, sender_handle text, on_behalf_of uuid, content text, parts jsonb, status text,
+      run_id uuid, client_msg_id text)
+  ), accepted as (
+    select input.*, coalesce(input.sender_handle, member.handle) as handle
+    from input
+    left join lateral (
+      select users.handle from conversation_members
+      join users on users.id = conversation_members.member_id
+      where input.sender_handle is null and conversation_members.conversation_id = input.conversation_id
+        and conversation_members.member_id = input.sender_id and conversation_members.workspace_id = input.workspace_id
+      limit 1
+    ) member on true
+    left join lateral (
+      select true as found from messages earlier
+      where earlier.conversation_id = input.conversation_id and earlier.sender_id = input.sender_id
+        and earlier.client_msg_id = input.client_msg_id
+      limit 1
+    ) earlier on true
+    where coalesce(input.sender_handle, member.handle) is not null and earlier.found is null
+  ), counts as (
+    select conversation_id, workspace_id, count(*)::int as n from accepted group by conversation_id, workspace_id
+  ), counter as (
+    update conversations set last_seq = conversations.last_seq + counts.n, last_activity_at = now()
+    from counts
+    where conversations.id = any(array(select conversation_id from counts))
+      and conversations.id = counts.conversation_id and conversations.workspace_id = counts.workspace_id
+    returning conversations.id, conversations.kind, conversations.last_seq - counts.n as base_seq
+  ), inserted as (
+    insert into messages (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
+      sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
+    select accepted.id, accepted.workspace_id, accepted.conversation_id,
+      counter.base_seq + row_number() over (partition by accepted.conversation_id order by accepted.ord),
+      accepted.thread_root_id, accepted.sender_type, accepted.sender_id, accepted.handle, accepted.on_behalf_of,
+      accepted.content, accepted.parts, accepted.status, accepted.run_id, accepted.client_msg_id
+    from accepted join counter on counter.id = accepted.conversation_id
+    returning id, conversation_id, seq, sender_type, sender_id, sender_handle, created_at
+  ), read_cursor as (
+    update conversation_members set last_read_seq = greatest(conversation_members.last_read_seq, latest.seq)
+    from (select conversation_id, sender_id, max(seq) as seq from inserted where sender_type = 'user'
+          group by conversation_id, sender_id) latest
+    where conversation_members.conversation_id = latest.conversation_id and conversation_members.member_id = latest.sender_id
+  )
+  select inserted.id, inserted.seq, inserted.sender_handle, inserted.created_at, counter.kind as conversation_kind,
+    array(select member_id::text from conversation_members
+          where conversation_id = counter.id and member_type = 'agent') as agent_member_ids
+  from inserted join counter on counter.id = inserted.conversation_id`;
+
+/**
+ * Runs `groupInsertSql` (prepared once per session) for `inputs`; `ids[i]` is the id of
+ * `inputs[i]`. Returns the stored appends by message id. Throws whatever the driver throws; then
+ * nothing was stored.
+ */
+async function insertGroup(statement: PreparedStatement, inputs: AppendInput[], ids: string[]): Promise<Map<string, Appended>> {
   const records = inputs.map((input, index) => ({
     ord: index,
     id: ids[index],
@@ -216,59 +277,42 @@ async function insertGroup(db: Executor, inputs: AppendInput[], ids: string[]): 
     run_id: input.runId ?? null,
     client_msg_id: input.clientMsgId ?? null,
   }));
-  const result = await db.execute(sql`
-    with input as (
-      select * from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) as x(
-        ord int, id uuid, workspace_id uuid, conversation_id uuid, thread_root_id uuid, sender_type text,
-        sender_id uuid, sender_handle text, on_behalf_of uuid, content text, parts jsonb, status text,
-        run_id uuid, client_msg_id text)
-    ), accepted as (
-      select input.*, coalesce(input.sender_handle, member_user.handle) as handle
-      from input
-      left join ${conversationMembers} member on input.sender_handle is null
-        and member.conversation_id = input.conversation_id and member.member_id = input.sender_id
-        and member.workspace_id = input.workspace_id
-      left join ${users} member_user on member_user.id = member.member_id
-      where coalesce(input.sender_handle, member_user.handle) is not null
-        and (input.client_msg_id is null or not exists (
-          select 1 from ${messages} earlier where earlier.conversation_id = input.conversation_id
-            and earlier.sender_id = input.sender_id and earlier.client_msg_id = input.client_msg_id))
-    ), counts as (
-      select conversation_id, workspace_id, count(*)::int as n from accepted group by conversation_id, workspace_id
-    ), counter as (
-      update ${conversations} set last_seq = ${conversations}.last_seq + counts.n, last_activity_at = now()
-      from counts where ${conversations}.id = counts.conversation_id and ${conversations}.workspace_id = counts.workspace_id
-      returning ${conversations}.id, ${conversations}.kind, ${conversations}.last_seq - counts.n as base_seq
-    ), inserted as (
-      insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
-        sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
-      select accepted.id, accepted.workspace_id, accepted.conversation_id,
-        counter.base_seq + row_number() over (partition by accepted.conversation_id order by accepted.ord),
-        accepted.thread_root_id, accepted.sender_type, accepted.sender_id, accepted.handle, accepted.on_behalf_of,
-        accepted.content, accepted.parts, accepted.status, accepted.run_id, accepted.client_msg_id
-      from accepted join counter on counter.id = accepted.conversation_id
-      returning *
-    ), read_cursor as (
-      update ${conversationMembers} set last_read_seq = greatest(${conversationMembers}.last_read_seq, latest.seq)
-      from (select conversation_id, sender_id, max(seq) as seq from inserted where sender_type = 'user'
-            group by conversation_id, sender_id) latest
-      where ${conversationMembers}.conversation_id = latest.conversation_id and ${conversationMembers}.member_id = latest.sender_id
-    )
-    ${selectAppended(sql`counter`)}`);
+  const byId = new Map(inputs.map((input, index) => [ids[index], input]));
   const stored = new Map<string, Appended>();
-  for (const raw of rowsOf(result)) {
-    const appended = toAppended(raw);
-    stored.set(appended.row.id, appended);
+  // Only what the store decided comes back; the rest of each row is its input.
+  for (const raw of await statement(JSON.stringify(records))) {
+    const id = raw.id as string;
+    const input = byId.get(id)!;
+    stored.set(id, {
+      row: {
+        id,
+        workspaceId: input.workspaceId,
+        conversationId: input.conversationId,
+        seq: Number(raw.seq),
+        threadRootId: input.threadRootId ?? null,
+        senderType: input.sender.type,
+        senderId: input.sender.id,
+        senderHandle: raw.sender_handle as string,
+        onBehalfOf: input.onBehalfOf ?? null,
+        content: input.content,
+        parts: input.parts ?? [],
+        status: input.status ?? 'complete',
+        error: null,
+        usage: null,
+        runId: input.runId ?? null,
+        clientMsgId: input.clientMsgId ?? null,
+        createdAt: new Date(raw.created_at as string | Date),
+        editedAt: null,
+      },
+      conversation: {
+        id: input.conversationId,
+        workspaceId: input.workspaceId,
+        kind: raw.conversation_kind as 'direct' | 'group',
+        agentMemberIds: parsePgArray(raw.agent_member_ids),
+      },
+    });
   }
   return stored;
-}
-
-/** The final select of both statements: the inserted rows with their conversation's kind and agent members. */
-function selectAppended(counter: SQL): SQL {
-  return sql`select inserted.*, ${counter}.kind as conversation_kind,
-      array(select member_id::text from ${conversationMembers}
-            where conversation_id = ${counter}.id and member_type = 'agent') as agent_member_ids
-    from inserted join ${counter} on ${counter}.id = inserted.conversation_id`;
 }
 
 function rowsOf(result: unknown): Array<Record<string, unknown>> {
