@@ -5,7 +5,7 @@ import { AppError, toAppError } from '../errors/app-error.ts';
 import type { AppContext } from '../http/context.ts';
 import { parseRawFrame, type FrameId } from './client-frames.ts';
 import { closeCodes, type CloseReason } from './close-codes.ts';
-import { corkUntilNextTurn } from './cork.ts';
+import { corkUntilNextFlush } from './cork.ts';
 import type { Hub, HubMember } from './hub.ts';
 import { listConversationIds } from './memberships.ts';
 import { forwardedTypes, OutboundEvent } from './outbound-event.ts';
@@ -213,7 +213,7 @@ export class Connection implements HubMember {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, detail ?? text);
   }
 
-  /** Node's cork for `corkUntilNextTurn`. */
+  /** Node's cork for `corkUntilNextFlush`. */
   cork(): void {
     this.#socket.cork();
   }
@@ -237,7 +237,7 @@ export class Connection implements HubMember {
     }
     if (!this.#corked) {
       this.#corked = true;
-      corkUntilNextTurn(this);
+      corkUntilNextFlush(this);
     }
     this.#socket.write(frame);
   }

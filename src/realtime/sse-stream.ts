@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Principal } from '../auth/auth-service.ts';
 import type { Db } from '../db/database.ts';
 import { readMessages } from '../messages/messages.ts';
-import { corkUntilNextTurn } from './cork.ts';
+import { corkUntilNextFlush } from './cork.ts';
 import type { Hub, HubMember } from './hub.ts';
 import { forwardedTypes, OutboundEvent } from './outbound-event.ts';
 
@@ -143,7 +143,7 @@ export class SseStream implements HubMember {
     }
     if (!this.#corked) {
       this.#corked = true;
-      corkUntilNextTurn(this);
+      corkUntilNextFlush(this);
     }
     this.#response.write(record);
   }
