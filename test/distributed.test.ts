@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { appendMessage } from '../src/messages/messages.ts';
 import { conversationTopic, type BusEvent } from '../src/realtime/event-bus.ts';
 import { RedisEventBus } from '../src/realtime/event-bus.redis.ts';
 import { testDatabases } from './support/databases.ts';
@@ -77,6 +78,42 @@ describe('distributed mode: two nodes over one PostgreSQL and one Redis', { skip
     } finally {
       await limitedA.close();
       await limitedB.close();
+    }
+  });
+
+  it('group-commits appends on both nodes into the same conversations without gaps or deadlocks', async () => {
+    const carol = await nodeA.register('umbrella', 'carol');
+    const rooms: string[] = [];
+    for (let index = 0; index < 4; index++) {
+      rooms.push(
+        (await nodeA.request('POST', '/api/v1/conversations', { token: carol.accessToken, body: { kind: 'group' } })).body.id,
+      );
+    }
+    const append = (node: TestServer, conversationId: string, content: string) =>
+      appendMessage(node.context, {
+        workspaceId: carol.workspace.id,
+        conversationId,
+        sender: { type: 'user', id: carol.user.id },
+        content,
+      });
+    // Each node's groups touch the rooms in opposite orders, many times over.
+    const sends: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 20; round++) {
+      for (let index = 0; index < rooms.length; index++) {
+        sends.push(append(nodeA, rooms[index], `a${round}`));
+        sends.push(append(nodeB, rooms[rooms.length - 1 - index], `b${round}`));
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(sends);
+    for (const conversationId of rooms) {
+      const history = await nodeB.request('GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=0&limit=100`, {
+        token: carol.accessToken,
+      });
+      assert.deepEqual(
+        history.body.items.map((message: { seq: number }) => message.seq),
+        Array.from({ length: 40 }, (_, index) => index + 1),
+      );
     }
   });
 });

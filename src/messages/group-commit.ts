@@ -229,10 +229,13 @@ const groupInsertSql = `
     where coalesce(input.sender_handle, member.handle) is not null and earlier.found is null
   ), counts as (
     select conversation_id, workspace_id, count(*)::int as n from accepted group by conversation_id, workspace_id
+  ), locked as (
+    -- Row locks in id order: two nodes' group statements over the same conversations cannot deadlock.
+    select id from conversations where id = any(array(select conversation_id from counts)) order by id for update
   ), counter as (
     update conversations set last_seq = conversations.last_seq + counts.n, last_activity_at = now()
-    from counts
-    where conversations.id = any(array(select conversation_id from counts))
+    from counts, locked
+    where conversations.id = locked.id
       and conversations.id = counts.conversation_id and conversations.workspace_id = counts.workspace_id
     returning conversations.id, conversations.kind, conversations.last_seq - counts.n as base_seq
   ), inserted as (
