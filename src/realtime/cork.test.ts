@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { corkUntilNextFlush, type Corkable } from './cork.ts';
+
+/** A Corkable that records when it was uncorked. */
+function target(): Corkable & { corked: boolean; uncorkedAt: number | undefined } {
+  return {
+    corked: false,
+    uncorkedAt: undefined,
+    cork() {
+      this.corked = true;
+    },
+    uncork() {
+      this.corked = false;
+      this.uncorkedAt = performance.now();
+    },
+  };
+}
+
+describe('corkUntilNextFlush', () => {
+  it('flushes an idle server at the end of the turn and spaces a busy one’s flushes', async () => {
+    await sleep(30); // no flush in the last interval
+    const first = target();
+    corkUntilNextFlush(first);
+    assert.equal(first.corked, true);
+    await nextTurn();
+    assert.equal(first.corked, false, 'uncorked at the end of the turn');
+
+    const second = target();
+    corkUntilNextFlush(second);
+    await sleep(50);
+    assert.equal(second.corked, false);
+    assert.ok(second.uncorkedAt! - first.uncorkedAt! >= 3.5, 'a flush right after a flush waits for the minimum interval');
+  });
+
+  it('uncorks every target of a flush once', async () => {
+    await sleep(30);
+    const targets = [target(), target(), target()];
+    for (const each of targets) corkUntilNextFlush(each);
+    await nextTurn();
+    assert.ok(targets.every((each) => !each.corked));
+  });
+});
