@@ -36,7 +36,7 @@ export function corkUntilNextFlush(target: Corkable): void {
   if (flushScheduled) return;
   flushScheduled = true;
   const wait = lastFlushAt + flushIntervalMs - performance.now();
-  if (wait > 0) setTimeout(uncorkAll, wait);
+  if (wait > 0) setTimeout(uncorkAll, Math.ceil(wait));
   else setImmediate(uncorkAll);
 }
 
