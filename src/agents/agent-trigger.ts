@@ -48,6 +48,8 @@ export function createReplyTrigger(deps: {
     });
 
   deps.runs.onReplyCompleted = (message, depth) => {
+    // An agent's message makes another agent answer only by mentioning it (reply-policy.ts).
+    if (!message.content.includes('@')) return;
     conversationKind(deps.db, message.conversationId)
       .then((kind) => (kind ? route(message, { id: message.conversationId, kind }, depth) : undefined))
       .catch((error: unknown) => deps.logger.error({ err: error }, 'routing an agent reply failed'));
