@@ -6,6 +6,24 @@ import zlib from 'node:zlib';
 /** Statuses whose responses have no body (the Fetch standard's "null body status"). */
 const nullBodyStatuses = new Set([101, 204, 205, 304]);
 
+const sentListeners = new WeakMap<AbortSignal, () => void>();
+
+/**
+ * Calls `listener` once, when a request made by this module's fetch with `signal` has been handed
+ * to the socket (or has failed before that). The SDK passes a call's `abortSignal` to `fetch`
+ * unchanged, so a caller can learn when its model request is out, e.g. to run other work after it.
+ */
+export function onRequestSent(signal: AbortSignal, listener: () => void): void {
+  sentListeners.set(signal, listener);
+}
+
+function notifySent(signal: AbortSignal | undefined): void {
+  if (!signal) return;
+  const listener = sentListeners.get(signal);
+  sentListeners.delete(signal);
+  listener?.();
+}
+
 /**
  * A `fetch` for the AI SDK providers built on `node:http`/`node:https` with keep-alive agents.
  * The body is a plain `ReadableStream` fed from the response's `data` events, which costs a
@@ -30,7 +48,10 @@ export function createNodeHttpFetch(): typeof fetch {
       const url = new URL(input instanceof Request ? input.url : String(input));
       const signal = init?.signal ?? undefined;
       const abortReason = () => signal?.reason ?? new DOMException('This operation was aborted', 'AbortError');
-      if (signal?.aborted) return reject(abortReason());
+      if (signal?.aborted) {
+        notifySent(signal);
+        return reject(abortReason());
+      }
       const protocol = url.protocol === 'https:' ? 'https:' : url.protocol === 'http:' ? 'http:' : undefined;
       if (!protocol) return reject(new TypeError('fetch failed', { cause: new Error(`unsupported protocol ${url.protocol}`) }));
       const body = toBody(init?.body);
@@ -56,7 +77,9 @@ export function createNodeHttpFetch(): typeof fetch {
       signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => signal?.removeEventListener('abort', onAbort);
 
+      request.once('finish', () => notifySent(signal));
       request.on('error', (error) => {
+        notifySent(signal);
         cleanup();
         if (!settled) fail(new TypeError('fetch failed', { cause: error }));
         else fail(signal?.aborted ? abortReason() : new TypeError('terminated', { cause: error }));

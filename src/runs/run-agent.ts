@@ -55,6 +55,8 @@ interface Outcome {
 }
 
 const defaultMaxOutputTokens = 4096;
+/** Longest the reply message's creation waits for the model request to be written. */
+const replyAfterRequestMaxWaitMs = 25;
 
 /** A run's `generate` step as it starts (stored when the run is claimed or inserted `running`). */
 export function newGenerateStep(): RunStep {
@@ -83,13 +85,20 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
     return undefined;
   }
   const stopCall = new AbortController();
-  let callStarted!: () => void;
-  // With PGlite every query runs on this thread: writing the run and the reply before the request
-  // is out would delay it by their duration, so they start one turn after the call does.
-  const requestOut = new Promise<void>((resolve) => (callStarted = resolve)).then(() => new Promise(setImmediate));
+  // With PGlite every query runs on this thread: writing the run and the reply while the request
+  // waits for its socket would hold it back by their duration, so they wait until it is written
+  // (at most `replyAfterRequestMaxWaitMs`, so a slow connect does not hold the reply back).
+  let requestSent!: () => void;
+  const requestOut = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, replyAfterRequestMaxWaitMs);
+    requestSent = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
   const reply = requestOut.then(() => openReply(deps, job, step, 'streaming'));
   reply.catch(() => undefined); // awaited below
-  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, callStarted);
+  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, requestSent);
   let message: PublicMessage;
   try {
     message = await reply;
@@ -137,7 +146,7 @@ async function generate(
   step: RunStep,
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
-  callStarted: () => void,
+  requestSent: () => void,
 ): Promise<Outcome> {
   try {
     const plan = buildContext(deps, job, await history);
@@ -148,14 +157,13 @@ async function generate(
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
     };
-    const call = callModel(deps, job, reply, plan, signal);
-    callStarted();
-    return outcomeOf(withEstimatedUsage(await call, plan), step);
+    const result = await callModel(deps, job, reply, plan, signal, requestSent);
+    return outcomeOf(withEstimatedUsage(result, plan), step);
   } catch (error) {
     if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
     return failedOutcome(step, '', error);
   } finally {
-    callStarted();
+    requestSent();
   }
 }
 
@@ -199,6 +207,7 @@ async function callModel(
   reply: Promise<PublicMessage>,
   plan: GenerationPlan,
   signal: AbortSignal,
+  requestSent: () => void,
 ): Promise<ModelCallResult> {
   let text = '';
   let live: LiveReply | undefined;
@@ -222,6 +231,7 @@ async function callModel(
         live?.push(delta);
       },
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
+      onRequestSent: requestSent,
     });
   } finally {
     await attached.catch(() => undefined);
