@@ -10,7 +10,7 @@ import { conversationTopic } from '../realtime/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { claimQueuedRun, finishMessage, finishRunRow, recordRunMessage, type RunRow, type RunStep } from './run-store.ts';
+import { claimQueuedRun, finishMessage, finishRunRow, type RunRow, type RunStep } from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
 export interface RunDeps extends MessageDeps {
@@ -113,7 +113,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
 /**
  * Creates the agent's message with its runId (after the run row is written, when it is being):
  * `streaming` for a claimed run, `cancelled` with `message.done` for a run cancelled while queued.
- * The run row learns its message id off the critical path (and again when it finishes).
+ * The run row stores the message id when it finishes (`findStreamingReplyId` reads it before).
  */
 async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'streaming' | 'cancelled'): Promise<PublicMessage> {
   await job.started?.insert();
@@ -131,9 +131,6 @@ async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'str
     await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
     return message;
   }
-  recordRunMessage(deps.db, job.run.id, message.id).catch((error: unknown) =>
-    deps.logger.warn({ err: error, runId: job.run.id }, 'recording the run message failed'),
-  );
   await publishStep(deps, job, step);
   return message;
 }

@@ -9,6 +9,7 @@ import {
   cancelQueuedRun,
   finishRunRow,
   findRunByTrigger,
+  findStreamingReplyId,
   getRunForPrincipal,
   getRunRow,
   insertRun,
@@ -134,7 +135,9 @@ export class RunService {
 
   /** The run if the principal is a member of its conversation; not_found otherwise. */
   async getRun(principal: Principal, runId: string): Promise<PublicRun> {
-    return toPublicRun(await getRunForPrincipal(this.#deps.db, principal, runId));
+    const row = await getRunForPrincipal(this.#deps.db, principal, runId);
+    if (row.status === 'running' && !row.messageId) row.messageId = await findStreamingReplyId(this.#deps.db, row);
+    return toPublicRun(row);
   }
 
   /**
