@@ -5,7 +5,6 @@ import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors/app-error.ts';
 import { contextWindowFor } from './context-windows.ts';
-import { createNodeHttpFetch } from './node-http-fetch.ts';
 
 // The SDK prints provider warnings to stderr; Chorus reports problems through its own logger.
 (globalThis as { AI_SDK_LOG_WARNINGS?: boolean }).AI_SDK_LOG_WARNINGS = false;
@@ -54,15 +53,13 @@ function splitModelName(name: string): { provider: string; modelId: string } | u
  */
 export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultModel' | 'agents'>): ModelRegistry {
   const factories = new Map<string, Factory>();
-  // One keep-alive connection pool and a lean body stream for every provider (node-http-fetch.ts).
-  const fetch = createNodeHttpFetch();
   const { openai, anthropic, deepseek, ollama, custom } = config.providers;
   if (openai) {
-    const provider = createOpenAI({ apiKey: openai.apiKey, baseURL: openai.baseURL, fetch });
+    const provider = createOpenAI({ apiKey: openai.apiKey, baseURL: openai.baseURL });
     factories.set('openai', (modelId) => provider.chat(modelId));
   }
   if (anthropic) {
-    const provider = createAnthropic({ apiKey: anthropic.apiKey, baseURL: anthropic.baseURL, fetch });
+    const provider = createAnthropic({ apiKey: anthropic.apiKey, baseURL: anthropic.baseURL });
     factories.set('anthropic', (modelId) => provider(modelId));
   }
   if (deepseek) {
@@ -71,7 +68,6 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       apiKey: deepseek.apiKey,
       baseURL: deepseek.baseURL ?? 'https://api.deepseek.com/v1',
       includeUsage: true,
-      fetch,
     });
     factories.set('deepseek', (modelId) => provider.chatModel(modelId));
   }
@@ -81,7 +77,6 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       name: 'ollama',
       baseURL: base.endsWith('/v1') ? base : `${base}/v1`,
       includeUsage: true,
-      fetch,
     });
     factories.set('ollama', (modelId) => provider.chatModel(modelId));
   }
@@ -91,7 +86,6 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       apiKey: entry.apiKey,
       baseURL: entry.baseURL,
       includeUsage: true,
-      fetch,
     });
     factories.set(entry.name, (modelId) => provider.chatModel(modelId));
   }

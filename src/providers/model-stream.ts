@@ -8,7 +8,6 @@ import {
   retryDelayMs,
 } from './model-errors.ts';
 import type { ResolvedModel } from './model-registry.ts';
-import { onRequestSent } from './node-http-fetch.ts';
 
 /** Timeouts and retry backoff for one model call (from `config.agents`). */
 interface ModelCallPolicy {
@@ -42,11 +41,6 @@ export interface ModelCallInput {
   /** Each text delta as it arrives, in order. */
   onText(text: string): void;
   onRetry?(info: { attempt: number; delayMs: number; error: string }): void;
-  /**
-   * Called once, when the first attempt's HTTP request has been written (or failed before that),
-   * or when the call ends without one. Only known with the registry's fetch (node-http-fetch.ts).
-   */
-  onRequestSent?(): void;
 }
 
 /** How a model call ended. `text` is everything streamed, also when it did not complete. */
@@ -75,20 +69,6 @@ export interface ModelCallResult {
  */
 export async function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
-  let sent = input.onRequestSent;
-  const notifySent = () => {
-    const listener = sent;
-    sent = undefined;
-    listener?.();
-  };
-  try {
-    return await streamWithFallback({ ...input, onRequestSent: notifySent }, startedAt);
-  } finally {
-    notifySent();
-  }
-}
-
-async function streamWithFallback(input: ModelCallInput, startedAt: number): Promise<ModelCallResult> {
   const first = await streamWithRetries(input, input.model, startedAt);
   if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name)
     return first;
@@ -132,7 +112,6 @@ async function streamOnce(
   const forwardAbort = () => controller.abort(input.signal.reason);
   if (input.signal.aborted) forwardAbort();
   else input.signal.addEventListener('abort', forwardAbort, { once: true });
-  if (input.onRequestSent) onRequestSent(controller.signal, input.onRequestSent);
   const watchdog = new Watchdog(controller, input.policy);
   const value: ModelCallResult = { outcome: 'completed', text: '', modelName: model.name, usage: {}, attempts: 0 };
   let failure: unknown;

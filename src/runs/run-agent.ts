@@ -55,8 +55,6 @@ interface Outcome {
 }
 
 const defaultMaxOutputTokens = 4096;
-/** Longest the reply message's creation waits for the model request to be written. */
-const replyAfterRequestMaxWaitMs = 25;
 
 /** A run's `generate` step as it starts (stored when the run is claimed or inserted `running`). */
 export function newGenerateStep(): RunStep {
@@ -85,20 +83,11 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
     return undefined;
   }
   const stopCall = new AbortController();
-  // With PGlite every query runs on this thread: writing the run and the reply while the request
-  // waits for its socket would hold it back by their duration, so they wait until it is written
-  // (at most `replyAfterRequestMaxWaitMs`, so a slow connect does not hold the reply back).
-  let requestSent!: () => void;
-  const requestOut = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, replyAfterRequestMaxWaitMs);
-    requestSent = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-  const reply = requestOut.then(() => openReply(deps, job, step, 'streaming'));
+  // Created at once, so the reply takes its seq before any later message of the conversation; the
+  // model call does not wait for it (text that arrives first is held until it exists).
+  const reply = openReply(deps, job, step, 'streaming');
   reply.catch(() => undefined); // awaited below
-  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, requestSent);
+  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history);
   let message: PublicMessage;
   try {
     message = await reply;
@@ -143,7 +132,6 @@ async function generate(
   step: RunStep,
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
-  requestSent: () => void,
 ): Promise<Outcome> {
   try {
     const plan = buildContext(deps, job, await history);
@@ -154,13 +142,11 @@ async function generate(
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
     };
-    const result = await callModel(deps, job, reply, plan, signal, requestSent);
+    const result = await callModel(deps, job, reply, plan, signal);
     return outcomeOf(withEstimatedUsage(result, plan), step);
   } catch (error) {
     if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
     return failedOutcome(step, '', error);
-  } finally {
-    requestSent();
   }
 }
 
@@ -204,7 +190,6 @@ async function callModel(
   reply: Promise<PublicMessage>,
   plan: GenerationPlan,
   signal: AbortSignal,
-  requestSent: () => void,
 ): Promise<ModelCallResult> {
   let text = '';
   let live: LiveReply | undefined;
@@ -228,7 +213,6 @@ async function callModel(
         live?.push(delta);
       },
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
-      onRequestSent: requestSent,
     });
   } finally {
     await attached.catch(() => undefined);
