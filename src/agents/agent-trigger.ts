@@ -6,18 +6,38 @@ import { agents, conversationMembers, conversations, messages } from '../db/sche
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { MessagePostedListener } from '../messages/messages.ts';
 import type { RunService } from '../runs/run-service.ts';
+import type { AgentRowCache } from './agent-row-cache.ts';
 import { maxAgentChainDepth, shouldReply } from './reply-policy.ts';
 
 /**
  * Wires the reply policy: every committed message (from `messagePosted`) and every completed
  * agent reply is routed, in posting order per conversation, to the agent members that should
- * answer it; each gets a queued run. Returns the listener to add to `messagePosted`.
+ * answer it; each gets a queued run. Agent rows come from `agentRows` when the posted message
+ * names its conversation's agent members (no query on the way to the model). Returns the
+ * listener to add to `messagePosted`.
  */
-export function createReplyTrigger(deps: { db: Db; runs: RunService; logger: Logger }): MessagePostedListener {
-  const route = (message: PublicMessage, conversation: Pick<ConversationRow, 'id' | 'kind'>, depth: number) =>
+export function createReplyTrigger(deps: {
+  db: Db;
+  runs: RunService;
+  agentRows: AgentRowCache;
+  logger: Logger;
+}): MessagePostedListener {
+  const membersOf = async (conversationId: string, agentMemberIds: readonly string[] | undefined) => {
+    const cached = agentMemberIds && deps.agentRows.get(agentMemberIds);
+    if (cached) return cached;
+    const generation = deps.agentRows.generation;
+    const rows = await agentMembers(deps.db, conversationId);
+    deps.agentRows.store(rows, generation);
+    return rows;
+  };
+  const route = (
+    message: PublicMessage,
+    conversation: Pick<ConversationRow, 'id' | 'kind'> & { agentMemberIds?: readonly string[] },
+    depth: number,
+  ) =>
     deps.runs.inConversationOrder(conversation.id, async () => {
       if (depth >= maxAgentChainDepth) return;
-      const members = await agentMembers(deps.db, conversation.id);
+      const members = await membersOf(conversation.id, conversation.agentMemberIds);
       if (members.length === 0) return;
       const threadRootSender = message.threadRootId ? await senderOf(deps.db, message.threadRootId) : undefined;
       for (const agent of members) {
@@ -28,6 +48,8 @@ export function createReplyTrigger(deps: { db: Db; runs: RunService; logger: Log
     });
 
   deps.runs.onReplyCompleted = (message, depth) => {
+    // An agent's message makes another agent answer only by mentioning it (reply-policy.ts).
+    if (!message.content.includes('@')) return;
     conversationKind(deps.db, message.conversationId)
       .then((kind) => (kind ? route(message, { id: message.conversationId, kind }, depth) : undefined))
       .catch((error: unknown) => deps.logger.error({ err: error }, 'routing an agent reply failed'));

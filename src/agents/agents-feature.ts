@@ -5,6 +5,7 @@ import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
 import { conversationTopic } from '../realtime/event-bus.ts';
+import { AgentRowCache } from './agent-row-cache.ts';
 import { createReplyTrigger } from './agent-trigger.ts';
 
 /** The agents feature's long-lived parts, handed to its routes. */
@@ -26,7 +27,8 @@ export function createAgentsFeature(app: FastifyInstance, context: AppContext): 
     agentsConfig: context.config.agents,
     partialContent: new PartialContentWriter(context.db),
   });
-  context.messagePosted.add(createReplyTrigger({ db: context.db, runs, logger: context.logger }));
+  const agentRows = new AgentRowCache(context.bus);
+  context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };
@@ -41,6 +43,7 @@ export function createAgentsFeature(app: FastifyInstance, context: AppContext): 
     });
   }
   app.addHook('preClose', async () => {
+    agentRows.close();
     await runs.stop();
   });
   return { models, runs };

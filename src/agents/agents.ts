@@ -7,6 +7,8 @@ import { agents, conversationMembers, handles } from '../db/schema.ts';
 import { claimHandle } from '../users/handles.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
+import type { EventBus } from '../realtime/event-bus.ts';
+import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
 
 /** An `agents` row as stored. */
@@ -46,6 +48,8 @@ export interface AgentInput {
 export interface AgentDeps {
   db: Db;
   models: ModelRegistry;
+  /** Edits and deletions are announced on it, so every node drops its cached row. */
+  bus: EventBus;
 }
 
 /** The API shape of a stored agent. */
@@ -160,6 +164,7 @@ export async function updateAgent(
         .returning();
       return updated;
     });
+    await announceAgentChange(deps.bus, agentId);
     return toPublicAgent(row);
   } catch (error) {
     if (isUniqueViolation(error)) throw new AppError('conflict', 'Handle is already taken in this workspace');
@@ -181,6 +186,7 @@ export async function deleteAgent(deps: AgentDeps, principal: Principal, agentId
     await tx.delete(handles).where(and(eq(handles.workspaceId, principal.workspaceId), eq(handles.ownerId, agentId)));
     await tx.delete(agents).where(eq(agents.id, agentId));
   });
+  await announceAgentChange(deps.bus, agentId);
 }
 
 function checkModel(models: ModelRegistry, model: string | null | undefined): void {

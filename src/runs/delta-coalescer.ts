@@ -35,10 +35,18 @@ export class DeltaCoalescer {
   }
 }
 
+/** Saves are due on a shared grid of this many ms, so replies due in the same slot share one UPDATE. */
+const saveSlotMs = 100;
+
 /**
  * Saves a streaming message's partial content at most once per `intervalMs` and at least that
  * often while it changes. Saves never overlap; `stop()` cancels the next one and waits for the
  * one in flight, so a final write made after `stop()` is never overwritten.
+ *
+ * A save is scheduled at the last boundary of a process-wide 100 ms grid before it is due (never
+ * later): every reply due in that slot saves in the same event-loop turn, so the
+ * `PartialContentWriter` writes them in one statement. On PGlite a one-row UPDATE costs ~1 ms of
+ * CPU and a row in a 100-row UPDATE ~0.1–0.2 ms; the slots keep each statement small.
  */
 export class PartialSaver {
   #save: () => Promise<void>;
@@ -70,7 +78,9 @@ export class PartialSaver {
 
   #schedule(): void {
     if (this.#stopped || this.#timer || this.#inFlight || !this.#dirty) return;
-    const wait = Math.max(0, this.#lastSavedAt + this.#intervalMs - performance.now());
+    const due = this.#lastSavedAt + this.#intervalMs;
+    const slotMs = Math.min(saveSlotMs, this.#intervalMs);
+    const wait = Math.max(0, Math.floor(due / slotMs) * slotMs - performance.now());
     this.#timer = setTimeout(() => this.#run(), wait);
   }
 

@@ -45,6 +45,11 @@ export class Mailboxes {
     this.#onError = onError;
   }
 
+  /** True when `key` has no job queued or running, so a job pushed now starts at once. */
+  isIdle(key: string): boolean {
+    return !this.#boxes.has(key);
+  }
+
   /** Queues `job` behind the other jobs of `key`; other keys never wait on it. */
   push(key: string, job: () => Promise<void>): void {
     let box = this.#boxes.get(key);

@@ -10,7 +10,7 @@ import { conversationTopic } from '../realtime/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { claimQueuedRun, finishMessage, finishRunRow, recordRunMessage, type RunRow, type RunStep } from './run-store.ts';
+import { claimQueuedRun, finishMessage, finishRunRow, type RunRow, type RunStep } from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
 export interface RunDeps extends MessageDeps {
@@ -21,11 +21,17 @@ export interface RunDeps extends MessageDeps {
   logger: Logger;
 }
 
-/** One queued reply: the run row, the agent answering and the message it answers. */
+/** One reply to run: the run, the agent answering and the message it answers. */
 export interface RunJob {
-  run: RunRow;
+  run: Pick<RunRow, 'id' | 'workspaceId' | 'conversationId' | 'onBehalfOf'>;
   agent: AgentRow;
   trigger: PublicMessage;
+  /**
+   * Set when the run starts at once (its mailbox was idle): nothing to claim; `insert()` writes the
+   * run row `running` with `step` (once; rejects with the write's error) and must precede the reply
+   * message; `abandon()` releases the requester when the run ends without writing it.
+   */
+  started?: { step: RunStep; insert(): Promise<void>; abandon(): void };
 }
 
 /** Abort reason for an explicit cancel (WebSocket `cancel`, POST /runs/:id/cancel). */
@@ -50,70 +56,79 @@ interface Outcome {
 
 const defaultMaxOutputTokens = 4096;
 
-/**
- * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
- * status `streaming`), `generate` (`buildContext`, then `callModel` streaming deltas), `closeReply` (final content,
- * status and usage, `message.done`). The message always ends in exactly one final status, even
- * when `signal` aborts it or a step throws. Returns the final message, or undefined when the run
- * had already ended before it started (cancelled while queued).
- */
-export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
-  const startedAt = performance.now();
-  const generateStep: RunStep = {
-    type: 'generate',
-    input: {},
-    output: null,
-    startedAt: new Date().toISOString(),
-    finishedAt: null,
-    error: null,
-  };
-  // The history ends at the trigger, so it can load while the reply message is being created.
-  const history = loadHistory(deps.db, job.trigger);
-  history.catch(() => undefined); // awaited (and reported) in generate
-  const message = await openReply(deps, job, generateStep);
-  if (!message) return undefined;
-  let outcome: Outcome;
-  try {
-    outcome = await generate(deps, job, message, generateStep, signal, history);
-  } catch (error) {
-    deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
-    outcome = failedOutcome(generateStep, '', error);
-  }
-  return closeReply(deps, job, message, outcome, startedAt);
+/** A run's `generate` step as it starts (stored when the run is claimed or inserted `running`). */
+export function newGenerateStep(): RunStep {
+  return { type: 'generate', input: {}, output: null, startedAt: new Date().toISOString(), finishedAt: null, error: null };
 }
 
 /**
- * Claims the run (queued → running) and creates the agent's message, `streaming` with its runId.
- * A run cancelled while queued still gets its message, created `cancelled` with `message.done`.
- * The run row learns its message id off the critical path (and again when it finishes).
+ * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
+ * status `streaming`), `generate` (`buildContext`, then `callModel` streaming deltas), `closeReply`
+ * (final content, status and usage, `message.done`). The model is called as soon as the context is
+ * loaded, while the reply message is being created: text that arrives first is held and sent as
+ * the first delta once the message exists, so `message.delta` never precedes its `message`.
+ * The message always ends in exactly one final status, even when `signal` aborts it or a step
+ * throws. Returns the final message, or undefined when the run had already ended before it
+ * started (cancelled while queued). Throws when the reply message cannot be created (the model
+ * call is aborted first).
  */
-async function openReply(deps: RunDeps, job: RunJob, step: RunStep): Promise<PublicMessage | undefined> {
-  const claimed = await claimQueuedRun(deps.db, job.run.id, [step]);
+export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
+  const startedAt = performance.now();
+  // The history ends at the trigger, so it loads while the run is claimed and the reply created.
+  const history = loadHistory(deps.db, job.trigger);
+  history.catch(() => undefined); // awaited (and reported) in generate
+  const step = job.started?.step ?? newGenerateStep();
+  if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, [step]))) {
+    await openReply(deps, job, step, 'cancelled');
+    return undefined;
+  }
+  const stopCall = new AbortController();
+  // Created at once, so the reply takes its seq before any later message of the conversation; the
+  // model call does not wait for it (text that arrives first is held until it exists).
+  const reply = openReply(deps, job, step, 'streaming');
+  reply.catch(() => undefined); // awaited below
+  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history);
+  let message: PublicMessage;
+  try {
+    message = await reply;
+  } catch (error) {
+    stopCall.abort(error);
+    await generation;
+    throw error;
+  }
+  return closeReply(deps, job, message, await generation, startedAt);
+}
+
+/**
+ * Creates the agent's message with its runId (after the run row is written, when it is being):
+ * `streaming` for a claimed run, `cancelled` with `message.done` for a run cancelled while queued.
+ * The run row stores the message id when it finishes (`findStreamingReplyId` reads it before).
+ */
+async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'streaming' | 'cancelled'): Promise<PublicMessage> {
+  await job.started?.insert();
   const { message } = await appendMessage(deps, {
     workspaceId: job.run.workspaceId,
     conversationId: job.run.conversationId,
     sender: { type: 'agent', id: job.agent.id, handle: job.agent.handle },
     content: '',
-    status: claimed ? 'streaming' : 'cancelled',
+    status,
     runId: job.run.id,
     threadRootId: job.trigger.threadRootId ?? undefined,
     onBehalfOf: job.run.onBehalfOf ?? undefined,
   });
-  if (!claimed) {
+  if (status === 'cancelled') {
     await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
-    return undefined;
+    return message;
   }
-  recordRunMessage(deps.db, job.run.id, message.id).catch((error: unknown) =>
-    deps.logger.warn({ err: error, runId: job.run.id }, 'recording the run message failed'),
-  );
   await publishStep(deps, job, step);
   return message;
 }
 
+/** Builds the context and calls the model. Never throws: a failure becomes a `failed` outcome. */
 async function generate(
   deps: RunDeps,
   job: RunJob,
-  message: PublicMessage,
+  reply: Promise<PublicMessage>,
   step: RunStep,
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
@@ -127,9 +142,10 @@ async function generate(
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
     };
-    const result = await callModel(deps, job, message, plan, signal);
+    const result = await callModel(deps, job, reply, plan, signal);
     return outcomeOf(withEstimatedUsage(result, plan), step);
   } catch (error) {
+    if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
     return failedOutcome(step, '', error);
   }
 }
@@ -163,28 +179,25 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): Gene
 }
 
 /**
- * Streams the model's reply into the message: deltas coalesced per message onto the bus, partial
- * content saved periodically. Pending deltas are flushed and saves stopped before it returns.
+ * Streams the model's reply into the message once `reply` (its creation) resolves: deltas
+ * coalesced per message onto the bus, partial content saved periodically; text streamed before
+ * that is held and goes out as the first delta. Pending deltas are flushed and saves stopped
+ * before it returns.
  */
 async function callModel(
   deps: RunDeps,
   job: RunJob,
-  message: PublicMessage,
+  reply: Promise<PublicMessage>,
   plan: GenerationPlan,
   signal: AbortSignal,
 ): Promise<ModelCallResult> {
-  const topic = conversationTopic(message.conversationId);
-  const coalescer = new DeltaCoalescer((delta) => {
-    deps.bus
-      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
-      .catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
-  }, deps.agentsConfig.deltaCoalesceMs);
   let text = '';
-  const saver = new PartialSaver(
-    () => deps.partialContent.save(message.id, text),
-    deps.agentsConfig.partialSaveIntervalMs,
-    (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
-  );
+  let live: LiveReply | undefined;
+  const attached = reply.then((message) => {
+    live = startLiveReply(deps, message, () => text);
+    live.push(text);
+  });
+  attached.catch(() => undefined); // the caller handles a reply that could not be created
   try {
     return await streamModelReply({
       model: plan.model,
@@ -197,15 +210,46 @@ async function callModel(
       policy: deps.agentsConfig,
       onText: (delta) => {
         text += delta;
-        coalescer.push(delta);
-        saver.markDirty();
+        live?.push(delta);
       },
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
     });
   } finally {
-    coalescer.flush();
-    await saver.stop();
+    await attached.catch(() => undefined);
+    await live?.close();
   }
+}
+
+/** The live side of a streaming message: coalesced deltas on the bus and periodic partial saves. */
+interface LiveReply {
+  push(delta: string): void;
+  /** Publishes what is pending and waits for a partial save in flight. */
+  close(): Promise<void>;
+}
+
+function startLiveReply(deps: RunDeps, message: PublicMessage, currentText: () => string): LiveReply {
+  const topic = conversationTopic(message.conversationId);
+  const coalescer = new DeltaCoalescer((delta) => {
+    deps.bus
+      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
+      .catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
+  }, deps.agentsConfig.deltaCoalesceMs);
+  const saver = new PartialSaver(
+    () => deps.partialContent.save(message.id, currentText()),
+    deps.agentsConfig.partialSaveIntervalMs,
+    (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
+  );
+  return {
+    push(delta) {
+      if (delta === '') return;
+      coalescer.push(delta);
+      saver.markDirty();
+    },
+    async close() {
+      coalescer.flush();
+      await saver.stop();
+    },
+  };
 }
 
 /**

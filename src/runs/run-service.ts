@@ -1,16 +1,18 @@
+import { uuidv7 } from 'uuidv7';
 import type { AgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import { conversationTopic } from '../realtime/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
-import { executeRun, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
+import { executeRun, newGenerateStep, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
 import {
   cancelQueuedRun,
   finishRunRow,
   findRunByTrigger,
+  findStreamingReplyId,
   getRunForPrincipal,
   getRunRow,
-  insertQueuedRun,
+  insertRun,
   toPublicRun,
   type PublicRun,
   type RunRow,
@@ -90,15 +92,40 @@ export class RunService {
       const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
       if (existing) return existing;
     }
-    const run = await insertQueuedRun(this.#deps.db, {
+    const key = `${trigger.conversationId}:${agent.id}`;
+    const depth = request.depth ?? 0;
+    const input = {
+      id: uuidv7(),
       workspaceId: agent.workspaceId,
       conversationId: trigger.conversationId,
       agentId: agent.id,
       triggerMessageId: trigger.id,
-    });
-    const job: RunJob = { run, agent, trigger };
-    this.#mailboxes.push(`${trigger.conversationId}:${agent.id}`, () => this.#execute(job, request.depth ?? 0));
-    return run;
+    };
+    if (this.#stopping || !this.#mailboxes.isIdle(key)) {
+      const run = await insertRun(this.#deps.db, input);
+      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger }, depth));
+      return run;
+    }
+    // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
+    // writes the row once the model request is out: the request does not need it.
+    const step = newGenerateStep();
+    let settle!: { resolve: (row: RunRow) => void; reject: (error: unknown) => void };
+    const inserted = new Promise<RunRow>((resolve, reject) => (settle = { resolve, reject }));
+    let insert: Promise<void> | undefined;
+    const started = {
+      step,
+      insert: () =>
+        (insert ??= insertRun(this.#deps.db, input, { steps: [step] }).then(settle.resolve, (error: unknown) => {
+          settle.reject(error);
+          throw error;
+        })),
+      abandon: () => {
+        if (!insert) settle.reject(new Error('the run ended before it was recorded'));
+      },
+    };
+    const run = { id: input.id, workspaceId: input.workspaceId, conversationId: input.conversationId, onBehalfOf: null };
+    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started }, depth));
+    return inserted;
   }
 
   /** `requestReplyInOrder` behind the conversation's earlier requests. */
@@ -108,7 +135,9 @@ export class RunService {
 
   /** The run if the principal is a member of its conversation; not_found otherwise. */
   async getRun(principal: Principal, runId: string): Promise<PublicRun> {
-    return toPublicRun(await getRunForPrincipal(this.#deps.db, principal, runId));
+    const row = await getRunForPrincipal(this.#deps.db, principal, runId);
+    if (row.status === 'running' && !row.messageId) row.messageId = await findStreamingReplyId(this.#deps.db, row);
+    return toPublicRun(row);
   }
 
   /**
@@ -184,6 +213,7 @@ export class RunService {
         () => undefined,
       );
     } finally {
+      job.started?.abandon();
       this.#active.delete(job.run.id);
       markDone();
     }

@@ -1,5 +1,4 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { uuidv7 } from 'uuidv7';
 import type { Principal } from '../auth/auth-service.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import type { Executor } from '../db/database.ts';
@@ -67,14 +66,18 @@ export function toPublicRun(row: RunRow): PublicRun {
   };
 }
 
-/** Inserts a `queued` run for `agentId` answering `triggerMessageId`. */
-export async function insertQueuedRun(
+/**
+ * Inserts a run for `agentId` answering `triggerMessageId`: `queued`, or already `running` with its
+ * first steps when it starts at once (its mailbox is idle), which saves the claim's round trip.
+ */
+export async function insertRun(
   db: Executor,
-  input: { workspaceId: string; conversationId: string; agentId: string; triggerMessageId: string },
+  input: { id: string; workspaceId: string; conversationId: string; agentId: string; triggerMessageId: string },
+  start?: { steps: RunStep[] },
 ): Promise<RunRow> {
   const [row] = await db
     .insert(runs)
-    .values({ id: uuidv7(), ...input, status: 'queued' })
+    .values(start ? { ...input, status: 'running', steps: start.steps, startedAt: new Date() } : { ...input, status: 'queued' })
     .returning();
   return row;
 }
@@ -119,9 +122,18 @@ export async function claimQueuedRun(db: Executor, runId: string, steps: RunStep
   return updated.length === 1;
 }
 
-/** Links a run to the agent message that carries its reply. */
-export async function recordRunMessage(db: Executor, runId: string, messageId: string): Promise<void> {
-  await db.update(runs).set({ messageId }).where(eq(runs.id, runId));
+/**
+ * The id of the `streaming` message carrying a running run's reply, if it exists yet: a run's
+ * `messageId` is stored when it finishes, so `GET /runs/:id` of a running run reads it here
+ * (through the partial index on streaming messages) instead of every run paying a write for it.
+ */
+export async function findStreamingReplyId(db: Executor, run: Pick<RunRow, 'id' | 'conversationId'>): Promise<string | null> {
+  const [row] = await db
+    .select({ id: messages.id })
+    .from(messages)
+    .where(and(eq(messages.status, 'streaming'), eq(messages.runId, run.id), eq(messages.conversationId, run.conversationId)))
+    .limit(1);
+  return row?.id ?? null;
 }
 
 /** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */
@@ -187,5 +199,16 @@ export async function markAbandonedRunsInterrupted(db: Executor): Promise<Public
     .update(runs)
     .set({ status: 'interrupted', error: interruptedError, finishedAt: sql`coalesce(${runs.finishedAt}, now())` })
     .where(inArray(runs.status, ['queued', 'running']));
+  // A run stores its message id when it finishes; these never did.
+  const replies = rows.filter((row) => row.runId !== null);
+  if (replies.length > 0) {
+    const values = sql.join(
+      replies.map((row) => sql`(${row.runId}::uuid, ${row.id}::uuid)`),
+      sql`, `,
+    );
+    await db.execute(
+      sql`update ${runs} set message_id = v.message_id from (values ${values}) as v(run_id, message_id) where ${runs.id} = v.run_id and ${runs.messageId} is null`,
+    );
+  }
   return rows.map(toPublicMessage);
 }

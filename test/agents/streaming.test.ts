@@ -100,7 +100,7 @@ for (const database of testDatabases())
       assert.equal(deltas.map((delta) => delta.delta).join(''), done.content);
     });
 
-    it('saves partial content while streaming', async () => {
+    it('saves partial content while streaming and shows the running run with its message', async () => {
       const log = world.watch(conversationId);
       const gate = createGate();
       world.provider.enqueue({ steps: [{ text: 'partial ' }, { text: 'words' }, { gate: gate.promise }, { text: '!' }] });
@@ -115,6 +115,9 @@ for (const database of testDatabases())
         stored = page.body.items.find((message: any) => message.id === started.id);
       } while (stored.content !== 'partial words');
       assert.equal(stored.status, 'streaming');
+      const running = await world.server.request('GET', `/api/v1/runs/${started.runId}`, { token: world.alice.accessToken });
+      assert.equal(running.body.status, 'running');
+      assert.equal(running.body.messageId, started.id);
       gate.open();
       const done = await log.done();
       log.stop();
