@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { loadDrizzleAsCommonJs } from './db/drizzle-commonjs-hook.ts';
+import { reexecWithMemorySettings } from './runtime/process-tuning.ts';
 
+reexecWithMemorySettings();
 loadDrizzleAsCommonJs();
 // Imported after the hook is in place, so drizzle-orm loads as CommonJS (see the hook's docstring).
 const { ConfigError, loadConfig } = await import('./config/config.ts');

@@ -1,4 +1,4 @@
-import { APICallError } from 'ai';
+import { APICallError } from '@ai-sdk/provider';
 
 /** Why an attempt stopped early; set as the abort reason of the attempt's signal. */
 export class ModelTimeoutError extends Error {

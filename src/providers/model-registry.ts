@@ -1,6 +1,4 @@
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { createRequire } from 'node:module';
 import type { LanguageModelV4 } from '@ai-sdk/provider';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -36,6 +34,22 @@ export interface ModelRegistry {
 
 type Factory = (modelId: string) => LanguageModelV4;
 
+const require = createRequire(import.meta.url);
+// The provider packages are loaded when a model is first resolved (~7 MB of heap and ~12 MB of RSS
+// together with their SDK dependencies): a server without agents never loads them.
+const loadAnthropic = () => require('@ai-sdk/anthropic') as typeof import('@ai-sdk/anthropic');
+const loadOpenAI = () => require('@ai-sdk/openai') as typeof import('@ai-sdk/openai');
+const loadOpenAICompatible = () => require('@ai-sdk/openai-compatible') as typeof import('@ai-sdk/openai-compatible');
+
+/** A factory that creates its provider (`createProvider`) on the first model it makes. */
+function lazyFactory<Provider>(
+  createProvider: () => Provider,
+  model: (provider: Provider, modelId: string) => LanguageModelV4,
+): Factory {
+  let provider: Provider | undefined;
+  return (modelId) => model((provider ??= createProvider()), modelId);
+}
+
 const noProviderMessage =
   'No model provider configured: set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or OLLAMA_BASE_URL, or add an openai-compatible provider to the config file (see README, Model providers)';
 
@@ -55,39 +69,44 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
   const factories = new Map<string, Factory>();
   const { openai, anthropic, deepseek, ollama, custom } = config.providers;
   if (openai) {
-    const provider = createOpenAI({ apiKey: openai.apiKey, baseURL: openai.baseURL });
-    factories.set('openai', (modelId) => provider.chat(modelId));
+    const create = () => loadOpenAI().createOpenAI({ apiKey: openai.apiKey, baseURL: openai.baseURL });
+    factories.set(
+      'openai',
+      lazyFactory(create, (provider, modelId) => provider.chat(modelId)),
+    );
   }
   if (anthropic) {
-    const provider = createAnthropic({ apiKey: anthropic.apiKey, baseURL: anthropic.baseURL });
-    factories.set('anthropic', (modelId) => provider(modelId));
+    const create = () => loadAnthropic().createAnthropic({ apiKey: anthropic.apiKey, baseURL: anthropic.baseURL });
+    factories.set(
+      'anthropic',
+      lazyFactory(create, (provider, modelId) => provider(modelId)),
+    );
   }
+  const compatible = (settings: Parameters<ReturnType<typeof loadOpenAICompatible>['createOpenAICompatible']>[0]): Factory =>
+    lazyFactory(
+      () => loadOpenAICompatible().createOpenAICompatible(settings),
+      (provider, modelId) => provider.chatModel(modelId),
+    );
   if (deepseek) {
-    const provider = createOpenAICompatible({
-      name: 'deepseek',
-      apiKey: deepseek.apiKey,
-      baseURL: deepseek.baseURL ?? 'https://api.deepseek.com/v1',
-      includeUsage: true,
-    });
-    factories.set('deepseek', (modelId) => provider.chatModel(modelId));
+    factories.set(
+      'deepseek',
+      compatible({
+        name: 'deepseek',
+        apiKey: deepseek.apiKey,
+        baseURL: deepseek.baseURL ?? 'https://api.deepseek.com/v1',
+        includeUsage: true,
+      }),
+    );
   }
   if (ollama) {
     const base = ollama.baseURL.replace(/\/+$/, '');
-    const provider = createOpenAICompatible({
-      name: 'ollama',
-      baseURL: base.endsWith('/v1') ? base : `${base}/v1`,
-      includeUsage: true,
-    });
-    factories.set('ollama', (modelId) => provider.chatModel(modelId));
+    factories.set(
+      'ollama',
+      compatible({ name: 'ollama', baseURL: base.endsWith('/v1') ? base : `${base}/v1`, includeUsage: true }),
+    );
   }
   for (const entry of custom) {
-    const provider = createOpenAICompatible({
-      name: entry.name,
-      apiKey: entry.apiKey,
-      baseURL: entry.baseURL,
-      includeUsage: true,
-    });
-    factories.set(entry.name, (modelId) => provider.chatModel(modelId));
+    factories.set(entry.name, compatible({ name: entry.name, apiKey: entry.apiKey, baseURL: entry.baseURL, includeUsage: true }));
   }
   const cache = new Map<string, ResolvedModel>();
 

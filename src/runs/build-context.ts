@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lte, ne, or } from 'drizzle-orm';
-import { countTokens } from 'gpt-tokenizer';
+import { createRequire } from 'node:module';
 import type { Executor } from '../db/database.ts';
 import { messages } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -12,9 +12,17 @@ const perMessageOverheadTokens = 4;
 const maxHistoryMessages = 200;
 const noSpecialTokens = { disallowedSpecial: new Set<string>() };
 
-/** Tokens of `text` counted with the o200k tokenizer (close enough for other vendors' budgeting). */
+const require = createRequire(import.meta.url);
+let tokenizer: typeof import('gpt-tokenizer') | undefined;
+
+/**
+ * Tokens of `text` counted with the o200k tokenizer (close enough for other vendors' budgeting).
+ * The tokenizer is loaded on the first count: its encoding costs ~60 MB of RSS, and a server whose
+ * contexts fit by byte size and whose providers report usage never needs it.
+ */
 export function countTextTokens(text: string): number {
-  return countTokens(text, noSpecialTokens);
+  tokenizer ??= require('gpt-tokenizer') as typeof import('gpt-tokenizer');
+  return tokenizer.countTokens(text, noSpecialTokens);
 }
 
 /** What a run sends to the model, with how it was budgeted (recorded on the `generate` step). */
