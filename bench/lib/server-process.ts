@@ -39,10 +39,14 @@ export async function startPinnedNode(options: {
 }): Promise<ServerProcess> {
   // BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to every server under test.
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn('taskset', ['-c', String(options.core), process.execPath, ...flags, options.script, ...(options.args ?? [])], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'taskset',
+    ['-c', String(options.core), process.execPath, ...flags, options.script, ...(options.args ?? [])],
+    {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const output: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => output.push(line));
   createInterface({ input: child.stderr! }).on('line', (line) => {
