@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   }
   if (command !== 'start') throw new ConfigError(`unknown command "${command}"; ${usage}`);
   const { app } = await startServer(config);
+  releaseStartupGarbage();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -47,6 +48,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * One full garbage collection once the server is up (with `--expose-gc`, which the memory re-exec
+ * adds). Start-up leaves large garbage that V8's idle heuristics may not collect for hours: on a
+ * fresh data directory PGlite runs initdb in a WASM instance of its own whose ~330 MB stay resident
+ * until a full GC (measured: RSS after start 537 MB, after one full GC 204 MB).
+ */
+function releaseStartupGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 main().catch((error: unknown) => {

@@ -9,9 +9,10 @@ const mallocTunables = 'glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_thr
 /**
  * V8's young generation: 8 MiB semi-spaces instead of Node 24's default, which lets new space grow
  * to 128 MB of committed (resident) memory under a burst of allocations such as 10,000 connecting
- * sockets, and keeps it afterwards.
+ * sockets, and keeps it afterwards. `--expose-gc` lets the CLI collect start-up garbage once
+ * (`releaseStartupGarbage` in cli.ts).
  */
-const v8Flags = ['--max-semi-space-size=8'];
+const v8Flags = ['--max-semi-space-size=8', '--expose-gc'];
 
 /**
  * Re-executes the current process (same pid, arguments and stdio) with the memory settings above,
