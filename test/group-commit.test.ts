@@ -117,6 +117,26 @@ for (const database of testDatabases()) {
       );
     });
 
+    it('answers a removed member’s repeated clientMsgId with not_found, as a new send', async () => {
+      const room = (
+        await server.request('POST', '/api/v1/conversations', {
+          token: alice.accessToken,
+          body: { kind: 'group', title: 'leaving', members: [{ type: 'user', id: bob.user.id }] },
+        })
+      ).body.id;
+      await append(bob, room, 'before leaving', 'leave-1');
+      const removed = await server.request('DELETE', `/api/v1/conversations/${room}/members/${bob.user.id}`, {
+        token: alice.accessToken,
+      });
+      assert.equal(removed.status, 204);
+      const outcomes = await Promise.allSettled([
+        append(bob, room, 'before leaving', 'leave-1'),
+        append(alice, room, 'still here'),
+      ]);
+      assert.equal(outcomes[0].status === 'rejected' && outcomes[0].reason.code, 'not_found');
+      assert.equal(outcomes[1].status, 'fulfilled');
+    });
+
     it('moves each sender’s read cursor to their last message of the group', async () => {
       await Promise.all([append(alice, rooms[1], 'x'), append(bob, rooms[1], 'y'), append(alice, rooms[1], 'z')]);
       const { body } = await server.request('GET', `/api/v1/conversations/${rooms[1]}`, { token: alice.accessToken });

@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
-import { prepareStatement, type Db, type Executor, type PreparedStatement } from '../db/database.ts';
-import { conversationMembers, conversations, messages, users, type MessageStatus } from '../db/schema.ts';
+import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
+import type { MessageStatus } from '../db/schema.ts';
 import type { ConversationRow } from '../conversations/conversations.ts';
 import type { MessageRow } from './message-shape.ts';
 
@@ -26,7 +25,7 @@ export interface AppendInput {
   parts?: unknown[];
 }
 
-/** A stored message and its conversation; undefined from `insertOne` when nothing was stored. */
+/** A stored message and its conversation. */
 export interface Appended {
   row: MessageRow;
   conversation: PostedConversation;
@@ -60,26 +59,24 @@ export function appendQueueOf(db: Db): AppendQueue {
  * statement is in flight at a time per database handle, so the batch grows with the load and an
  * unloaded append still costs exactly one round trip. The statement is prepared once per session.
  *
- * Promise per append: it resolves only after its transaction committed, with the same result the
- * single-row statement would give (`insertOne`): seqs are contiguous per conversation in arrival
- * order. Whatever the group statement does not store (not a member, a conversation that does not
- * exist, a `clientMsgId` already used) and every append of a group statement that fails (a
- * unique-index race, a deadlock with another node) is retried alone, so each caller gets its own
- * outcome or error.
+ * Promise per append: it resolves only after its transaction committed, with the stored message,
+ * or undefined when nothing was stored (not a member, a conversation that does not exist, a
+ * `clientMsgId` already used); seqs are contiguous per conversation in arrival order. Whatever a
+ * group leaves out, and every append of a group statement that fails (a unique-index race, a
+ * deadlock with another node), is retried alone by the same statement, so each caller gets its
+ * own outcome or error (a `clientMsgId` raced in meanwhile: the driver's unique violation).
  */
 export class AppendQueue {
-  readonly #db: Db;
   readonly #groupInsert: PreparedStatement;
   #pending: Pending[] = [];
   #flushing = false;
   #scheduled = false;
 
   constructor(db: Db) {
-    this.#db = db;
     this.#groupInsert = prepareStatement(db, 'chorus_append_group', groupInsertSql);
   }
 
-  /** Stores `input` with the next seq; undefined when the conversation or the sender's membership is missing. */
+  /** Stores `input` with the next seq; undefined when it was not stored (see the class). */
   append(input: AppendInput): Promise<Appended | undefined> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ input, resolve, reject });
@@ -107,15 +104,18 @@ export class AppendQueue {
     }
   }
 
+  /** The same statement for one append: its own result, or its own error. */
   async #storeAlone(pending: Pending): Promise<void> {
     try {
-      pending.resolve(await insertOne(this.#db, pending.input));
+      const id = uuidv7();
+      pending.resolve((await insertGroup(this.#groupInsert, [pending.input], [id])).get(id));
     } catch (error) {
       pending.reject(error);
     }
   }
 
   async #storeGroup(batch: Pending[]): Promise<void> {
+    if (batch.length === 1) return this.#storeAlone(batch[0]);
     let stored: Map<string, Appended>;
     const ids = batch.map(() => uuidv7());
     try {
@@ -156,52 +156,11 @@ function groupLength(pending: Pending[]): number {
 }
 
 /**
- * One statement, so one round trip and its own transaction: bump the conversation's `last_seq`
- * (the row lock orders concurrent appends), insert the message with that seq, and move a person's
- * read cursor to their own message. Undefined when the conversation does not exist or the sender
- * (without `handle`) is not a member. Throws the driver's unique violation on a repeated clientMsgId.
- */
-export async function insertOne(db: Executor, input: AppendInput): Promise<Appended | undefined> {
-  const sender =
-    input.sender.handle === undefined
-      ? sql`select ${users.handle} as handle from ${conversationMembers}
-          join ${users} on ${users.id} = ${conversationMembers.memberId}
-          where ${conversationMembers.conversationId} = ${input.conversationId}
-            and ${conversationMembers.memberId} = ${input.sender.id}
-            and ${conversationMembers.workspaceId} = ${input.workspaceId}`
-      : sql`select ${input.sender.handle}::text as handle`;
-  const result = await db.execute(sql`
-    with sender as (${sender}), counter as (
-      update ${conversations} set last_seq = last_seq + 1, last_activity_at = now()
-      where id = ${input.conversationId} and workspace_id = ${input.workspaceId} and exists (select 1 from sender)
-      returning id, kind, last_seq
-    ), inserted as (
-      insert into ${messages} (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
-        sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
-      select ${uuidv7()}, ${input.workspaceId}, counter.id, counter.last_seq, ${input.threadRootId ?? null},
-        ${input.sender.type}, ${input.sender.id}, (select handle from sender), ${input.onBehalfOf ?? null}, ${input.content},
-        ${JSON.stringify(input.parts ?? [])}::jsonb, ${input.status ?? 'complete'}, ${input.runId ?? null}, ${input.clientMsgId ?? null}
-      from counter
-      returning *
-    ), read_cursor as (
-      update ${conversationMembers} set last_read_seq = greatest(last_read_seq, (select seq from inserted))
-      where conversation_id = ${input.conversationId} and member_id = ${input.sender.id} and ${input.sender.type === 'user'}
-        and exists (select 1 from inserted)
-    )
-    select inserted.*, counter.kind as conversation_kind,
-      array(select member_id::text from ${conversationMembers}
-            where conversation_id = counter.id and member_type = 'agent') as agent_member_ids
-    from inserted, counter`);
-  const [raw] = rowsOf(result);
-  return raw ? toAppended(raw) : undefined;
-}
-
-/**
  * Many appends, possibly to many conversations, in one statement: the inputs travel as one jsonb
  * parameter; each conversation's `last_seq` is bumped once by its number of accepted appends and
- * they take the seqs after it in input order. Appends whose sender is not a member, whose
- * conversation does not exist or whose `clientMsgId` is already stored are left out (the caller
- * retries them alone, which reports why). Lateral lookups with `limit 1` keep every check a per-row
+ * they take the seqs after it in input order; each moves its sender's read cursor when the sender
+ * is a person. Appends whose sender is not a member, whose conversation does not exist or whose
+ * `clientMsgId` is already stored are left out. Lateral lookups with `limit 1` keep every check a per-row
  * index probe whatever the planner guesses of the input's size.
  */
 const groupInsertSql = `
@@ -318,50 +277,9 @@ async function insertGroup(statement: PreparedStatement, inputs: AppendInput[], 
   return stored;
 }
 
-function rowsOf(result: unknown): Array<Record<string, unknown>> {
-  return (result as { rows: Array<Record<string, unknown>> }).rows;
-}
-
-function toAppended(raw: Record<string, unknown>): Appended {
-  const row: MessageRow = {
-    id: raw.id as string,
-    workspaceId: raw.workspace_id as string,
-    conversationId: raw.conversation_id as string,
-    seq: Number(raw.seq),
-    threadRootId: (raw.thread_root_id as string | null) ?? null,
-    senderType: raw.sender_type as MessageRow['senderType'],
-    senderId: raw.sender_id as string,
-    senderHandle: raw.sender_handle as string,
-    onBehalfOf: (raw.on_behalf_of as string | null) ?? null,
-    content: raw.content as string,
-    parts: parseJson(raw.parts) as unknown[],
-    status: raw.status as MessageStatus,
-    error: (raw.error as string | null) ?? null,
-    usage: parseJson(raw.usage) as MessageRow['usage'],
-    runId: (raw.run_id as string | null) ?? null,
-    clientMsgId: (raw.client_msg_id as string | null) ?? null,
-    createdAt: new Date(raw.created_at as string | Date),
-    editedAt: raw.edited_at ? new Date(raw.edited_at as string | Date) : null,
-  };
-  return {
-    row,
-    conversation: {
-      id: row.conversationId,
-      workspaceId: row.workspaceId,
-      kind: raw.conversation_kind as 'direct' | 'group',
-      agentMemberIds: parsePgArray(raw.agent_member_ids),
-    },
-  };
-}
-
 /** A text[] column: node-postgres parses it, PGlite may hand back its `{a,b}` literal. */
 function parsePgArray(value: unknown): string[] {
   if (Array.isArray(value)) return value as string[];
   if (typeof value === 'string' && value.length > 2) return value.slice(1, -1).split(',');
   return [];
-}
-
-/** Drivers differ: node-postgres parses jsonb, PGlite may hand back text for a CTE's output. */
-function parseJson(value: unknown): unknown {
-  return typeof value === 'string' ? JSON.parse(value) : (value ?? null);
 }

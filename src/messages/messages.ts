@@ -37,17 +37,22 @@ export async function appendMessage(deps: MessageDeps, input: NewMessage): Promi
   }
   if (input.threadRootId) await checkThreadRoot(deps.db, input.conversationId, input.threadRootId);
   let appended: Appended | undefined;
+  let raced: unknown;
   try {
     appended = await appendQueueOf(deps.db).append(input);
   } catch (error) {
-    // A repeated clientMsgId fails the unique index: the whole statement, seq bump included, is undone.
-    if (input.clientMsgId && isUniqueViolation(error)) {
+    // A clientMsgId stored meanwhile by another statement fails the unique index; nothing was stored.
+    if (!(input.clientMsgId && isUniqueViolation(error))) throw error;
+    raced = error;
+  }
+  if (!appended) {
+    // Not stored: the clientMsgId was used before (seen by the statement, or raced in), or no membership.
+    if (input.clientMsgId) {
       const existing = await findByClientMsgId(deps.db, input);
       if (existing) return { message: checkSameContent(existing, input), created: false };
     }
-    throw error;
+    throw raced ?? new AppError('not_found', 'Conversation not found');
   }
-  if (!appended) throw new AppError('not_found', 'Conversation not found');
   const message = toPublicMessage(appended.row);
   await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message', message });
   for (const listener of deps.messagePosted) listener(message, appended.conversation);
@@ -74,18 +79,33 @@ export async function postMessage(
   });
 }
 
+/**
+ * The sender's earlier message with `input.clientMsgId`. A person (no `handle`) must still be a
+ * member of the conversation, as for a new append; otherwise undefined.
+ */
 async function findByClientMsgId(db: Executor, input: NewMessage): Promise<MessageRow | undefined> {
-  const [row] = await db
-    .select()
+  const byClientMsgId = and(
+    eq(messages.conversationId, input.conversationId),
+    eq(messages.senderId, input.sender.id),
+    eq(messages.clientMsgId, input.clientMsgId!),
+  );
+  if (input.sender.handle !== undefined) {
+    const [row] = await db.select().from(messages).where(byClientMsgId);
+    return row;
+  }
+  const [found] = await db
+    .select({ message: messages })
     .from(messages)
-    .where(
+    .innerJoin(
+      conversationMembers,
       and(
-        eq(messages.conversationId, input.conversationId),
-        eq(messages.senderId, input.sender.id),
-        eq(messages.clientMsgId, input.clientMsgId!),
+        eq(conversationMembers.conversationId, messages.conversationId),
+        eq(conversationMembers.memberId, messages.senderId),
+        eq(conversationMembers.workspaceId, input.workspaceId),
       ),
-    );
-  return row;
+    )
+    .where(byClientMsgId);
+  return found?.message;
 }
 
 function checkSameContent(existing: MessageRow, input: NewMessage): PublicMessage {
