@@ -82,8 +82,9 @@ export class RunService {
   }
 
   /**
-   * Queues a reply unless one already exists for (trigger, agent), and returns its run (status
-   * `queued` when new). Call inside `inConversationOrder` for the trigger's conversation: that
+   * Queues a reply unless one already exists for (trigger, agent), and returns its run: `queued`,
+   * or `running` when its mailbox was idle and it starts at once (resolved once the starting run
+   * has written its row). Call inside `inConversationOrder` for the trigger's conversation: that
    * makes the check-then-insert race-free and keeps the mailbox in posting order.
    */
   async requestReplyInOrder(request: ReplyRequest): Promise<RunRow> {
@@ -107,25 +108,24 @@ export class RunService {
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
-    // writes the row once the model request is out: the request does not need it.
+    // writes the row as it starts, beside its context read, rather than the requester waiting for it.
     const step = newGenerateStep();
-    let settle!: { resolve: (row: RunRow) => void; reject: (error: unknown) => void };
-    const inserted = new Promise<RunRow>((resolve, reject) => (settle = { resolve, reject }));
+    const inserted = Promise.withResolvers<RunRow>();
     let insert: Promise<void> | undefined;
     const started = {
       step,
       insert: () =>
-        (insert ??= insertRun(this.#deps.db, input, { steps: [step] }).then(settle.resolve, (error: unknown) => {
-          settle.reject(error);
+        (insert ??= insertRun(this.#deps.db, input, { steps: [step] }).then(inserted.resolve, (error: unknown) => {
+          inserted.reject(error);
           throw error;
         })),
       abandon: () => {
-        if (!insert) settle.reject(new Error('the run ended before it was recorded'));
+        if (!insert) inserted.reject(new Error('the run ended before it was recorded'));
       },
     };
     const run = { id: input.id, workspaceId: input.workspaceId, conversationId: input.conversationId, onBehalfOf: null };
     this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started }, depth));
-    return inserted;
+    return inserted.promise;
   }
 
   /** `requestReplyInOrder` behind the conversation's earlier requests. */
