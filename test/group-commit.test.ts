@@ -17,10 +17,8 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       alice = await server.register('acme', 'alice');
-      const invite = async () =>
-        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
-      bob = await server.register('acme', 'bob', await invite());
-      carol = await server.register('acme', 'carol', await invite());
+      bob = await server.join(alice, 'bob');
+      carol = await server.join(alice, 'carol');
       for (const title of ['one', 'two', 'three']) {
         const created = await server.request('POST', '/api/v1/conversations', {
           token: alice.accessToken,

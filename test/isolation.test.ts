@@ -21,10 +21,8 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       owner = await server.register('acme', 'owner');
-      const invite = async () =>
-        (await server.request('POST', '/api/v1/invites', { token: owner.accessToken, body: {} })).body.code;
-      member = await server.register('acme', 'member', await invite());
-      nonMember = await server.register('acme', 'stranger', await invite());
+      member = await server.join(owner, 'member');
+      nonMember = await server.join(owner, 'stranger');
       outsider = await server.register('globex', 'outsider');
       const conversation = await server.request('POST', '/api/v1/conversations', {
         token: owner.accessToken,
@@ -119,8 +117,7 @@ for (const database of testDatabases()) {
     });
 
     it('lets members leave and only owners or admins remove others', async () => {
-      const invite = (await server.request('POST', '/api/v1/invites', { token: owner.accessToken, body: {} })).body.code;
-      const extra = await server.register('acme', 'extra', invite);
+      const extra = await server.join(owner, 'extra');
       await server.request('POST', `/api/v1/conversations/${conversationId}/members`, {
         token: owner.accessToken,
         body: { type: 'user', id: extra.user.id },

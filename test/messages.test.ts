@@ -13,8 +13,7 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       alice = await server.register('acme', 'alice');
-      const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-      bob = await server.register('acme', 'bob', invite.body.code);
+      bob = await server.join(alice, 'bob');
       const created = await server.request('POST', '/api/v1/conversations', {
         token: alice.accessToken,
         body: { kind: 'group', title: 'general', members: [{ type: 'user', id: bob.user.id }] },

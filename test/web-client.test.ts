@@ -60,8 +60,7 @@ describe('web client module against a real server', () => {
   before(async () => {
     server = await startTestServer();
     alice = await server.register('acme', 'alice');
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    const bob = await server.register('acme', 'bob', invite.body.code);
+    const bob = await server.join(alice, 'bob');
     const created = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'group', title: 'Client tests', members: [{ type: 'user', id: bob.user.id }] },

@@ -11,8 +11,7 @@ for (const database of testDatabases()) {
 
     before(async () => {
       world = await startAgentWorld({ databaseUrl: await database.createUrl() });
-      const invite = await world.server.request('POST', '/api/v1/invites', { token: world.alice.accessToken, body: {} });
-      bob = await world.server.register(world.alice.workspace.slug, 'bob', invite.body.code);
+      bob = await world.server.join(world.alice, 'bob');
     });
     after(() => world.close());
 

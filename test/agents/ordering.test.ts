@@ -67,8 +67,7 @@ describe('who answers in a group', () => {
   before(async () => {
     helper = await world.createAgent({ handle: 'helper' });
     critic = await world.createAgent({ handle: 'critic' });
-    const invite = await world.server.request('POST', '/api/v1/invites', { token: world.alice.accessToken, body: {} });
-    bob = await world.server.register(world.alice.workspace.slug, 'bob', invite.body.code);
+    bob = await world.server.join(world.alice, 'bob');
     groupId = await world.createConversation('group', [
       { type: 'user', id: bob.user.id },
       { type: 'agent', id: helper.id },

@@ -34,8 +34,7 @@ describe('web client: talking to an agent', () => {
     });
     alice = await server.register('acme', 'alice');
     // A colleague and a busy group, so the inbox looks lived-in (and the screenshot shows unread counts).
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    const bob = await server.register('acme', 'bob', invite.body.code);
+    const bob = await server.join(alice, 'bob');
     const group = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'group', title: 'Launch plan', members: [{ type: 'user', id: bob.user.id }] },

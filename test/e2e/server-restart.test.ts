@@ -37,8 +37,7 @@ describe('web client: the server restarts', () => {
 
   test('the page reconnects with backoff, syncs what it missed and sends what was written meanwhile, once', async () => {
     const alice = await server.register('acme', 'alice');
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    const bob = await server.register('acme', 'bob', invite.body.code);
+    const bob = await server.join(alice, 'bob');
     const { body: group } = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'group', title: 'Restart drill', members: [{ type: 'user', id: bob.user.id }] },

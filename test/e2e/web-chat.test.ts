@@ -14,8 +14,7 @@ describe('web client: people chatting in the browser', () => {
     browser = await launchBrowser();
     server = await startTestServer();
     alice = await server.register('acme', 'alice');
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    bob = await server.register('acme', 'bob', invite.body.code);
+    bob = await server.join(alice, 'bob');
   });
 
   after(async () => {

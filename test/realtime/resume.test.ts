@@ -30,8 +30,7 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl(), env: { CHORUS_HEARTBEAT_INTERVAL_MS: '200' } });
       alice = await server.register('acme', 'alice');
-      const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-      bob = await server.register('acme', 'bob', invite.body.code);
+      bob = await server.join(alice, 'bob');
       const created = await server.request('POST', '/api/v1/conversations', {
         token: alice.accessToken,
         body: { kind: 'group', title: 'resume', members: [{ type: 'user', id: bob.user.id }] },

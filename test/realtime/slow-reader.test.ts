@@ -13,8 +13,7 @@ describe('slow readers', () => {
   before(async () => {
     server = await startTestServer({ env: { CHORUS_WS_MAX_BUFFERED_BYTES: String(256 * 1024) } });
     alice = await server.register('acme', 'alice');
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    bob = await server.register('acme', 'bob', invite.body.code);
+    bob = await server.join(alice, 'bob');
     const created = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'group', title: 'firehose', members: [{ type: 'user', id: bob.user.id }] },

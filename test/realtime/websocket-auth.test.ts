@@ -90,8 +90,7 @@ describe('websocket authentication, origin, heartbeat and limits', () => {
   });
 
   it('drops a connection that stops answering pings and shows its user offline', async () => {
-    const invite = await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} });
-    const bob = await server.register('acme', 'bob', invite.body.code);
+    const bob = await server.join(alice, 'bob');
     const created = await server.request('POST', '/api/v1/conversations', {
       token: alice.accessToken,
       body: { kind: 'direct', members: [{ type: 'user', id: bob.user.id }] },

@@ -40,10 +40,8 @@ for (const database of testDatabases()) {
     before(async () => {
       server = await startTestServer({ databaseUrl: await database.createUrl() });
       alice = await server.register('acme', 'alice');
-      const invite = async () =>
-        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code;
-      bob = await server.register('acme', 'bob', await invite());
-      carol = await server.register('acme', 'carol', await invite());
+      bob = await server.join(alice, 'bob');
+      carol = await server.join(alice, 'carol');
       general = await createConversation(alice, [bob]);
     });
     after(async () => {
@@ -190,11 +188,7 @@ for (const database of testDatabases()) {
     });
 
     it('shows a user online once across two tabs and offline when the last one closes', async () => {
-      const dave = await server.register(
-        'acme',
-        'dave',
-        (await server.request('POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code,
-      );
+      const dave = await server.join(alice, 'dave');
       await createConversation(alice, [dave]);
       const aliceTab = await connect(alice);
       const daveTab1 = await connect(dave);

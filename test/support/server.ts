@@ -22,6 +22,8 @@ export interface TestServer {
   ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Registers a user (creating the workspace unless `inviteCode`) and returns the session. */
   register(workspace: string, handle: string, inviteCode?: string): Promise<Session>;
+  /** Registers `handle` into `inviter`'s workspace with an invite `inviter` creates. */
+  join(inviter: Session, handle: string): Promise<Session>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,14 @@ export async function startTestServer(
     return { status: response.status, body: parsed, headers: response.headers };
   };
 
+  const register: TestServer['register'] = async (workspace, handle, inviteCode) => {
+    const response = await request('POST', '/api/v1/auth/register', {
+      body: { workspace, handle, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}) },
+    });
+    if (response.status !== 201) throw new Error(`register ${handle}@${workspace} failed: ${JSON.stringify(response.body)}`);
+    return response.body as Session;
+  };
+
   return {
     app,
     context,
@@ -81,12 +91,11 @@ export async function startTestServer(
     url,
     dataDir,
     request,
-    async register(workspace, handle, inviteCode) {
-      const response = await request('POST', '/api/v1/auth/register', {
-        body: { workspace, handle, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}) },
-      });
-      if (response.status !== 201) throw new Error(`register ${handle}@${workspace} failed: ${JSON.stringify(response.body)}`);
-      return response.body as Session;
+    register,
+    async join(inviter, handle) {
+      const invite = await request('POST', '/api/v1/invites', { token: inviter.accessToken, body: {} });
+      if (invite.status !== 201) throw new Error(`invite by ${inviter.user.handle} failed: ${JSON.stringify(invite.body)}`);
+      return register(inviter.workspace.slug, handle, invite.body.code);
     },
     async close() {
       await app.close();
