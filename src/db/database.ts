@@ -84,30 +84,32 @@ async function openPostgres(databaseUrl: string): Promise<Database> {
   };
 }
 
-/** A statement with one text parameter `$1`, run by name; resolves to its rows (types parsed by the driver). */
-export type PreparedStatement = (param: string) => Promise<Array<Record<string, unknown>>>;
+/** A prepared statement run by name with its parameters (`$1`…, text or null, in order); resolves to its rows (types parsed by the driver). */
+export type PreparedStatement = (...params: Array<string | null>) => Promise<Array<Record<string, unknown>>>;
 
 /**
  * Parses and plans `text` once per database session (Postgres' PREPARE / the extended protocol's
  * named statements) instead of on every call: for a large statement this is most of its cost on
- * PGlite. `name` must be unique per statement text and a plain identifier. On PostgreSQL each
- * pooled connection prepares it on first use (node-postgres named queries). On PGlite, whose
- * EXECUTE cannot take bind parameters, the parameter is sent as a quoted literal
- * (standard_conforming_strings is on, so doubling quotes is the complete escape).
+ * PGlite. `name` must be unique per statement text and a plain identifier; `paramTypes` are the
+ * SQL types of `$1`… (the text should cast them too, for node-postgres). On PostgreSQL each pooled
+ * connection prepares it on first use (node-postgres named queries). On PGlite, whose EXECUTE
+ * cannot take bind parameters, each parameter is sent as a quoted literal (standard_conforming_strings
+ * is on, so doubling quotes is the complete escape).
  */
-export function prepareStatement(db: Db, name: string, text: string): PreparedStatement {
+export function prepareStatement(db: Db, name: string, paramTypes: string[], text: string): PreparedStatement {
   const client = (db as unknown as { $client: PGlite | pg.Pool }).$client;
   if (client instanceof pg.Pool) {
-    return async (param) => (await client.query({ name, text, values: [param] })).rows;
+    return async (...params) => (await client.query({ name, text, values: params })).rows;
   }
   let prepared: Promise<unknown> | undefined;
-  return async (param) => {
-    prepared ??= client.exec(`prepare ${name}(text) as ${text}`).catch((error: unknown) => {
+  return async (...params) => {
+    prepared ??= client.exec(`prepare ${name}(${paramTypes.join(', ')}) as ${text}`).catch((error: unknown) => {
       prepared = undefined;
       throw error;
     });
     await prepared;
-    const results = await client.exec(`execute ${name}('${param.replaceAll("'", "''")}')`);
+    const literals = params.map((param) => (param === null ? 'null' : `'${param.replaceAll("'", "''")}'`));
+    const results = await client.exec(`execute ${name}(${literals.join(', ')})`);
     return (results.at(-1)?.rows ?? []) as Array<Record<string, unknown>>;
   };
 }

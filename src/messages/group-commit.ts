@@ -73,7 +73,7 @@ export class AppendQueue {
   #scheduled = false;
 
   constructor(db: Db) {
-    this.#groupInsert = prepareStatement(db, 'chorus_append_group', groupInsertSql);
+    this.#groupInsert = prepareStatement(db, 'chorus_append_group', ['text'], groupInsertSql);
   }
 
   /** Stores `input` with the next seq; undefined when it was not stored (see the class). */

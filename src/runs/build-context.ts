@@ -1,7 +1,5 @@
-import { and, desc, eq, isNull, lte, ne, or } from 'drizzle-orm';
 import { createRequire } from 'node:module';
-import type { Executor } from '../db/database.ts';
-import { messages } from '../db/schema.ts';
+import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
@@ -106,31 +104,51 @@ function toChatTurn(entry: HistoryEntry, agentId: string): ChatTurn {
 
 /**
  * The history a reply to `trigger` sees, oldest first, ending with the trigger: the trigger's
- * thread (root and replies) when it is in one, else the conversation's top-level messages.
- * Messages still streaming and empty messages are left out.
+ * thread (root and replies) when it is in one, else the conversation's top-level messages, up to
+ * the trigger's seq; plus `agentId`'s own replies stored after the trigger (messages sent while an
+ * earlier run was starting can take their seq before its reply), placed just before the trigger.
+ * Runs of one agent in one conversation go one at a time in trigger order, so those replies all
+ * answer earlier messages. Messages still streaming and empty messages are left out. One prepared
+ * statement: this read is on the path from a posted message to the model request.
  */
-export async function loadHistory(db: Executor, trigger: PublicMessage): Promise<HistoryEntry[]> {
-  const scope = trigger.threadRootId
-    ? or(eq(messages.id, trigger.threadRootId), eq(messages.threadRootId, trigger.threadRootId))
-    : isNull(messages.threadRootId);
-  const rows = await db
-    .select({
-      senderType: messages.senderType,
-      senderId: messages.senderId,
-      senderHandle: messages.senderHandle,
-      content: messages.content,
-    })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.conversationId, trigger.conversationId),
-        lte(messages.seq, trigger.seq),
-        ne(messages.status, 'streaming'),
-        ne(messages.content, ''),
-        scope,
-      ),
-    )
-    .orderBy(desc(messages.seq))
-    .limit(maxHistoryMessages);
-  return rows.reverse();
+export async function loadHistory(db: Db, trigger: PublicMessage, agentId: string): Promise<HistoryEntry[]> {
+  let statements = historyStatements.get(db);
+  if (!statements) {
+    statements = {
+      topLevel: prepareStatement(db, 'chorus_history', historyParamTypes.slice(0, 3), historySql('thread_root_id is null')),
+      thread: prepareStatement(db, 'chorus_thread_history', historyParamTypes, historySql('(id = $4 or thread_root_id = $4)')),
+    };
+    historyStatements.set(db, statements);
+  }
+  const { conversationId, seq, threadRootId } = trigger;
+  const rows = threadRootId
+    ? await statements.thread(conversationId, String(seq), agentId, threadRootId)
+    : await statements.topLevel(conversationId, String(seq), agentId);
+  const history: HistoryEntry[] = [];
+  const later: HistoryEntry[] = [];
+  for (const row of rows.reverse()) {
+    const entry: HistoryEntry = {
+      senderType: row.sender_type as HistoryEntry['senderType'],
+      senderId: row.sender_id as string,
+      senderHandle: row.sender_handle as string,
+      content: row.content as string,
+    };
+    (Number(row.seq) > seq ? later : history).push(entry);
+  }
+  if (later.length > 0) history.splice(Math.max(history.length - 1, 0), 0, ...later);
+  return history;
+}
+
+const historyStatements = new WeakMap<Db, { topLevel: PreparedStatement; thread: PreparedStatement }>();
+const historyParamTypes = ['uuid', 'bigint', 'uuid', 'uuid'];
+
+/** $1 conversation, $2 the trigger's seq, $3 the agent, $4 the thread root (unused at top level). */
+function historySql(scope: string): string {
+  return `
+    select seq, sender_type, sender_id, sender_handle, content from messages
+    where conversation_id = $1::uuid
+      and (seq <= $2::bigint or (sender_type = 'agent' and sender_id = $3::uuid))
+      and status <> 'streaming' and content <> '' and ${scope.replaceAll('$4', '$4::uuid')}
+    order by seq desc
+    limit ${maxHistoryMessages}`;
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { appendMessage } from '../../src/messages/messages.ts';
+import { loadHistory } from '../../src/runs/build-context.ts';
 import { createGate, type RecordedRequest } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
@@ -54,6 +56,48 @@ describe('run mailboxes', () => {
     assert.ok(
       secondRequest.body.messages.some((message: any) => message.role === 'assistant' && message.content === 'one!'),
       'the second run saw the first reply',
+    );
+  });
+
+  it("places the agent's reply stored after the next trigger just before that trigger", async () => {
+    const conversationId = await world.createConversation('group', [{ type: 'agent', id: agent.id }]);
+    const post = async (sender: { type: 'user' | 'agent'; id: string; handle?: string }, content: string) =>
+      (await appendMessage(world.server.context, { workspaceId: world.alice.workspace.id, conversationId, sender, content }))
+        .message;
+    const alice = { type: 'user' as const, id: world.alice.user.id };
+    await post(alice, 'hello');
+    await post(alice, 'alpha');
+    const beta = await post(alice, 'beta');
+    await post({ type: 'agent', id: agent.id, handle: 'worker' }, 'answer to alpha');
+    await post(alice, 'gamma');
+    const history = await loadHistory(world.server.context.db, beta, agent.id);
+    assert.deepEqual(
+      history.map((entry) => entry.content),
+      ['hello', 'alpha', 'answer to alpha', 'beta'],
+    );
+  });
+
+  it('shows the next run its earlier reply before the trigger when two messages are posted together', async () => {
+    world.provider.setFallback((request) => ({ steps: [{ text: `re: ${lastUserText(request)}` }] }));
+    const conversation = await world.createConversation('group', [{ type: 'agent', id: agent.id }]);
+    const log = world.watch(conversation);
+    // Posted together: the second is usually stored before the first reply, which is written once
+    // the first model request is out.
+    await Promise.all([world.send(conversation, '@worker alpha'), world.send(conversation, '@worker beta')]);
+    const firstDone = await log.done(1);
+    await log.done(2);
+    log.stop();
+    const [alphaSeq, betaSeq] = log
+      .of('message')
+      .filter((event) => event.message.sender.type === 'user')
+      .map((event) => event.message.seq);
+    const alphaFirst = alphaSeq < betaSeq;
+    const [firstTrigger, secondTrigger] = alphaFirst ? ['alpha', 'beta'] : ['beta', 'alpha'];
+    assert.equal(firstDone.content, `re: alice: @worker ${firstTrigger}`);
+    const second = world.provider.requests.find((request) => lastUserText(request).endsWith(secondTrigger))!;
+    assert.deepEqual(
+      second.body.messages.filter((message: any) => message.role !== 'system').map((message: any) => message.content),
+      [`alice: @worker ${firstTrigger}`, firstDone.content, `alice: @worker ${secondTrigger}`],
     );
   });
 });
