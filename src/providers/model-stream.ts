@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LanguageModelV4Prompt } from '@ai-sdk/provider';
 import {
@@ -40,6 +42,11 @@ export interface ModelCallInput {
   policy: ModelCallPolicy;
   /** Each text delta as it arrives, in order. */
   onText(text: string): void;
+  /**
+   * Called when a request of this call has been written to the provider's socket (each attempt),
+   * through undici's `undici:request:bodySent` diagnostics channel (the built-in fetch).
+   */
+  onRequestSent?(): void;
   onRetry?(info: { attempt: number; delayMs: number; error: string }): void;
 }
 
@@ -60,6 +67,10 @@ export interface ModelCallResult {
   firstTokenMs?: number;
 }
 
+/** The `onRequestSent` of the model call whose async context a fetch runs in. */
+const requestSentListener = new AsyncLocalStorage<() => void>();
+subscribe('undici:request:bodySent', () => requestSentListener.getStore()?.());
+
 /**
  * Streams one reply from a model with Chorus's failure policy: retries with backoff on 429, 5xx
  * and network errors (honouring Retry-After) only before the first text; a first-token timeout
@@ -67,7 +78,13 @@ export interface ModelCallResult {
  * the fallback model is tried only when nothing was streamed. Never throws: every ending is a result.
  * Empty deltas (OpenAI's opening role chunk) are not text and do not count as the first token.
  */
-export async function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
+export function streamModelReply(input: ModelCallInput): Promise<ModelCallResult> {
+  return input.onRequestSent
+    ? requestSentListener.run(input.onRequestSent, streamWithFallback, input)
+    : streamWithFallback(input);
+}
+
+async function streamWithFallback(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
   const first = await streamWithRetries(input, input.model, startedAt);
   if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name)

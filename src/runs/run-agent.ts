@@ -55,6 +55,8 @@ interface Outcome {
 }
 
 const defaultMaxOutputTokens = 4096;
+/** The reply message is created at most this long after its run starts (ms), request out or not. */
+const replyOpenMaxDelayMs = 25;
 
 /** A run's `generate` step as it starts (stored when the run is claimed or inserted `running`). */
 export function newGenerateStep(): RunStep {
@@ -65,8 +67,9 @@ export function newGenerateStep(): RunStep {
  * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
  * status `streaming`), `generate` (`buildContext`, then `callModel` streaming deltas), `closeReply`
  * (final content, status and usage, `message.done`). The model is called as soon as the context is
- * loaded, while the reply message is being created: text that arrives first is held and sent as
- * the first delta once the message exists, so `message.delta` never precedes its `message`.
+ * loaded; the run row and the reply message are written once the request is out: text that arrives
+ * first is held and sent as the first delta once the message exists, so `message.delta` never
+ * precedes its `message`.
  * The message always ends in exactly one final status, even when `signal` aborts it or a step
  * throws. Returns the final message, or undefined when the run had already ended before it
  * started (cancelled while queued). Throws when the reply message cannot be created (the model
@@ -74,8 +77,8 @@ export function newGenerateStep(): RunStep {
  */
 export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
   const startedAt = performance.now();
-  // The history ends at the trigger, so it loads while the run is claimed and the reply created.
-  const history = loadHistory(deps.db, job.trigger);
+  // The history ends at the trigger, so it loads while the run is claimed.
+  const history = loadHistory(deps.db, job.trigger, job.agent.id);
   history.catch(() => undefined); // awaited (and reported) in generate
   const step = job.started?.step ?? newGenerateStep();
   if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, [step]))) {
@@ -83,11 +86,19 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
     return undefined;
   }
   const stopCall = new AbortController();
-  // Created at once, so the reply takes its seq before any later message of the conversation; the
-  // model call does not wait for it (text that arrives first is held until it exists).
-  const reply = openReply(deps, job, step, 'streaming');
+  // The run row and the reply are written once the model request is out (or the call failed before
+  // it), so the request does not queue behind them in the database; text that arrives first is held.
+  // Bounded by replyOpenMaxDelayMs when the request cannot go out (a provider down, retries).
+  const requestOut = Promise.withResolvers<void>();
+  const openBy = setTimeout(requestOut.resolve, replyOpenMaxDelayMs);
+  const reply = requestOut.promise.then(() => {
+    clearTimeout(openBy);
+    return openReply(deps, job, step, 'streaming');
+  });
   reply.catch(() => undefined); // awaited below
-  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history);
+  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, () =>
+    requestOut.resolve(),
+  );
   let message: PublicMessage;
   try {
     message = await reply;
@@ -124,7 +135,11 @@ async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'str
   return message;
 }
 
-/** Builds the context and calls the model. Never throws: a failure becomes a `failed` outcome. */
+/**
+ * Builds the context and calls the model; `requestOut` is called once the model request has been
+ * handed to the network, or when the call fails before that. Never throws: a failure becomes a
+ * `failed` outcome.
+ */
 async function generate(
   deps: RunDeps,
   job: RunJob,
@@ -132,6 +147,7 @@ async function generate(
   step: RunStep,
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
+  requestOut: () => void,
 ): Promise<Outcome> {
   try {
     const plan = buildContext(deps, job, await history);
@@ -142,9 +158,10 @@ async function generate(
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
     };
-    const result = await callModel(deps, job, reply, plan, signal);
+    const result = await callModel(deps, job, reply, plan, signal, requestOut);
     return outcomeOf(withEstimatedUsage(result, plan), step);
   } catch (error) {
+    requestOut();
     if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
     return failedOutcome(step, '', error);
   }
@@ -181,8 +198,8 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): Gene
 /**
  * Streams the model's reply into the message once `reply` (its creation) resolves: deltas
  * coalesced per message onto the bus, partial content saved periodically; text streamed before
- * that is held and goes out as the first delta. Pending deltas are flushed and saves stopped
- * before it returns.
+ * that is held and goes out as the first delta. Calls `requestOut` once the request has been
+ * handed to the network. Pending deltas are flushed and saves stopped before it returns.
  */
 async function callModel(
   deps: RunDeps,
@@ -190,6 +207,7 @@ async function callModel(
   reply: Promise<PublicMessage>,
   plan: GenerationPlan,
   signal: AbortSignal,
+  requestOut: () => void,
 ): Promise<ModelCallResult> {
   let text = '';
   let live: LiveReply | undefined;
@@ -209,9 +227,11 @@ async function callModel(
       signal,
       policy: deps.agentsConfig,
       onText: (delta) => {
+        requestOut();
         text += delta;
         live?.push(delta);
       },
+      onRequestSent: requestOut,
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
     });
   } finally {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer } from '../support/server.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
@@ -40,8 +42,14 @@ describe('provider failures', () => {
       { steps: [{ text: 'after the wait' }] },
     );
     const startedAt = Date.now();
-    const done = await reply('rate me');
+    const log = world.watch(conversationId);
+    await world.send(conversationId, 'rate me');
+    await log.waitFor((event: any) => event.type === 'message' && event.message.sender.type === 'agent');
+    const replyShownMs = Date.now() - startedAt;
+    const done = await log.done();
+    log.stop();
     const waitedMs = Date.now() - startedAt;
+    assert.ok(replyShownMs < 500, `the streaming reply appeared after ${replyShownMs} ms, not once the wait was over`);
     assert.equal(done.status, 'complete');
     assert.equal(done.content, 'after the wait');
     assert.equal(world.provider.requests.length - before, 2);
@@ -102,6 +110,40 @@ describe('provider failures', () => {
     assert.equal(done.status, 'failed');
     assert.equal(done.content, 'cut');
     assert.match(done.error, /closed the stream before the reply finished/);
+  });
+});
+
+describe('an unreachable provider', () => {
+  it('shows the streaming reply at once while the run retries, then fails it readably', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const world = await startAgentWorld({
+      env: {
+        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+        CHORUS_MODEL_RETRY_BASE_DELAY_MS: '1500',
+        CHORUS_MODEL_MAX_RETRIES: '1',
+      },
+    });
+    try {
+      const agent = await world.createAgent({ handle: 'offline' });
+      const conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
+      const log = world.watch(conversationId);
+      const startedAt = Date.now();
+      await world.send(conversationId, 'anyone there?');
+      const shown: any = await log.waitFor((event: any) => event.type === 'message' && event.message.sender.type === 'agent');
+      const shownMs = Date.now() - startedAt;
+      const done = await log.done();
+      log.stop();
+      assert.equal(shown.message.status, 'streaming');
+      assert.ok(shownMs < 1000, `the reply appeared after ${shownMs} ms, not at once: the retry waits 1.2–1.8 s`);
+      assert.equal(done.status, 'failed');
+      assert.ok(Date.now() - startedAt >= 1150, 'the retry ran');
+      assert.ok(done.error.length > 0);
+    } finally {
+      await world.close();
+    }
   });
 });
 
