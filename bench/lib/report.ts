@@ -124,7 +124,7 @@ export function renderReport(report: BenchReport): string {
       lines.push(
         `  generations ${r.generations}, viewers ${r.viewers}, ${number(r.deltasPerSec)} deltas/s delivered, tokens ${r.tokens}, done ${r.done}`,
         `  chunk → viewer p50 ${r.tokenP50Ms} ms, p99 ${r.tokenP99Ms} ms; send → provider p50 ${r.sendToProviderP50Ms} ms, p99 ${r.sendToProviderP99Ms} ms`,
-        `  send → provider unloaded (${report.stream.probe.count} sends one at a time): p50 ${report.stream.probe.sendToProviderP50Ms} ms`,
+        `  send → provider unloaded (${report.stream.probe.count} sends one at a time, after the generations): p50 ${report.stream.probe.sendToProviderP50Ms} ms; right after start-up (${report.stream.coldProbe.count} sends): p50 ${report.stream.coldProbe.sendToProviderP50Ms} ms`,
         `  server CPU ${r.serverCpuPct} %, peak RSS ${r.serverRssPeakMb} MB, generator CPU ${r.loadgenCpuPct} %, other load core0 ${r.otherCore0Pct} %`,
       );
     } else {

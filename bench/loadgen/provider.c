@@ -4,6 +4,7 @@
  * finish chunk, a usage chunk and `data: [DONE]`. Each token's text is " ~T<monotonic ns>" of
  * the moment it was written, so viewers can measure the latency the server adds. A "@@S<n>@@"
  * marker in the request body names the conversation, timing the user's send -> this request.
+ * A request whose last marker is a probe's (" probe @@S<n>@@") gets a one-token stream.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,7 @@ typedef struct pconn {
   int fd;
   int streaming;
   int emitted;
+  int limit; /* tokens of the stream in progress */
   int64_t next_due;
   char *in;
   size_t in_len, in_cap;
@@ -118,6 +120,9 @@ static void start_stream(pconn_t *p, const char *body, size_t len, int64_t now) 
   write_event(p, json);
   p->streaming = 1;
   p->emitted = 0;
+  /* An unloaded probe's reply (its last message is the probe's) is one token long, so the next
+   * probe meets an idle server. */
+  p->limit = mark && mark - body >= 7 && memcmp(mark - 7, " probe ", 7) == 0 ? 1 : cfg_tokens;
   p->next_due = now + cfg_interval_ns;
 }
 
@@ -126,7 +131,7 @@ static void finish_stream(pconn_t *p) {
   snprintf(json, sizeof json, "%s\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}", chunk_head);
   write_event(p, json);
   snprintf(json, sizeof json, "%s\"choices\":[],\"usage\":{\"prompt_tokens\":20,\"completion_tokens\":%d,\"total_tokens\":%d}}",
-           chunk_head, cfg_tokens, cfg_tokens + 20);
+           chunk_head, p->limit, p->limit + 20);
   write_event(p, json);
   write_event(p, "[DONE]");
   pconn_write(p, "0\r\n\r\n", 5);
@@ -207,7 +212,7 @@ void provider_tick(int64_t now) {
                chunk_head, (long long)now_ns());
       write_event(p, json);
       p->next_due += cfg_interval_ns;
-      if (++p->emitted >= cfg_tokens) {
+      if (++p->emitted >= p->limit) {
         finish_stream(p);
         try_request(p, now); /* a pipelined request may be waiting */
       }
