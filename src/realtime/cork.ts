@@ -9,7 +9,7 @@ export interface Corkable {
 /** Shortest time between two flushes, whatever the load. */
 const minFlushIntervalMs = 4;
 /** Longest time between two flushes, reached when the event loop is busy all the time. */
-const maxFlushIntervalMs = 48;
+const maxFlushIntervalMs = 24;
 /** Event-loop utilisation from which the interval starts growing. */
 const busyFrom = 0.5;
 
@@ -25,7 +25,7 @@ let utilization: EventLoopUtilization = performance.eventLoopUtilization();
  * syscall (SPEC §8: ~5x the deliveries of one write per frame). An idle server flushes at the end
  * of the current turn (`setImmediate`), so a lone message waits for nothing. Otherwise two
  * flushes are at least an interval apart (Nagle's algorithm, RFC 896, bounded by time instead of
- * an ack), and the interval grows from 4 to 48 ms as the event loop's utilisation goes from 50 to
+ * an ack), and the interval grows from 4 to 24 ms as the event loop's utilisation goes from 50 to
  * 100 %: a saturated server sends each socket more frames per write syscall instead of queueing
  * (flush consolidation, as in Netty's FlushConsolidationHandler). Call it once per flush per target
  * (keep a flag); `target.uncork()` runs once and clears it.
