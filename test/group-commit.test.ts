@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appendMessage } from '../src/messages/messages.ts';
+import { loadHistory } from '../src/runs/build-context.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer, type Session, type TestServer } from './support/server.ts';
 
@@ -142,6 +143,30 @@ for (const database of testDatabases()) {
       const cursor = (userId: string) => body.members.find((member: { id: string }) => member.id === userId)?.lastReadSeq;
       assert.equal(cursor(alice.user.id), top);
       assert.equal(cursor(bob.user.id), top - 1);
+    });
+
+    it("reads a reply's history through prepared statements: quoted text, threads, nothing after the trigger", async () => {
+      const tricky = `it's "quoted" \\ '' --; ${'é'.repeat(3)}`;
+      const root = (await append(alice, alicesOnly, tricky)).message;
+      await append(alice, alicesOnly, 'top level, not in the thread');
+      const inThread = (
+        await appendMessage(server.context, {
+          workspaceId: alice.workspace.id,
+          conversationId: alicesOnly,
+          sender: { type: 'user', id: alice.user.id },
+          content: 'a reply in the thread',
+          threadRootId: root.id,
+        })
+      ).message;
+      await append(alice, alicesOnly, 'later');
+      const thread = await loadHistory(server.context.db, inThread, alice.user.id);
+      assert.deepEqual(
+        thread.map((entry) => entry.content),
+        [tricky, 'a reply in the thread'],
+      );
+      const topLevel = await loadHistory(server.context.db, root, alice.user.id);
+      assert.equal(topLevel.at(-1)!.content, tricky, 'the history ends at the trigger');
+      assert.ok(!topLevel.some((entry) => entry.content === 'later'));
     });
   });
 }
