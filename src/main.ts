@@ -6,9 +6,9 @@ import { resolveJwtSecret, TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './observability/logger.ts';
+import type { EventBus } from './realtime/event-bus.ts';
 import { MemoryEventBus } from './realtime/event-bus.memory.ts';
-import { RedisEventBus } from './realtime/event-bus.redis.ts';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ConfigError } from './config/config.ts';
 
 /**
@@ -32,8 +32,11 @@ export async function startServer(
   }
   const signer = new TokenSigner(resolveJwtSecret(config.jwtSecret, config.dataDir));
   const onHandlerError = (error: unknown) => logger.error({ err: error }, 'event handler failed');
+  // The Redis client loads only when Redis is configured.
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
-  const bus = config.redisUrl ? new RedisEventBus(config.redisUrl, { onHandlerError }) : new MemoryEventBus({ onHandlerError });
+  const bus: EventBus = config.redisUrl
+    ? new (await import('./realtime/event-bus.redis.ts')).RedisEventBus(config.redisUrl, { onHandlerError })
+    : new MemoryEventBus({ onHandlerError });
   const { app, context } = await createApp({ config, database, bus, logger, signer, redis });
   context.onClose.push(
     () => database.close(),
@@ -56,6 +59,7 @@ function rootCause(error: unknown): string {
 
 /** A Redis client that answered PING; a wrong URL fails start-up here, not at first use. */
 async function connectRedis(url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5_000 });
   try {
     await redis.connect();

@@ -2,14 +2,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
+import type pg from 'pg';
 import * as schema from './schema.ts';
 
 type Schema = typeof schema;
@@ -35,7 +31,8 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 
 /**
  * Opens PostgreSQL when `databaseUrl` is set, else PGlite stored in `<dataDir>/pglite`
- * (or in memory when `dataDir` is `:memory:`, for tests). Does not migrate.
+ * (or in memory when `dataDir` is `:memory:`, for tests). Does not migrate. Only the driver of the
+ * mode in use is loaded (PGlite's JavaScript or node-postgres: a few MB of heap each).
  */
 export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl);
@@ -43,18 +40,19 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
-  // PGlite's WASM memory holds Postgres' shared buffers, all of it resident: the default 128 MB costs
-  // ~170 MB of RSS for a cache the OS page cache already provides over the data files (32 → 16 MB
-  // measured -18 MB of RSS).
-  const options = { postgresqlconf: ['shared_buffers=16MB', 'work_mem=4MB', 'maintenance_work_mem=16MB'] };
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
   let client: PGlite;
   if (dataDir === ':memory:') {
-    client = new PGlite(options);
+    client = new PGlite(pgliteOptions);
   } else {
     const dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     if (!existsSync(path.join(dir, 'PG_VERSION'))) await createPgliteCluster(dir);
-    client = new PGlite(dir, options);
+    client = new PGlite(dir, pgliteOptions);
   }
   await client.waitReady;
   const db = drizzlePglite({ client, schema }) as unknown as Db;
@@ -68,6 +66,25 @@ async function openPglite(dataDir: string): Promise<Database> {
     close: () => client.close(),
   };
 }
+
+/**
+ * PGlite's server settings. Its WASM memory holds Postgres' shared memory, all of it resident:
+ * - `shared_buffers` 8 MB (Postgres' default is 128 MB: ~170 MB of RSS here): the OS page cache
+ *   already caches the data files; 32 → 16 → 8 MB measured -18 and -9 MB of RSS.
+ * - One backend, never replication: `max_connections` 4 and no reserved, WAL-sender or
+ *   replication-slot entries size the lock table and process arrays for that (-4 MB).
+ */
+const pgliteOptions = {
+  postgresqlconf: [
+    'shared_buffers=8MB',
+    'work_mem=4MB',
+    'maintenance_work_mem=16MB',
+    'max_connections=4',
+    'superuser_reserved_connections=0',
+    'max_wal_senders=0',
+    'max_replication_slots=0',
+  ],
+};
 
 /**
  * Runs PGlite's initdb for `dir` in a short-lived child process (src/db/pglite-initdb.ts) instead of
@@ -89,6 +106,11 @@ function createPgliteCluster(dir: string): Promise<void> {
 }
 
 async function openPostgres(databaseUrl: string): Promise<Database> {
+  const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it and the next query reports the cause.
@@ -119,7 +141,8 @@ export type PreparedStatement = (...params: Array<string | null>) => Promise<Arr
  */
 export function prepareStatement(db: Db, name: string, paramTypes: string[], text: string): PreparedStatement {
   const client = (db as unknown as { $client: PGlite | pg.Pool }).$client;
-  if (client instanceof pg.Pool) {
+  // node-postgres's Pool has no `exec` (and its module is not loaded in PGlite mode to check against).
+  if (!('exec' in client)) {
     return async (...params) => (await client.query({ name, text, values: params })).rows;
   }
   let prepared: Promise<unknown> | undefined;
