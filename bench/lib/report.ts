@@ -36,7 +36,9 @@ export function evaluateTargets(report: BenchReport): BenchReport['targets'] {
   const raw = rate('raw-ws');
   const sio = rate('socket.io');
   const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
-  const idleRss = ok(report.idle.chorus)?.rssSettledMb ?? null;
+  // Idle means settled: 20 s after connecting V8's memory reducer has collected the handshakes'
+  // garbage (the 5 s figure, still in that garbage, is reported beside it).
+  const idleRss = ok(report.idle.chorus)?.rssLaterMb ?? null;
   const idleConnected = ok(report.idle.chorus)?.connected ?? 0;
   const stream = report.stream && 'result' in report.stream ? report.stream.result : undefined;
   const probe = report.stream && 'probe' in report.stream ? report.stream.probe : undefined;
@@ -50,7 +52,7 @@ export function evaluateTargets(report: BenchReport): BenchReport['targets'] {
   return [
     check('fan-out: Chorus / raw ws', ratio(chorus, raw), '≥ 0.5', (v) => v >= 0.5),
     check('fan-out: Chorus / Socket.IO', ratio(chorus, sio), '≥ 3', (v) => v >= 3),
-    check('idle: Chorus RSS at 10k connections (MB)', idleConnected >= 10_000 ? idleRss : null, '< 250', (v) => v < 250),
+    check('idle: Chorus RSS at 10k connections, 20 s (MB)', idleConnected >= 10_000 ? idleRss : null, '< 250', (v) => v < 250),
     check(
       `stream, ${generations} generations: p99 chunk → viewer (ms)`,
       stream ? Number(stream.tokenP99Ms) : null,
@@ -104,8 +106,8 @@ export function renderReport(report: BenchReport): string {
   }
   const idleNames = Object.keys(report.idle);
   if (idleNames.length) {
-    lines.push('', 'Idle connections: server RSS once connected and settled');
-    lines.push('  target      connected   connect s  RSS MB  RSS before connecting MB  idle CPU%');
+    lines.push('', 'Idle connections: server RSS 5 s and 20 s after connecting');
+    lines.push('  target      connected   connect s  RSS 5 s MB  RSS 20 s MB  RSS before connecting MB  idle CPU%');
     for (const name of idleNames) {
       const entry = report.idle[name]!;
       if ('error' in entry) {
@@ -113,7 +115,7 @@ export function renderReport(report: BenchReport): string {
         continue;
       }
       lines.push(
-        `  ${name.padEnd(10)}  ${`${entry.connected}/${entry.planned}`.padStart(11)}  ${number(entry.connectMs / 1000, 1).padStart(9)}  ${number(entry.rssSettledMb).padStart(6)}  ${number(entry.rssBeforeConnectMb).padStart(24)}  ${number(entry.idleCpuPct, 1).padStart(9)}`,
+        `  ${name.padEnd(10)}  ${`${entry.connected}/${entry.planned}`.padStart(11)}  ${number(entry.connectMs / 1000, 1).padStart(9)}  ${number(entry.rssSettledMb).padStart(10)}  ${number(entry.rssLaterMb).padStart(11)}  ${number(entry.rssBeforeConnectMb).padStart(24)}  ${number(entry.idleCpuPct, 1).padStart(9)}`,
       );
     }
   }

@@ -11,6 +11,8 @@ export interface IdleResult {
   rssBeforeConnectMb: number;
   rssAfterConnectMb: number;
   rssSettledMb: number;
+  /** 15 s later (20 s after connecting): V8's memory reducer has run its GC by then. */
+  rssLaterMb: number;
   idleCpuPct: number;
   closedWhileIdle: number;
 }
@@ -18,7 +20,7 @@ export interface IdleResult {
 /**
  * Opens `connections` idle connections (authenticated on Chorus: Bearer on the upgrade, users
  * shared by many connections), waits `settleSeconds` answering pings, and samples the server's
- * RSS from /proc. Server on core 0, generator on core 1.
+ * RSS from /proc, then again 15 s later. Server on core 0, generator on core 1.
  */
 export async function runIdle(target: TargetName, options: { connections: number; settleSeconds: number }): Promise<IdleResult> {
   const perRoom = 1000;
@@ -34,7 +36,10 @@ export async function runIdle(target: TargetName, options: { connections: number
     const rssBeforeConnectMb = rssMb(prepared.server.pid);
     const connect = await loadgen.command('connect 200 180');
     const idle = await loadgen.command(`idle ${options.settleSeconds}`);
-    process.stderr.write(`  ${target}: ${connect.ready}/${connect.planned} idle connections, RSS ${idle.serverRssMb} MB\n`);
+    const later = await loadgen.command('idle 15');
+    process.stderr.write(
+      `  ${target}: ${connect.ready}/${connect.planned} idle connections, RSS ${idle.serverRssMb} MB, ${later.serverRssMb} MB 15 s later\n`,
+    );
     return {
       target,
       planned: Number(connect.planned),
@@ -43,8 +48,9 @@ export async function runIdle(target: TargetName, options: { connections: number
       rssBeforeConnectMb,
       rssAfterConnectMb: Number(connect.serverRssMb),
       rssSettledMb: Number(idle.serverRssMb),
+      rssLaterMb: Number(later.serverRssMb),
       idleCpuPct: Number(idle.serverCpuPct),
-      closedWhileIdle: Number(idle.closedWhileIdle),
+      closedWhileIdle: Number(idle.closedWhileIdle) + Number(later.closedWhileIdle),
     };
   } finally {
     await loadgen.stop();
