@@ -137,8 +137,8 @@ async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'str
 
 /**
  * Builds the context and calls the model; `requestOut` is called once the model request has been
- * handed to the network, or when the call fails before that. Never throws: a failure becomes a
- * `failed` outcome.
+ * handed to the network, or when the context cannot be built or the call ends before that. Never
+ * throws: a failure becomes a `failed` outcome.
  */
 async function generate(
   deps: RunDeps,
@@ -199,7 +199,8 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): Gene
  * Streams the model's reply into the message once `reply` (its creation) resolves: deltas
  * coalesced per message onto the bus, partial content saved periodically; text streamed before
  * that is held and goes out as the first delta. Calls `requestOut` once the request has been
- * handed to the network. Pending deltas are flushed and saves stopped before it returns.
+ * handed to the network, and at the latest when the call ends. Pending deltas are flushed and saves
+ * stopped before it returns.
  */
 async function callModel(
   deps: RunDeps,
@@ -235,6 +236,7 @@ async function callModel(
       onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
     });
   } finally {
+    requestOut(); // a call that ended without sending (no provider reachable) still opens its reply now
     await attached.catch(() => undefined);
     await live?.close();
   }
