@@ -3,7 +3,7 @@
  * benchmarks, side by side against a raw `ws` ceiling and Socket.IO, measured in one run with
  * one C load generator. Each server is pinned to core 0 and the generator to core 1.
  *
- * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus[,chorus-pg]   --quick
+ * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus[,chorus-pg],raw-ws-sized   --quick
  *        --generations N (concurrent streamed replies; default 1000, 200 with --quick)
  * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target.
  *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
@@ -38,7 +38,7 @@ const scenarios = new Set(values.scenarios.split(','));
 const targets = values.targets.split(',').filter((name): name is TargetName => (targetNames as readonly string[]).includes(name));
 const quick = values.quick;
 
-const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 5, 'chorus-pg': 5 };
+const startRates: Record<TargetName, number> = { 'raw-ws': 100, 'socket.io': 15, chorus: 5, 'chorus-pg': 5, 'raw-ws-sized': 100 };
 const quietLimitPct = 30;
 const quietWaitMs = quick ? 5_000 : 30_000;
 /** Before each measurement: wait (bounded) for other processes to leave the cores, and record it. */
@@ -99,7 +99,8 @@ if (scenarios.has('fanout')) {
 if (scenarios.has('idle')) {
   const connections = quick ? 2000 : 10_000;
   console.error(`idle: ${connections} connections`);
-  for (const target of targets) {
+  // Padding changes nothing for idle connections: raw-ws-sized is raw-ws there.
+  for (const target of targets.filter((name) => name !== 'raw-ws-sized')) {
     if (isInterrupted()) break;
     await quietGate(`idle ${target}`);
     try {

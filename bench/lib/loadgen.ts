@@ -43,6 +43,8 @@ export interface LoadgenOptions {
   serverPid: number;
   core: number;
   selfEcho?: boolean;
+  /** Padding bytes in each published payload; the generator's default when absent (see main.c). */
+  padBytes?: number;
   providerPort?: number;
   tokens?: number;
   tokensPerSecond?: number;
@@ -91,6 +93,7 @@ export class Loadgen {
       '--self-echo',
       options.selfEcho === false ? '0' : '1',
     ];
+    if (options.padBytes !== undefined) args.push('--pad-bytes', String(options.padBytes));
     if (options.providerPort) {
       args.push('--provider-port', String(options.providerPort), '--tokens', String(options.tokens ?? 200));
       args.push('--tps', String(options.tokensPerSecond ?? 50));

@@ -83,22 +83,22 @@ export function renderReport(report: BenchReport): string {
     const sio = ok(report.fanout['socket.io'])?.best;
     lines.push('', 'Fan-out: delivered messages/s at p99 < 100 ms (server core 0, C load generator core 1)');
     lines.push(
-      '  target      vs raw-ws  vs sio   delivered/s  frame B  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
+      '  target        vs raw-ws  vs sio   delivered/s  frame B  p50 ms  p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
     );
     for (const name of fanoutNames) {
       const entry = report.fanout[name]!;
       if ('error' in entry) {
-        lines.push(`  ${name.padEnd(10)}  not run: ${entry.error}`);
+        lines.push(`  ${name.padEnd(12)}  not run: ${entry.error}`);
         continue;
       }
       const best = entry.best;
       if (!best) {
-        lines.push(`  ${name.padEnd(10)}  no step met p99 < 100 ms (${entry.steps.length} steps, ${entry.connected} connected)`);
+        lines.push(`  ${name.padEnd(12)}  no step met p99 < 100 ms (${entry.steps.length} steps, ${entry.connected} connected)`);
         continue;
       }
       const value = Number(best.deliveredPerSec);
       lines.push(
-        `  ${name.padEnd(10)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
+        `  ${name.padEnd(12)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
           `  ${number(value).padStart(11)}  ${number(best.frameBytes).padStart(7)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}` +
           `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${`${number(best.otherCore0Pct)}/${number(best.otherCore1Pct)}`.padStart(10)}${best.disturbed ? ' disturbed' : ''}`,
       );
@@ -107,15 +107,15 @@ export function renderReport(report: BenchReport): string {
   const idleNames = Object.keys(report.idle);
   if (idleNames.length) {
     lines.push('', 'Idle connections: server RSS 5 s and 20 s after connecting');
-    lines.push('  target      connected   connect s  RSS 5 s MB  RSS 20 s MB  RSS before connecting MB  idle CPU%');
+    lines.push('  target        connected   connect s  RSS 5 s MB  RSS 20 s MB  RSS before connecting MB  idle CPU%');
     for (const name of idleNames) {
       const entry = report.idle[name]!;
       if ('error' in entry) {
-        lines.push(`  ${name.padEnd(10)}  not run: ${entry.error}`);
+        lines.push(`  ${name.padEnd(12)}  not run: ${entry.error}`);
         continue;
       }
       lines.push(
-        `  ${name.padEnd(10)}  ${`${entry.connected}/${entry.planned}`.padStart(11)}  ${number(entry.connectMs / 1000, 1).padStart(9)}  ${number(entry.rssSettledMb).padStart(10)}  ${number(entry.rssLaterMb).padStart(11)}  ${number(entry.rssBeforeConnectMb).padStart(24)}  ${number(entry.idleCpuPct, 1).padStart(9)}`,
+        `  ${name.padEnd(12)}  ${`${entry.connected}/${entry.planned}`.padStart(11)}  ${number(entry.connectMs / 1000, 1).padStart(9)}  ${number(entry.rssSettledMb).padStart(10)}  ${number(entry.rssLaterMb).padStart(11)}  ${number(entry.rssBeforeConnectMb).padStart(24)}  ${number(entry.idleCpuPct, 1).padStart(9)}`,
       );
     }
   }

@@ -7,10 +7,18 @@ import { listeningLine, startPinnedNode, type ServerProcess } from './server-pro
 /**
  * The servers compared in one run. `chorus` stores in embedded PGlite; `chorus-pg` (only when
  * BENCH_DATABASE_URL names a PostgreSQL server) in PostgreSQL, to separate PGlite's fixed memory
- * from the per-connection cost.
+ * from the per-connection cost. `raw-ws-sized` is the raw `ws` server publishing payloads padded
+ * so its frames are as long as Chorus's `message` frames: the Node ceiling for the bytes the
+ * protocol carries, which separates the frame's cost from the rest of Chorus's.
  */
-export type TargetName = 'raw-ws' | 'socket.io' | 'chorus' | 'chorus-pg';
-export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'chorus', 'chorus-pg'];
+export type TargetName = 'raw-ws' | 'socket.io' | 'chorus' | 'chorus-pg' | 'raw-ws-sized';
+export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'chorus', 'chorus-pg', 'raw-ws-sized'];
+
+/**
+ * Padding that makes a raw `ws` fan-out frame (206 bytes with the generator's default 160) as
+ * long as Chorus's `message` frame in the same scenario (567 bytes; both are reported as "frame B").
+ */
+const chorusSizedPadBytes = 160 + (567 - 206);
 
 /** A started server with a connection plan for `rooms × perRoom`, ready for the load generator. */
 export interface PreparedTarget {
@@ -20,6 +28,8 @@ export interface PreparedTarget {
   plan: Plan;
   /** Whether the publishing connection receives its own message (true for all three here). */
   selfEcho: boolean;
+  /** Padding of each published payload, when not the generator's default. */
+  padBytes?: number;
   setupMs: number;
 }
 
@@ -36,8 +46,9 @@ export async function prepareTarget(
   options: { core: number; rooms: number; perRoom: number; usersPerRoom: number; publishers: boolean },
 ): Promise<PreparedTarget> {
   const started = Date.now();
-  if (name === 'raw-ws' || name === 'socket.io') {
-    const script = path.join(serversDir, name === 'raw-ws' ? 'raw-ws-server.ts' : 'socketio-server.ts');
+  if (name === 'raw-ws' || name === 'raw-ws-sized' || name === 'socket.io') {
+    const raw = name !== 'socket.io';
+    const script = path.join(serversDir, raw ? 'raw-ws-server.ts' : 'socketio-server.ts');
     const server = await startPinnedNode({ core: options.core, script, isReady: listeningLine });
     const plan = roomsPlan(
       Array.from({ length: options.rooms }, () => null),
@@ -47,10 +58,11 @@ export async function prepareTarget(
     );
     return {
       server,
-      proto: name === 'raw-ws' ? 'ws' : 'sio',
-      path: name === 'raw-ws' ? '/' : '/socket.io/',
+      proto: raw ? 'ws' : 'sio',
+      path: raw ? '/' : '/socket.io/',
       plan,
       selfEcho: true,
+      ...(name === 'raw-ws-sized' ? { padBytes: chorusSizedPadBytes } : {}),
       setupMs: Date.now() - started,
     };
   }
@@ -86,5 +98,6 @@ export function startLoadgenFor(prepared: PreparedTarget, core: number): Promise
     serverPid: prepared.server.pid,
     core,
     selfEcho: prepared.selfEcho,
+    ...(prepared.padBytes === undefined ? {} : { padBytes: prepared.padBytes }),
   });
 }

@@ -85,7 +85,7 @@ extern int g_npubs;
 extern room_t *g_rooms;
 extern int g_nrooms;
 extern stats_t g_stats;
-extern int g_payload_bytes;
+extern int g_pad_bytes;
 extern int g_self_echo;
 
 extern int g_server_pid;

@@ -11,7 +11,7 @@
  * Plan lines: "room <index> <conversationId|->", "conn <room> <token|->", "pub <conn> <room>".
  * Each command prints one JSON line. Usage:
  *   loadgen --proto ws|sio|chorus --port N --path P --plan FILE [--server-pid N]
- *           [--payload-bytes N] [--self-echo 0|1] [--provider-port N --tokens N --tps N]
+ *           [--pad-bytes N] [--self-echo 0|1] [--provider-port N --tokens N --tps N]
  */
 #include <math.h>
 #include <signal.h>
@@ -36,7 +36,8 @@ int g_nrooms;
 pub_t *g_pubs;
 int g_npubs;
 stats_t g_stats;
-int g_payload_bytes = 200;
+/* Padding in each published payload; -1: 160 on the baselines (~206-byte frames), 120 in Chorus content. */
+int g_pad_bytes = -1;
 int g_self_echo = 1;
 int g_server_pid;
 
@@ -253,7 +254,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "--path")) g_path = v;
     else if (!strcmp(k, "--plan")) plan = v;
     else if (!strcmp(k, "--server-pid")) g_server_pid = atoi(v);
-    else if (!strcmp(k, "--payload-bytes")) g_payload_bytes = atoi(v);
+    else if (!strcmp(k, "--pad-bytes")) g_pad_bytes = atoi(v);
     else if (!strcmp(k, "--self-echo")) g_self_echo = atoi(v);
     else if (!strcmp(k, "--provider-port")) provider_port = atoi(v);
     else if (!strcmp(k, "--tokens")) tokens = atoi(v);

@@ -85,7 +85,7 @@ void proto_on_text(conn_t *c, const char *data, size_t len, int64_t now) {
 void conn_publish(conn_t *c, int room, const char *content_prefix) {
   char pad[2048];
   char frame[4096];
-  int pad_len = g_payload_bytes > 0 && g_payload_bytes < (int)sizeof pad ? g_payload_bytes : 0;
+  int pad_len = g_pad_bytes < 0 ? (g_proto == PROTO_CHORUS ? 120 : 160) : g_pad_bytes < (int)sizeof pad ? g_pad_bytes : (int)sizeof pad - 1;
   memset(pad, 'x', (size_t)pad_len);
   pad[pad_len] = 0;
   int64_t at = now_ns();
@@ -97,12 +97,12 @@ void conn_publish(conn_t *c, int room, const char *content_prefix) {
                  "{\"type\":\"send\",\"id\":\"%llu\",\"conversationId\":\"%s\",\"clientMsgId\":\"b%ld-%llu\","
                  "\"content\":\"%s@@T%lld@@ %.*s\"}",
                  (unsigned long long)c->seq, g_rooms[room].conversation_id, (long)(c - g_conns),
-                 (unsigned long long)c->seq, content_prefix ? content_prefix : "", (long long)at, pad_len > 120 ? 120 : pad_len, pad);
+                 (unsigned long long)c->seq, content_prefix ? content_prefix : "", (long long)at, pad_len, pad);
   } else {
     /* ~200 bytes of JSON, like the SPEC §8 reference measurements. */
     n = snprintf(frame, sizeof frame, "%s{\"t\":\"@@T%lld@@\",\"room\":%d,\"pad\":\"%.*s\"}%s",
                  g_proto == PROTO_SIO ? "42[\"msg\"," : "", (long long)at, room,
-                 pad_len > 160 ? 160 : pad_len, pad, g_proto == PROTO_SIO ? "]" : "");
+                 pad_len, pad, g_proto == PROTO_SIO ? "]" : "");
   }
   if (n <= 0 || n >= (int)sizeof frame) return;
   conn_send_text(c, frame, (size_t)n);
