@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/config.ts';
+import { openDatabase } from '../../src/db/database.ts';
 import type { AppContext } from '../../src/http/context.ts';
 import { startServer } from '../../src/main.ts';
 
@@ -43,6 +45,7 @@ export async function startTestServer(
   options: { databaseUrl?: string; env?: Record<string, string>; dataDir?: string; keepDataDir?: boolean; logger?: Logger } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'chorus-test-'));
+  if (!options.dataDir && !options.databaseUrl) cpSync(await pgliteTemplate(), path.join(dataDir, 'pglite'), { recursive: true });
   const config = loadConfig({
     CHORUS_DATA_DIR: dataDir,
     PORT: '0',
@@ -102,4 +105,47 @@ export async function startTestServer(
       if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const dbDir = path.resolve(import.meta.dirname, '../../src/db');
+let template: Promise<string> | undefined;
+
+/**
+ * The `pglite` directory of a migrated cluster that test servers start from a copy of: ~0.2 s to
+ * start instead of ~3 s on a fresh directory (initdb in a child process, then every migration).
+ * Made once per migration set, storage code and PGlite version, and kept as a cache in
+ * `<tmpdir>/chorus-test-template-<hash>` (built aside, then renamed into place, so concurrent test
+ * processes never see half of one). Servers given a `dataDir` still start from nothing; the fresh
+ * path has its own tests in test/lifecycle.test.ts.
+ */
+function pgliteTemplate(): Promise<string> {
+  template ??= (async () => {
+    const hash = createHash('sha256');
+    hash.update(readFileSync(path.resolve(import.meta.dirname, '../../node_modules/@electric-sql/pglite/package.json')));
+    const files = [
+      'database.ts',
+      'pglite-initdb.ts',
+      ...readdirSync(path.join(dbDir, 'migrations'), { recursive: true, encoding: 'utf8' }).map((name) =>
+        path.join('migrations', name),
+      ),
+    ];
+    for (const name of files.sort()) {
+      const file = path.join(dbDir, name);
+      if (name.endsWith('.sql') || name.endsWith('.json') || name.endsWith('.ts')) hash.update(name).update(readFileSync(file));
+    }
+    const directory = path.join(tmpdir(), `chorus-test-template-${hash.digest('hex').slice(0, 16)}`);
+    if (!existsSync(directory)) {
+      const building = mkdtempSync(path.join(tmpdir(), 'chorus-test-template-building-'));
+      const database = await openDatabase({ dataDir: building });
+      await database.migrate();
+      await database.close();
+      try {
+        renameSync(building, directory);
+      } catch {
+        rmSync(building, { recursive: true, force: true }); // another process made it first
+      }
+    }
+    return path.join(directory, 'pglite');
+  })();
+  return template;
 }
