@@ -80,6 +80,9 @@ export async function startAgentWorld(
       CHORUS_MODEL_IDLE_TIMEOUT_MS: '5000',
       ...options.env,
     },
+  }).catch(async (error: unknown) => {
+    await provider.close();
+    throw error;
   });
   const alice = await server.register(`ws-${Math.random().toString(36).slice(2, 8)}`, 'alice');
   const world: AgentWorld = {
