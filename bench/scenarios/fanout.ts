@@ -23,28 +23,50 @@ export interface FanoutResult {
   steps: LoadgenResult[];
 }
 
-/** Other processes' CPU share on either core above which a failed step is measured again. */
+/** Other processes' CPU share on either core above which a failed attempt is inconclusive. */
 const disturbanceLimitPct = 20;
 
 /**
- * One step at `rate` messages/s per publisher. The machine is shared: a step that fails while
- * other processes took more than `disturbanceLimitPct` of either core is inconclusive, so it is
- * measured again (at most 3 attempts) after waiting, bounded, for a quiet machine. A passing
- * attempt is kept, else the least disturbed one; `disturbed` and `attempts` are added to the
- * result. Any backlog is drained before returning.
+ * One step at `rate` messages/s per publisher, decided by a majority of up to three attempts.
+ * A 3 s attempt's p99 moves by tens of milliseconds with a single event-loop stall, so one attempt
+ * decided a step by luck: the same code's search result moved 3× between runs. Two attempts are
+ * made; a third when they disagree. The step's result is the middle attempt by p99 (of two that
+ * agree, the one nearer the bound), so `stepPasses` on it gives the majority's verdict. The same
+ * rule applies to every target. The machine is shared: an attempt that fails while other processes
+ * took more than `disturbanceLimitPct` of either core is inconclusive, is not counted, and is made
+ * again after waiting (bounded) for a quiet machine; at most 6 attempts in all. `attempts` (how
+ * many were made), `attemptP99Ms` (each counted attempt's p99) and `disturbed` are added to the
+ * result. Any backlog is drained after each attempt.
  */
 async function measureStep(loadgen: Loadgen, rate: number, seconds: number, p99LimitMs: number): Promise<LoadgenResult> {
   const otherLoad = (result: LoadgenResult) => Math.max(Number(result.otherCore0Pct), Number(result.otherCore1Pct));
-  let kept: LoadgenResult | undefined;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const result = { ...(await loadgen.command(`run ${rate} ${seconds} 3`)), attempts: attempt };
+  const counted: LoadgenResult[] = [];
+  const inconclusive: LoadgenResult[] = [];
+  let made = 0;
+  while (made < 6) {
+    made++;
+    const result = await loadgen.command(`run ${rate} ${seconds} 3`);
     await loadgen.command('settle 0.5 30');
-    const passed = stepPasses(result, p99LimitMs);
-    if (passed || !kept || otherLoad(result) < otherLoad(kept)) kept = result;
-    if (passed || otherLoad(result) <= disturbanceLimitPct) break;
-    await waitForQuietMachine(30, 20_000);
+    if (!stepPasses(result, p99LimitMs) && otherLoad(result) > disturbanceLimitPct) {
+      inconclusive.push(result);
+      await waitForQuietMachine(30, 20_000);
+      continue;
+    }
+    counted.push(result);
+    const passed = counted.filter((each) => stepPasses(each, p99LimitMs)).length;
+    if (passed >= 2 || counted.length - passed >= 2) break;
   }
-  return { ...kept!, disturbed: otherLoad(kept!) > disturbanceLimitPct ? 'yes' : '' };
+  if (counted.length === 0) {
+    const least = inconclusive.reduce((a, b) => (otherLoad(b) < otherLoad(a) ? b : a));
+    return { ...least, attempts: made, attemptP99Ms: '', disturbed: 'yes' };
+  }
+  const passedMajority = counted.filter((each) => stepPasses(each, p99LimitMs)).length * 2 > counted.length;
+  const side = counted
+    .filter((each) => stepPasses(each, p99LimitMs) === passedMajority)
+    .sort((a, b) => Number(a.p99Ms) - Number(b.p99Ms));
+  // The passing attempt nearest the bound, or the failing one nearest it: the median of three.
+  const chosen = passedMajority ? side.at(-1)! : side[0]!;
+  return { ...chosen, attempts: made, attemptP99Ms: counted.map((each) => each.p99Ms).join(','), disturbed: '' };
 }
 
 /** A step passes when p99 is under the bound and at least 99 % of expected deliveries arrived. */
@@ -81,6 +103,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
       const passed = stepPasses(result, options.p99LimitMs);
       process.stderr.write(
         `  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
+          ` (attempts' p99: ${result.attemptP99Ms} ms)` +
           `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
       );
       if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
