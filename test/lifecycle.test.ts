@@ -76,6 +76,21 @@ describe('lifecycle', () => {
     });
   }
 
+  it('runs the embedded PGlite with the documented settings (docs/configuration.md)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-settings-'));
+    const opened = await openDatabase({ dataDir });
+    try {
+      const setting = async (name: string) =>
+        ((await opened.db.execute(sql.raw(`show ${name}`))) as unknown as { rows: Array<Record<string, string>> }).rows[0]![name];
+      assert.equal(await setting('shared_buffers'), '8MB');
+      assert.equal(await setting('max_connections'), '4');
+      assert.equal(await setting('wal_init_zero'), 'off');
+    } finally {
+      await opened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('reports every configuration problem at once', () => {
     assert.throws(
       () => loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', CHORUS_DEFAULT_MODEL: 'gpt4', LOG_LEVEL: 'loud' }),
