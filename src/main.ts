@@ -20,7 +20,7 @@ export async function startServer(
   options: { logger?: Logger } = {},
 ): Promise<{ app: FastifyInstance; context: AppContext; url: string }> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     await database.migrate();
   } catch (error) {

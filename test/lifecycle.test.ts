@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { checkpointIfDue, openDatabase } from '../src/db/database.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer } from './support/server.ts';
 
@@ -87,6 +87,32 @@ describe('lifecycle', () => {
       assert.equal(await setting('wal_init_zero'), 'off');
     } finally {
       await opened.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('checkpoints the embedded database once enough WAL is written, which PGlite never does by itself', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-checkpoint-'));
+    const client = new PGlite(dataDir);
+    const segments = () => readdirSync(path.join(dataDir, 'pg_wal')).filter((name) => /^[0-9A-F]{24}$/.test(name)).length;
+    try {
+      await client.exec('create table filler (body text)');
+      assert.equal(await checkpointIfDue(client, 16 * 2 ** 20), false, 'nothing to checkpoint yet');
+      const write30MB = async () => {
+        for (let i = 0; i < 6; i++)
+          await client.query(`insert into filler select repeat('x', 1000) from generate_series(1, 5000)`);
+      };
+      await write30MB();
+      assert.equal(await checkpointIfDue(client, 16 * 2 ** 20), true);
+      assert.equal(await checkpointIfDue(client, 16 * 2 ** 20), false, 'just checkpointed');
+      const afterFirst = segments();
+      await write30MB();
+      assert.equal(await checkpointIfDue(client, 16 * 2 ** 20), true);
+      // Without the checkpoints pg_wal grows by two segments per 30 MB; with them the old ones are reused.
+      assert.ok(segments() <= afterFirst, `pg_wal bounded: ${afterFirst} → ${segments()} segments`);
+    } finally {
+      await client.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
