@@ -115,8 +115,9 @@ let template: Promise<string> | undefined;
  * start instead of ~3 s on a fresh directory (initdb in a child process, then every migration).
  * Made once per migration set, storage code and PGlite version, and kept as a cache in
  * `<tmpdir>/chorus-test-template-<hash>` (built aside, then renamed into place, so concurrent test
- * processes never see half of one). Servers given a `dataDir` still start from nothing; the fresh
- * path has its own tests in test/lifecycle.test.ts.
+ * processes never see half of one); making one removes the templates of other hashes. Servers
+ * given a `dataDir` still start from nothing; the fresh path has its own tests in
+ * test/lifecycle.test.ts.
  */
 function pgliteTemplate(): Promise<string> {
   template ??= (async () => {
@@ -143,6 +144,11 @@ function pgliteTemplate(): Promise<string> {
         renameSync(building, directory);
       } catch {
         rmSync(building, { recursive: true, force: true }); // another process made it first
+      }
+      // Templates of earlier migration sets or PGlite versions are of no further use.
+      for (const name of readdirSync(tmpdir())) {
+        const stale = /^chorus-test-template-[0-9a-f]{16}$/.test(name) && path.join(tmpdir(), name) !== directory;
+        if (stale) rmSync(path.join(tmpdir(), name), { recursive: true, force: true });
       }
     }
     return path.join(directory, 'pglite');
