@@ -48,39 +48,38 @@ async function measureStep(
   databaseIsOtherLoad: boolean,
 ): Promise<LoadgenResult> {
   const otherLoad = (result: LoadgenResult) => Math.max(Number(result.otherCore0Pct), Number(result.otherCore1Pct));
-  const counted: LoadgenResult[] = [];
+  const passing: LoadgenResult[] = [];
+  const failing: LoadgenResult[] = [];
   const inconclusive: LoadgenResult[] = [];
+  const countedP99Ms: Array<number | string> = []; // in the order the attempts were made
   let made = 0;
-  while (made < 6) {
+  while (made < 6 && passing.length < 2 && failing.length < 2) {
     made++;
     const result = await loadgen.command(`run ${rate} ${seconds} 3`);
     await loadgen.command('settle 0.5 30');
-    if (!databaseIsOtherLoad && !stepPasses(result, p99LimitMs) && otherLoad(result) > disturbanceLimitPct) {
+    const passed = stepPasses(result, p99LimitMs);
+    if (passed || databaseIsOtherLoad || otherLoad(result) <= disturbanceLimitPct) {
+      (passed ? passing : failing).push(result);
+      countedP99Ms.push(result.p99Ms!);
+    } else {
       inconclusive.push(result);
       await waitForQuietMachine(30, 20_000);
-      continue;
     }
-    counted.push(result);
-    const passed = counted.filter((each) => stepPasses(each, p99LimitMs)).length;
-    if (passed >= 2 || counted.length - passed >= 2) break;
   }
-  if (counted.length === 0) {
+  if (passing.length + failing.length === 0) {
     const least = inconclusive.reduce((a, b) => (otherLoad(b) < otherLoad(a) ? b : a));
     return { ...least, attempts: made, attemptP99Ms: '', disturbed: 'yes' };
   }
-  const passedMajority = counted.filter((each) => stepPasses(each, p99LimitMs)).length * 2 > counted.length;
-  const side = counted
-    .filter((each) => stepPasses(each, p99LimitMs) === passedMajority)
-    .sort((a, b) => Number(a.p99Ms) - Number(b.p99Ms));
+  const passedMajority = passing.length > failing.length;
+  const side = (passedMajority ? passing : failing).sort((a, b) => Number(a.p99Ms) - Number(b.p99Ms));
   // The passing attempt nearest the bound, or the failing one nearest it: the median of three.
   const chosen = passedMajority ? side.at(-1)! : side[0]!;
-  // Attempts ran out before two agreed: the step stands on one undisturbed attempt, so say so.
-  const settled = side.length >= 2;
   return {
     ...chosen,
     attempts: made,
-    attemptP99Ms: counted.map((each) => each.p99Ms).join(','),
-    disturbed: settled ? '' : 'yes',
+    attemptP99Ms: countedP99Ms.join(','),
+    // Attempts ran out before two agreed: the step stands on one undisturbed attempt, so say so.
+    disturbed: side.length >= 2 ? '' : 'yes',
   };
 }
 
