@@ -24,7 +24,7 @@ import { messageRoutes } from './messages/message-routes.ts';
 import { openAIRoutes } from './openai-compat/openai-routes.ts';
 import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
-import type { EventBus } from './realtime/event-bus.ts';
+import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */

@@ -6,8 +6,8 @@ import { resolveJwtSecret, TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
 import { openDatabase } from './db/database.ts';
 import { createLogger } from './observability/logger.ts';
-import type { EventBus } from './realtime/event-bus.ts';
-import { MemoryEventBus } from './realtime/event-bus.memory.ts';
+import type { EventBus } from './bus/event-bus.ts';
+import { MemoryEventBus } from './bus/event-bus.memory.ts';
 import type { Redis } from 'ioredis';
 import { ConfigError } from './config/config.ts';
 
@@ -35,7 +35,7 @@ export async function startServer(
   // The Redis client loads only when Redis is configured.
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const bus: EventBus = config.redisUrl
-    ? new (await import('./realtime/event-bus.redis.ts')).RedisEventBus(config.redisUrl, { onHandlerError })
+    ? new (await import('./bus/event-bus.redis.ts')).RedisEventBus(config.redisUrl, { onHandlerError })
     : new MemoryEventBus({ onHandlerError });
   const { app, context } = await createApp({ config, database, bus, logger, signer, redis });
   context.onClose.push(

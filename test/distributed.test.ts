@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appendMessage } from '../src/messages/messages.ts';
-import { conversationTopic, type BusEvent } from '../src/realtime/event-bus.ts';
-import { RedisEventBus } from '../src/realtime/event-bus.redis.ts';
+import { conversationTopic, type BusEvent } from '../src/bus/event-bus.ts';
+import { RedisEventBus } from '../src/bus/event-bus.redis.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 

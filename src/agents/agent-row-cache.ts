@@ -1,4 +1,4 @@
-import type { EventBus } from '../realtime/event-bus.ts';
+import type { EventBus } from '../bus/event-bus.ts';
 import type { AgentRow } from './agents.ts';
 
 /** Internal bus topic (never forwarded to clients) on which a node announces an agent's edit or deletion. */

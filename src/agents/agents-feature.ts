@@ -4,7 +4,7 @@ import { createModelRegistry, type ModelRegistry } from '../providers/model-regi
 import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
-import { conversationTopic } from '../realtime/event-bus.ts';
+import { conversationTopic } from '../bus/event-bus.ts';
 import { AgentRowCache } from './agent-row-cache.ts';
 import { createReplyTrigger } from './agent-trigger.ts';
 

@@ -7,7 +7,7 @@ import { agents, conversationMembers, handles } from '../db/schema.ts';
 import { claimHandle } from '../users/handles.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
-import type { EventBus } from '../realtime/event-bus.ts';
+import type { EventBus } from '../bus/event-bus.ts';
 import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
 

@@ -4,7 +4,7 @@ import type { Db, Executor } from '../db/database.ts';
 import { agents, conversationMembers, conversations, messages, users } from '../db/schema.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
-import { userTopic, type EventBus } from '../realtime/event-bus.ts';
+import { userTopic, type EventBus } from '../bus/event-bus.ts';
 import { toPublicMessage, type PublicMessage } from '../messages/message-shape.ts';
 import { getUser } from '../users/users.ts';
 

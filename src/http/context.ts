@@ -6,7 +6,7 @@ import type { Config } from '../config/config.ts';
 import type { Database, Db } from '../db/database.ts';
 import type { MessageDeps } from '../messages/messages.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { EventBus } from '../realtime/event-bus.ts';
+import type { EventBus } from '../bus/event-bus.ts';
 import type { RateLimits } from './rate-limit.ts';
 
 /** Everything a transport adapter may call into, built once by `createApp`. */

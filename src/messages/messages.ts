@@ -5,7 +5,7 @@ import { conversationMembers, messages } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import { requireMembership } from '../conversations/conversations.ts';
-import { conversationTopic, type EventBus } from '../realtime/event-bus.ts';
+import { conversationTopic, type EventBus } from '../bus/event-bus.ts';
 import { appendQueueOf, type Appended, type AppendInput, type PostedConversation } from './group-commit.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
 

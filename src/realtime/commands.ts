@@ -1,7 +1,7 @@
 import { authenticate } from '../auth/auth-service.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import { AppError } from '../errors/app-error.ts';
-import { conversationTopic } from './event-bus.ts';
+import { conversationTopic } from '../bus/event-bus.ts';
 import { markRead, postMessage, readMessages } from '../messages/messages.ts';
 import { isClientFrameType, validateFrame, type ClientFrame, type ClientFrameType, type RawFrame } from './client-frames.ts';
 import type { Connection } from './connection.ts';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { readMessages } from '../messages/messages.ts';
 import { ConversationSequencer } from './conversation-sequencer.ts';
-import { conversationTopic, presenceTopic, userTopic, type BusEvent, type EventBus } from './event-bus.ts';
+import { conversationTopic, presenceTopic, userTopic, type BusEvent, type EventBus } from '../bus/event-bus.ts';
 import { loadLastSeqs } from './memberships.ts';
 import { forwardedTypes, OutboundEvent } from './outbound-event.ts';
 

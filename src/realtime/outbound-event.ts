@@ -1,4 +1,4 @@
-import type { BusEvent } from './event-bus.ts';
+import type { BusEvent } from '../bus/event-bus.ts';
 
 /**
  * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),

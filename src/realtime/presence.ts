@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.ts';
-import { presenceTopic, type EventBus } from './event-bus.ts';
+import { presenceTopic, type EventBus } from '../bus/event-bus.ts';
 import { listCoMembers } from './memberships.ts';
 
 /** Online/offline as shown to clients in `presence {userId, status}`. */

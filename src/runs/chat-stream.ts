@@ -6,7 +6,7 @@ import { conversationMembers } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { AppContext } from '../http/context.ts';
 import { postMessage } from '../messages/messages.ts';
-import { conversationTopic, type BusEvent } from '../realtime/event-bus.ts';
+import { conversationTopic, type BusEvent } from '../bus/event-bus.ts';
 import type { RunService } from './run-service.ts';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

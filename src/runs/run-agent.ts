@@ -6,7 +6,7 @@ import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import { appendMessage, type MessageDeps } from '../messages/messages.ts';
 import type { ModelRegistry, ResolvedModel } from '../providers/model-registry.ts';
 import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
-import { conversationTopic } from '../realtime/event-bus.ts';
+import { conversationTopic } from '../bus/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';

@@ -2,7 +2,7 @@ import { uuidv7 } from 'uuidv7';
 import type { AgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
-import { conversationTopic } from '../realtime/event-bus.ts';
+import { conversationTopic } from '../bus/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
 import { executeRun, newGenerateStep, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
 import {

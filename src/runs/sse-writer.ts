@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { BusEvent } from '../realtime/event-bus.ts';
+import type { BusEvent } from '../bus/event-bus.ts';
 
 const keepAliveMs = 15_000;
 

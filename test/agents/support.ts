@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { startFakeAnthropic, startFakeOpenAI, type FakeProvider } from '../support/fake-providers.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
-import { conversationTopic, type BusEvent } from '../../src/realtime/event-bus.ts';
+import { conversationTopic, type BusEvent } from '../../src/bus/event-bus.ts';
 
 /** A Chorus server wired to a fake provider, with one user and helpers for agent scenarios. */
 export interface AgentWorld {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { BusEvent, EventBus } from '../../src/realtime/event-bus.ts';
+import type { BusEvent, EventBus } from '../../src/bus/event-bus.ts';
 
 /** Collects what a subscription receives; `until(n)` resolves once `n` events have arrived. */
 function collector() {
@@ -30,7 +30,7 @@ function collector() {
 }
 
 /**
- * The behaviour every EventBus implementation promises (src/realtime/event-bus.ts), as one suite:
+ * The behaviour every EventBus implementation promises (src/bus/event-bus.ts), as one suite:
  * call it with a name and a factory for a fresh bus (or two buses that share a backend, to check
  * delivery across nodes). Topics are random per test, so implementations with shared state are fine.
  */

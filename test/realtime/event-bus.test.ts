@@ -1,5 +1,5 @@
-import { MemoryEventBus } from '../../src/realtime/event-bus.memory.ts';
-import { RedisEventBus } from '../../src/realtime/event-bus.redis.ts';
+import { MemoryEventBus } from '../../src/bus/event-bus.memory.ts';
+import { RedisEventBus } from '../../src/bus/event-bus.redis.ts';
 import { runEventBusContract } from './event-bus-contract.ts';
 
 runEventBusContract('memory', async () => {

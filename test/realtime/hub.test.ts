@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { Db } from '../../src/db/database.ts';
-import { conversationTopic, presenceTopic, userTopic } from '../../src/realtime/event-bus.ts';
-import { MemoryEventBus } from '../../src/realtime/event-bus.memory.ts';
+import { conversationTopic, presenceTopic, userTopic } from '../../src/bus/event-bus.ts';
+import { MemoryEventBus } from '../../src/bus/event-bus.memory.ts';
 import { Hub, type HubMember } from '../../src/realtime/hub.ts';
 import type { OutboundEvent } from '../../src/realtime/outbound-event.ts';
 

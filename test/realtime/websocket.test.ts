@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { AppError } from '../../src/errors/app-error.ts';
-import { conversationTopic, userTopic } from '../../src/realtime/event-bus.ts';
+import { conversationTopic, userTopic } from '../../src/bus/event-bus.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { TestClient } from './client.ts';
