@@ -141,6 +141,8 @@ export const conversations = pgTable(
     directKey: text('direct_key'),
     createdBy: uuid('created_by').notNull(),
     lastSeq: bigint('last_seq', { mode: 'number' }).notNull().default(0),
+    /** Counter of message changes (edit, delete, reaction, thread reply): each change stamps the next value on the row. */
+    lastUpdatedSeq: bigint('last_updated_seq', { mode: 'number' }).notNull().default(0),
     lastActivityAt: timestamp('last_activity_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: createdAt(),
   },
@@ -196,12 +198,27 @@ export const messages = pgTable(
     clientMsgId: text('client_msg_id'),
     createdAt: createdAt(),
     editedAt: timestamp('edited_at', { withTimezone: true }),
+    /** Set when deleted: the row stays as a tombstone (content '', parts []) so seqs keep no gaps. */
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    /** The conversation's `last_updated_seq` at this row's last change; 0 when never changed. */
+    updatedSeq: bigint('updated_seq', { mode: 'number' }).notNull().default(0),
+    /** On a thread root: replies so far and when the last one came. */
+    replyCount: integer('reply_count').notNull().default(0),
+    lastReplyAt: timestamp('last_reply_at', { withTimezone: true }),
+    /** `[{emoji, count, userIds}]`, rebuilt from message_reactions at each reaction change. */
+    reactions: jsonb('reactions').$type<unknown[]>().notNull().default([]),
   },
   (table) => [
     uniqueIndex('messages_conversation_seq').on(table.conversationId, table.seq),
     uniqueIndex('messages_client_msg_id')
       .on(table.conversationId, table.senderId, table.clientMsgId)
       .where(sql`${table.clientMsgId} is not null`),
+    index('messages_conversation_updated_seq')
+      .on(table.conversationId, table.updatedSeq)
+      .where(sql`${table.updatedSeq} > 0`),
+    index('messages_thread_root')
+      .on(table.threadRootId, table.seq)
+      .where(sql`${table.threadRootId} is not null`),
     index('messages_status_streaming')
       .on(table.status)
       .where(sql`${table.status} = 'streaming'`),

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';
-import { listMessages, markRead, postMessage } from './messages.ts';
+import { listMessages, listUpdatedMessages, markRead, postMessage } from './messages.ts';
 
 const seq = z.coerce.number().int().min(0);
 
@@ -14,16 +14,24 @@ export function messageRoutes(context: AppContext): FastifyPluginAsyncZod {
       {
         schema: {
           tags: ['messages'],
-          summary: 'History ascending by seq: after afterSeq, before beforeSeq, or the latest',
+          summary:
+            'History ascending by seq: after afterSeq, before beforeSeq, or the latest; with updatedAfter, the messages changed since that updatedSeq, ascending by updatedSeq',
           params: idParams,
           querystring: z.object({
             afterSeq: seq.optional(),
             beforeSeq: seq.optional(),
+            updatedAfter: seq.optional(),
             limit: z.coerce.number().int().min(1).max(context.config.limits.maxPageSize).default(50),
           }),
         },
       },
-      async (request) => listMessages(context.db, request.principal, request.params.id, request.query),
+      async (request) =>
+        request.query.updatedAfter === undefined
+          ? listMessages(context.db, request.principal, request.params.id, request.query)
+          : listUpdatedMessages(context.db, request.principal, request.params.id, {
+              updatedAfter: request.query.updatedAfter,
+              limit: request.query.limit,
+            }),
     );
 
     app.post(

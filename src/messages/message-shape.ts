@@ -27,6 +27,21 @@ export interface PublicMessage {
   clientMsgId: string | null;
   createdAt: string;
   editedAt: string | null;
+  /** Set on a tombstone: content '' and parts [], seq kept. */
+  deletedAt: string | null;
+  /** The conversation's change counter at this message's last edit, delete, reaction or reply; 0 if never. */
+  updatedSeq: number;
+  /** On a thread root: its replies (not deleted) and the time of the latest. */
+  replyCount: number;
+  lastReplyAt: string | null;
+  reactions: MessageReaction[];
+}
+
+/** One emoji on a message: how many members reacted with it and who, first reactor first. */
+export interface MessageReaction {
+  emoji: string;
+  count: number;
+  userIds: string[];
 }
 
 export function toPublicMessage(row: MessageRow): PublicMessage {
@@ -46,5 +61,10 @@ export function toPublicMessage(row: MessageRow): PublicMessage {
     clientMsgId: row.clientMsgId,
     createdAt: row.createdAt.toISOString(),
     editedAt: row.editedAt?.toISOString() ?? null,
+    deletedAt: row.deletedAt?.toISOString() ?? null,
+    updatedSeq: row.updatedSeq,
+    replyCount: row.replyCount,
+    lastReplyAt: row.lastReplyAt?.toISOString() ?? null,
+    reactions: row.reactions as MessageReaction[],
   };
 }

@@ -8,6 +8,8 @@ import { requireMembership } from '../conversations/conversations.ts';
 import { conversationTopic, type EventBus } from '../bus/event-bus.ts';
 import { appendQueueOf, type Appended, type AppendInput, type PostedConversation } from './group-commit.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
+import { refreshThreadRoot } from '../messaging/message-changes.ts';
+import { readUpdatedMessages } from '../messaging/message-reads.ts';
 
 /** Called after a message is committed and published; agents use it to decide whether to answer. */
 export type MessagePostedListener = (message: PublicMessage, conversation: PostedConversation) => void;
@@ -55,6 +57,8 @@ export async function appendMessage(deps: MessageDeps, input: NewMessage): Promi
   }
   const message = toPublicMessage(appended.row);
   await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message', message });
+  // The root's replyCount / lastReplyAt follow, as a `message.updated` after the reply's `message`.
+  if (message.threadRootId) await refreshThreadRoot(deps, message.conversationId, message.threadRootId);
   for (const listener of deps.messagePosted) listener(message, appended.conversation);
   return { message, created: true };
 }
@@ -139,6 +143,21 @@ export async function listMessages(
 ): Promise<{ items: PublicMessage[]; hasMore: boolean }> {
   await requireMembership(db, principal.workspaceId, conversationId, principal.userId);
   return readMessages(db, conversationId, page);
+}
+
+/**
+ * The messages of the conversation changed after the change counter `updatedAfter` (edits,
+ * deletes, reactions, thread replies), ascending by `updatedSeq`; see `readUpdatedMessages`.
+ * Throws not_found when the principal is not a member.
+ */
+export async function listUpdatedMessages(
+  db: Executor,
+  principal: Principal,
+  conversationId: string,
+  page: { updatedAfter: number; limit: number },
+): Promise<{ items: PublicMessage[]; hasMore: boolean }> {
+  await requireMembership(db, principal.workspaceId, conversationId, principal.userId);
+  return readUpdatedMessages(db, conversationId, page);
 }
 
 /** `listMessages` without the membership check, for callers that already made it (sync, SSE replay). */

@@ -22,6 +22,17 @@ const clientFrameSchemas = {
     conversationId,
     afterSeq: z.number().int().min(0),
     limit: z.number().int().min(1).optional(),
+    /** Also replay `message.updated` for messages (seq <= afterSeq) changed after this updatedSeq. */
+    updatedAfter: z.number().int().min(0).optional(),
+  }),
+  edit: z.object({ type: z.literal('edit'), id: frameId, messageId: z.uuid(), content: z.string().min(1) }),
+  delete: z.object({ type: z.literal('delete'), id: frameId, messageId: z.uuid() }),
+  react: z.object({
+    type: z.literal('react'),
+    id: frameId,
+    messageId: z.uuid(),
+    emoji: z.string().min(1).max(64),
+    on: z.boolean().default(true),
   }),
   typing: z.object({ type: z.literal('typing'), id: frameId, conversationId }),
   read: z.object({ type: z.literal('read'), id: frameId, conversationId, seq: z.number().int().min(0) }),
@@ -29,7 +40,7 @@ const clientFrameSchemas = {
   ping: z.object({ type: z.literal('ping'), id: frameId }),
 } as const;
 
-/** `auth`, `send`, `sync`, `typing`, `read`, `cancel`, `ping`. */
+/** `auth`, `send`, `sync`, `edit`, `delete`, `react`, `typing`, `read`, `cancel`, `ping`. */
 export type ClientFrameType = keyof typeof clientFrameSchemas;
 /** A validated client frame of type `T`. */
 export type ClientFrame<T extends ClientFrameType> = z.infer<(typeof clientFrameSchemas)[T]>;

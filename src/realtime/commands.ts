@@ -3,6 +3,9 @@ import { requireMembership } from '../conversations/conversations.ts';
 import { AppError } from '../errors/app-error.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { markRead, postMessage, readMessages } from '../messages/messages.ts';
+import { deleteMessage, editMessage } from '../messaging/message-changes.ts';
+import { readUpdatedMessages } from '../messaging/message-reads.ts';
+import { setReaction } from '../messaging/reactions.ts';
 import { isClientFrameType, validateFrame, type ClientFrame, type ClientFrameType, type RawFrame } from './client-frames.ts';
 import type { Connection } from './connection.ts';
 import { OutboundEvent } from './outbound-event.ts';
@@ -39,17 +42,44 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
     connection.positions.begin(frame.conversationId);
     let deferred: OutboundEvent[];
     try {
-      await requireMembership(context.db, principal.workspaceId, frame.conversationId, principal.userId);
+      const { conversation } = await requireMembership(context.db, principal.workspaceId, frame.conversationId, principal.userId);
       const { items, hasMore } = await readMessages(context.db, frame.conversationId, { afterSeq: frame.afterSeq, limit });
       for (const message of items) await connection.sendReplay(new OutboundEvent({ type: 'message', message }));
       const lastSent = items.at(-1)?.seq;
-      connection.ack(frame.id, { conversationId: frame.conversationId, lastSeq: lastSent ?? frame.afterSeq, hasMore });
+      const updates =
+        frame.updatedAfter === undefined
+          ? {}
+          : await replayUpdates(connection, frame.conversationId, frame.updatedAfter, frame.afterSeq, limit, {
+              changesBeforeSync: conversation.lastUpdatedSeq,
+              messagesHaveMore: hasMore,
+            });
+      connection.ack(frame.id, {
+        conversationId: frame.conversationId,
+        lastSeq: lastSent ?? frame.afterSeq,
+        hasMore,
+        ...updates,
+      });
       deferred = connection.positions.finish(frame.conversationId, lastSent, hasMore);
     } catch (error) {
       for (const event of connection.positions.abort(frame.conversationId)) connection.sendEvent(event);
       throw error;
     }
     for (const event of deferred) connection.sendEvent(event);
+  },
+
+  async edit(connection, frame) {
+    const message = await editMessage(connection.context, connection.principal, frame.messageId, frame.content);
+    connection.ack(frame.id, { message });
+  },
+
+  async delete(connection, frame) {
+    const message = await deleteMessage(connection.context, connection.principal, frame.messageId);
+    connection.ack(frame.id, { message });
+  },
+
+  async react(connection, frame) {
+    const message = await setReaction(connection.context, connection.principal, frame.messageId, frame.emoji, frame.on);
+    connection.ack(frame.id, { message });
   },
 
   async typing(connection, frame) {
@@ -76,6 +106,29 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
     connection.sendFrame({ type: 'pong', id: frame.id ?? null });
   },
 };
+
+/**
+ * Sends `message.updated` for the conversation's messages with seq <= `maxSeq` changed after
+ * `updatedAfter` (newer messages were replayed in their current state), at most `limit`; returns
+ * the ack fields `lastUpdatedSeq` (the client's next `updatedAfter`) and `updatesHaveMore`. When
+ * both this page and the message page are complete, every change up to the conversation's counter
+ * read before the replay (`changesBeforeSync`) is reflected in what was sent, so the cursor moves
+ * there (changes committed later arrive live, after the ack).
+ */
+async function replayUpdates(
+  connection: Connection,
+  conversationId: string,
+  updatedAfter: number,
+  maxSeq: number,
+  limit: number,
+  sync: { changesBeforeSync: number; messagesHaveMore: boolean },
+): Promise<{ lastUpdatedSeq: number; updatesHaveMore: boolean }> {
+  const { items, hasMore } = await readUpdatedMessages(connection.context.db, conversationId, { updatedAfter, maxSeq, limit });
+  for (const message of items) await connection.sendReplay(new OutboundEvent({ type: 'message.updated', message }));
+  const lastSent = items.at(-1)?.updatedSeq ?? updatedAfter;
+  const complete = !hasMore && !sync.messagesHaveMore;
+  return { lastUpdatedSeq: complete ? Math.max(lastSent, sync.changesBeforeSync) : lastSent, updatesHaveMore: hasMore };
+}
 
 /**
  * Runs one frame of an authenticated connection: spends one unit of the user's frame rate limit,
