@@ -41,7 +41,7 @@ for (const database of testDatabases()) {
       const watcher = await TestClient.connect(server, alice.accessToken);
       try {
         const root = await send(alice, 'root');
-        const replies = [];
+        const replies: any[] = [];
         for (let index = 0; index < 3; index++) replies.push(await send(bob, `reply ${index}`, { threadRootId: root.id }));
         const live = await watcher.take(
           (frame) => frame.type === 'message.updated' && frame.message.id === root.id && frame.message.replyCount === 3,
