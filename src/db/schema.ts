@@ -170,6 +170,13 @@ export const conversationMembers = pgTable(
   ],
 );
 
+/** Where a forwarded message came from (stored whole; `toPublicMessage` hides it). */
+export interface ForwardReference {
+  messageId: string;
+  conversationId: string;
+  senderHandle: string;
+}
+
 export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'interrupted';
 
 export const messages = pgTable(
@@ -207,6 +214,8 @@ export const messages = pgTable(
     lastReplyAt: timestamp('last_reply_at', { withTimezone: true }),
     /** `[{emoji, count, userIds}]`, rebuilt from message_reactions at each reaction change. */
     reactions: jsonb('reactions').$type<unknown[]>().notNull().default([]),
+    /** The message this one forwards, `{messageId, conversationId, senderHandle}`; shown only to members of that conversation. */
+    forwardedFrom: jsonb('forwarded_from').$type<ForwardReference | null>(),
   },
   (table) => [
     uniqueIndex('messages_conversation_seq').on(table.conversationId, table.seq),

@@ -1,6 +1,6 @@
 import { uuidv7 } from 'uuidv7';
 import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
-import type { MessageStatus } from '../db/schema.ts';
+import type { ForwardReference, MessageStatus } from '../db/schema.ts';
 import type { ConversationRow } from '../conversations/conversations.ts';
 import type { MessageRow } from './message-shape.ts';
 
@@ -23,6 +23,8 @@ export interface AppendInput {
   status?: MessageStatus;
   runId?: string;
   parts?: unknown[];
+  /** Set on a forwarded copy (messaging). */
+  forwardedFrom?: ForwardReference;
 }
 
 /** A stored message and its conversation. */
@@ -168,7 +170,7 @@ const groupInsertSql = `
     select * from jsonb_to_recordset($1::jsonb) as x(
       ord int, id uuid, workspace_id uuid, conversation_id uuid, thread_root_id uuid, sender_type text,
       sender_id uuid, sender_handle text, on_behalf_of uuid, content text, parts jsonb, status text,
-      run_id uuid, client_msg_id text)
+      run_id uuid, client_msg_id text, forwarded_from jsonb)
   ), accepted as (
     select input.*, coalesce(input.sender_handle, member.handle) as handle
     from input
@@ -199,11 +201,11 @@ const groupInsertSql = `
     returning conversations.id, conversations.kind, conversations.last_seq - counts.n as base_seq
   ), inserted as (
     insert into messages (id, workspace_id, conversation_id, seq, thread_root_id, sender_type, sender_id,
-      sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id)
+      sender_handle, on_behalf_of, content, parts, status, run_id, client_msg_id, forwarded_from)
     select accepted.id, accepted.workspace_id, accepted.conversation_id,
       counter.base_seq + row_number() over (partition by accepted.conversation_id order by accepted.ord),
       accepted.thread_root_id, accepted.sender_type, accepted.sender_id, accepted.handle, accepted.on_behalf_of,
-      accepted.content, accepted.parts, accepted.status, accepted.run_id, accepted.client_msg_id
+      accepted.content, accepted.parts, accepted.status, accepted.run_id, accepted.client_msg_id, accepted.forwarded_from
     from accepted join counter on counter.id = accepted.conversation_id
     returning id, conversation_id, seq, sender_type, sender_id, sender_handle, created_at
   ), read_cursor as (
@@ -238,6 +240,7 @@ async function insertGroup(statement: PreparedStatement, inputs: AppendInput[], 
     status: input.status ?? 'complete',
     run_id: input.runId ?? null,
     client_msg_id: input.clientMsgId ?? null,
+    forwarded_from: input.forwardedFrom ?? null,
   }));
   const byId = new Map(inputs.map((input, index) => [ids[index], input]));
   const stored = new Map<string, Appended>();
@@ -270,6 +273,7 @@ async function insertGroup(statement: PreparedStatement, inputs: AppendInput[], 
         replyCount: 0,
         lastReplyAt: null,
         reactions: [],
+        forwardedFrom: input.forwardedFrom ?? null,
       },
       conversation: {
         id: input.conversationId,

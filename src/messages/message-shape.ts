@@ -35,6 +35,11 @@ export interface PublicMessage {
   replyCount: number;
   lastReplyAt: string | null;
   reactions: MessageReaction[];
+  /**
+   * On a forwarded copy: where it came from. Every field is null (origin hidden) unless the
+   * message was read through a per-reader path that found the reader in the source conversation.
+   */
+  forwardedFrom: { messageId: string | null; conversationId: string | null; senderHandle: string | null } | null;
 }
 
 /** One emoji on a message: how many members reacted with it and who, first reactor first. */
@@ -66,5 +71,6 @@ export function toPublicMessage(row: MessageRow): PublicMessage {
     replyCount: row.replyCount,
     lastReplyAt: row.lastReplyAt?.toISOString() ?? null,
     reactions: row.reactions as MessageReaction[],
+    forwardedFrom: row.forwardedFrom ? { messageId: null, conversationId: null, senderHandle: null } : null,
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';
 import { deleteMessage, editMessage } from './message-changes.ts';
+import { forwardMessage, getMessage } from './forward.ts';
 import { listThread } from './message-reads.ts';
 import { setReaction } from './reactions.ts';
 
@@ -11,6 +12,32 @@ const reactionParams = z.object({ id: z.uuid(), emoji: z.string().min(1).max(64)
 /** Routes on one message: edit, delete, its thread, reactions. */
 export function messagingRoutes(context: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get(
+      '/messages/:id',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'One message; forwardedFrom is filled in when you are a member of its source',
+          params: idParams,
+        },
+      },
+      async (request) => getMessage(context.db, request.principal, request.params.id),
+    );
+
+    app.post(
+      '/messages/:id/forward',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Copy a message into another conversation you belong to',
+          params: idParams,
+          body: z.object({ conversationId: z.uuid() }),
+        },
+      },
+      async (request, reply) =>
+        reply.status(201).send(await forwardMessage(context, request.principal, request.params.id, request.body.conversationId)),
+    );
+
     app.patch(
       '/messages/:id',
       {
