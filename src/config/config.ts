@@ -42,6 +42,25 @@ const configSchema = z
     CHORUS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
     CHORUS_CONFIG_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(logLevels).default('info'),
+    CHORUS_ATTACHMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(10 * 1024 * 1024),
+    CHORUS_ATTACHMENT_TYPES: csv.default([
+      'image/png',
+      'image/jpeg',
+      'image/gif',
+      'image/webp',
+      'application/pdf',
+      'application/zip',
+      'text/plain',
+    ]),
+    CHORUS_S3_BUCKET: z.string().min(1).optional(),
+    CHORUS_S3_ENDPOINT: z.url().optional(),
+    CHORUS_S3_REGION: z.string().min(1).default('us-east-1'),
+    CHORUS_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    CHORUS_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     OPENAI_API_KEY: z.string().min(1).optional(),
     OPENAI_BASE_URL: z.url().optional(),
     ANTHROPIC_API_KEY: z.string().min(1).optional(),
@@ -161,6 +180,12 @@ export interface Config {
     heartbeatIntervalMs: number;
     maxBufferedBytes: number;
   };
+  /** Uploads: the largest file, the content types accepted (as sniffed), and S3 when configured (else the data dir). */
+  attachments: {
+    maxBytes: number;
+    allowedTypes: readonly string[];
+    s3?: { bucket: string; endpoint?: string; region: string; accessKeyId?: string; secretAccessKey?: string };
+  };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -222,6 +247,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     realtime: {
       heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,
       maxBufferedBytes: value.CHORUS_WS_MAX_BUFFERED_BYTES,
+    },
+    attachments: {
+      maxBytes: value.CHORUS_ATTACHMENT_MAX_BYTES,
+      allowedTypes: Object.freeze(value.CHORUS_ATTACHMENT_TYPES),
+      s3: value.CHORUS_S3_BUCKET
+        ? {
+            bucket: value.CHORUS_S3_BUCKET,
+            endpoint: value.CHORUS_S3_ENDPOINT,
+            region: value.CHORUS_S3_REGION,
+            accessKeyId: value.CHORUS_S3_ACCESS_KEY_ID,
+            secretAccessKey: value.CHORUS_S3_SECRET_ACCESS_KEY,
+          }
+        : undefined,
     },
     limits: {
       maxBodyBytes: 1024 * 1024,

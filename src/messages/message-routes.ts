@@ -45,6 +45,7 @@ export function messageRoutes(context: AppContext): FastifyPluginAsyncZod {
             content: z.string().min(1),
             clientMsgId: z.string().min(1).max(100).optional(),
             threadRootId: z.uuid().optional(),
+            attachmentIds: z.array(z.uuid()).max(10).optional(),
           }),
         },
       },

@@ -8,6 +8,7 @@ import { requireMembership } from '../conversations/conversations.ts';
 import { conversationTopic, type EventBus } from '../bus/event-bus.ts';
 import { appendQueueOf, type Appended, type AppendInput, type PostedConversation } from './group-commit.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
+import { attachmentParts } from '../attachments/attachments.ts';
 import { refreshThreadRoot } from '../messaging/message-changes.ts';
 import { readUpdatedMessages } from '../messaging/message-reads.ts';
 
@@ -71,8 +72,11 @@ export async function postMessage(
   deps: MessageDeps,
   principal: Principal,
   conversationId: string,
-  input: { content: string; clientMsgId?: string; threadRootId?: string },
+  input: { content: string; clientMsgId?: string; threadRootId?: string; attachmentIds?: string[] },
 ): Promise<{ message: PublicMessage; created: boolean }> {
+  const parts = input.attachmentIds?.length
+    ? await attachmentParts(deps.db, principal, conversationId, input.attachmentIds)
+    : undefined;
   return appendMessage(deps, {
     workspaceId: principal.workspaceId,
     conversationId,
@@ -80,6 +84,7 @@ export async function postMessage(
     content: input.content,
     clientMsgId: input.clientMsgId,
     threadRootId: input.threadRootId,
+    parts,
   });
 }
 

@@ -15,6 +15,7 @@ const clientFrameSchemas = {
     clientMsgId: z.string().min(1).max(100),
     content: z.string().min(1),
     threadRootId: z.uuid().optional(),
+    attachmentIds: z.array(z.uuid()).max(10).optional(),
   }),
   sync: z.object({
     type: z.literal('sync'),

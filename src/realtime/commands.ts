@@ -31,6 +31,7 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
       content: frame.content,
       clientMsgId: frame.clientMsgId,
       threadRootId: frame.threadRootId,
+      attachmentIds: frame.attachmentIds,
     });
     connection.ack(frame.id, { message });
   },
