@@ -1,6 +1,5 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';

@@ -176,9 +176,9 @@ async function makeThumbnail(bytes: Buffer): Promise<Buffer> {
 }
 
 function cleanName(name: string): string {
-  const base = name
-    .replace(/^.*[\\/]/, '')
-    .replace(/[\u0000-\u001f\u007f"]/g, '')
+  const base = [...name.replace(/^.*[\\/]/, '')]
+    .filter((char) => char !== '"' && char.charCodeAt(0) >= 0x20 && char.charCodeAt(0) !== 0x7f)
+    .join('')
     .trim();
   return base.slice(0, 200) || 'file';
 }
