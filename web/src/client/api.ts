@@ -110,6 +110,32 @@ export class ChorusApi {
     return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: input });
   }
 
+  /** The sender replaces the content; the change also arrives live as `message.updated`. */
+  editMessage(messageId: string, content: string): Promise<Message> {
+    return this.http.request('PATCH', `/messages/${encodeURIComponent(messageId)}`, { body: { content } });
+  }
+
+  /** Turns the message into a tombstone (sender or workspace admin). */
+  deleteMessage(messageId: string): Promise<Message> {
+    return this.http.request('DELETE', `/messages/${encodeURIComponent(messageId)}`);
+  }
+
+  /** A thread: its root and a page of replies ascending by seq. */
+  listThread(
+    rootId: string,
+    query: { afterSeq?: number; limit?: number } = {},
+  ): Promise<{ root: Message; items: Message[]; hasMore: boolean }> {
+    return this.http.request('GET', `/messages/${encodeURIComponent(rootId)}/thread`, { query });
+  }
+
+  /** Adds (`on`) or removes your reaction. */
+  react(messageId: string, emoji: string, on: boolean): Promise<Message> {
+    return this.http.request(
+      on ? 'PUT' : 'DELETE',
+      `/messages/${encodeURIComponent(messageId)}/reactions/${encodeURIComponent(emoji)}`,
+    );
+  }
+
   markRead(conversationId: string, seq: number): Promise<{ conversationId: string; lastReadSeq: number }> {
     return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/read`, { body: { seq } });
   }

@@ -99,6 +99,13 @@ export interface Message {
   clientMsgId: string | null;
   createdAt: string;
   editedAt: string | null;
+  /** Messaging fields (absent from servers before them). A tombstone has `deletedAt`, content ''. */
+  deletedAt?: string | null;
+  updatedSeq?: number;
+  replyCount?: number;
+  lastReplyAt?: string | null;
+  reactions?: Array<{ emoji: string; count: number; userIds: string[] }>;
+  forwardedFrom?: { messageId: string | null; conversationId: string | null; senderHandle: string | null } | null;
 }
 
 /** An agent of the workspace; other fields (temperature, tools, …) pass through. */

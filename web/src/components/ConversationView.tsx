@@ -3,6 +3,7 @@ import { navigate } from '../state/router.ts';
 import { useChat } from '../state/store-context.tsx';
 import { Composer } from './Composer.tsx';
 import { MessageList } from './MessageList.tsx';
+import { ThreadPanel } from './ThreadPanel.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
 /** One conversation: header, live message list, who is typing, and the composer. */
@@ -51,6 +52,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
       <MessageList conversationId={conversationId} />
       <TypingIndicator conversationId={conversationId} />
       <Composer conversationId={conversationId} />
+      <ThreadPanel conversationId={conversationId} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { displayName, formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
 import { Avatar } from './Avatar.tsx';
 import { Markdown } from './Markdown.tsx';
+import { MessageExtras } from './MessageExtras.tsx';
 
 const endedLabels = { failed: 'Failed', cancelled: 'Stopped', interrupted: 'Interrupted' } as const;
 
@@ -60,6 +61,7 @@ export const MessageItem = memo(function MessageItem(props: {
             </button>
           </div>
         )}
+        <MessageExtras message={message} mine={mine} />
         {props.children}
       </div>
     </li>

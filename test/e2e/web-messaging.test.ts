@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { startTestServer, type Session, type TestServer } from '../support/server.ts';
+import { launchBrowser, newPerson, signIn, visible } from './browser.ts';
+
+describe('web client: edit, delete, react and threads', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let alice: Session;
+  let bob: Session;
+
+  before(async () => {
+    browser = await launchBrowser();
+    server = await startTestServer();
+    alice = await server.register('acme', 'alice');
+    bob = await server.join(alice, 'bob');
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('an edit, a reaction, a thread reply and a delete show live on the other side', async () => {
+    const created = await server.request('POST', '/api/v1/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'group', title: 'Edits', members: [{ type: 'user', id: bob.user.id }] },
+    });
+    await server.request('POST', `/api/v1/conversations/${created.body.id}/messages`, {
+      token: alice.accessToken,
+      body: { content: 'frist draft' },
+    });
+    const aliceContext = await newPerson(browser);
+    const bobContext = await newPerson(browser);
+    const alicePage = await signIn(aliceContext, server.url, { workspace: 'acme', handle: 'alice' });
+    const bobPage = await signIn(bobContext, server.url, { workspace: 'acme', handle: 'bob' });
+    for (const page of [alicePage, bobPage]) {
+      await page.getByRole('navigation', { name: 'Inbox' }).getByRole('link', { name: /Edits/ }).click();
+      await visible(page.getByRole('list', { name: 'Messages' }).getByText('frist draft'));
+    }
+
+    const aliceMessage = alicePage.locator('li.message[data-seq="1"]');
+    await aliceMessage.getByRole('button', { name: 'Edit' }).click();
+    await aliceMessage.getByRole('textbox', { name: 'Edit message' }).fill('first draft');
+    await aliceMessage.getByRole('button', { name: 'Save' }).click();
+    const bobMessage = bobPage.locator('li.message[data-seq="1"]');
+    await visible(bobMessage.getByText('first draft'));
+    await visible(bobMessage.getByText('(edited)'));
+    assert.equal(await bobMessage.getByRole('button', { name: 'Edit' }).count(), 0, 'only the sender may edit');
+
+    await bobMessage.getByRole('button', { name: 'React 👍' }).click();
+    await visible(aliceMessage.getByRole('button', { name: '👍 1' }));
+
+    await bobMessage.getByRole('button', { name: 'Reply' }).click();
+    const thread = bobPage.getByRole('complementary', { name: 'Thread' });
+    await thread.getByRole('textbox', { name: 'Reply in thread' }).fill('a reply in the thread');
+    await thread.getByRole('button', { name: 'Send reply' }).click();
+    await visible(thread.getByRole('list', { name: 'Thread messages' }).getByText('a reply in the thread'));
+    await visible(aliceMessage.getByRole('button', { name: '1 reply' }));
+    await thread.getByRole('button', { name: 'Close thread' }).click();
+
+    await aliceMessage.getByRole('button', { name: 'Delete' }).click();
+    await visible(bobMessage.getByText('Message deleted'));
+    await aliceContext.close();
+    await bobContext.close();
+  });
+});

@@ -1,0 +1,99 @@
+import { useState } from 'react';
+import type { Message } from '../client/index.ts';
+import { openThread } from '../state/open-thread.ts';
+import { useChat, useStore } from '../state/store-context.tsx';
+
+const quickReactions = ['👍', '🎉', '👀'];
+
+/**
+ * Under a message: "edited", reactions (click to toggle yours), and for your own messages Edit and
+ * Delete. Changes go to the server; the new state comes back as `message.updated`.
+ */
+export function MessageExtras(props: { message: Message; mine: boolean }) {
+  const { message, mine } = props;
+  const store = useStore();
+  const myId = useChat((state) => state.me?.id ?? '');
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = (action: Promise<unknown>) =>
+    action.then(
+      () => setError(null),
+      (reason: unknown) => setError(reason instanceof Error ? reason.message : String(reason)),
+    );
+  if (message.deletedAt) return <p className="muted deleted">Message deleted</p>;
+  if (message.status === 'streaming') return null;
+  const reactions = message.reactions ?? [];
+  const toggle = (emoji: string) => {
+    const on = !reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(myId);
+    void run(store.api.react(message.id, emoji, on));
+  };
+  return (
+    <div className="message-extras">
+      {message.editedAt && <span className="muted edited">(edited)</span>}
+      {draft !== null ? (
+        <form
+          className="edit-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void run(store.api.editMessage(message.id, draft)).then(() => setDraft(null));
+          }}
+        >
+          <textarea aria-label="Edit message" value={draft} onChange={(event) => setDraft(event.target.value)} />
+          <button type="submit" className="small" disabled={draft.trim() === ''}>
+            Save
+          </button>
+          <button type="button" className="small" onClick={() => setDraft(null)}>
+            Cancel
+          </button>
+        </form>
+      ) : null}
+      <div className="reactions" role="group" aria-label="Reactions">
+        {reactions.map((reaction) => (
+          <button
+            key={reaction.emoji}
+            type="button"
+            className={`small reaction${reaction.userIds.includes(myId) ? ' mine' : ''}`}
+            aria-pressed={reaction.userIds.includes(myId)}
+            aria-label={`${reaction.emoji} ${reaction.count}`}
+            onClick={() => toggle(reaction.emoji)}
+          >
+            {reaction.emoji} {reaction.count}
+          </button>
+        ))}
+        {quickReactions
+          .filter((emoji) => !reactions.some((reaction) => reaction.emoji === emoji))
+          .map((emoji) => (
+            <button
+              key={emoji}
+              type="button"
+              className="small add-reaction"
+              aria-label={`React ${emoji}`}
+              onClick={() => toggle(emoji)}
+            >
+              {emoji}
+            </button>
+          ))}
+        {!message.threadRootId && (
+          <button type="button" className="small" onClick={() => openThread(message.id)}>
+            {message.replyCount ? `${message.replyCount} ${message.replyCount === 1 ? 'reply' : 'replies'}` : 'Reply'}
+          </button>
+        )}
+        {mine && draft === null && (
+          <>
+            <button type="button" className="small" onClick={() => setDraft(message.content)}>
+              Edit
+            </button>
+            <button type="button" className="small" onClick={() => void run(store.api.deleteMessage(message.id))}>
+              Delete
+            </button>
+          </>
+        )}
+      </div>
+      {error && (
+        <p className="error-text" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
