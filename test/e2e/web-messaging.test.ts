@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import sharp from 'sharp';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible } from './browser.ts';
 
@@ -62,6 +63,45 @@ describe('web client: edit, delete, react and threads', () => {
 
     await aliceMessage.getByRole('button', { name: 'Delete' }).click();
     await visible(bobMessage.getByText('Message deleted'));
+    await aliceContext.close();
+    await bobContext.close();
+  });
+
+  test('an attached image shows as a thumbnail for the other member, and forwarding copies it', async () => {
+    const group = async (title: string, members: Session[]) =>
+      (
+        await server.request('POST', '/api/v1/conversations', {
+          token: alice.accessToken,
+          body: { kind: 'group', title, members: members.map((member) => ({ type: 'user', id: member.user.id })) },
+        })
+      ).body.id as string;
+    await group('Files', [bob]);
+    await group('Notes to self', []);
+    const png = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#cc3366' } })
+      .png()
+      .toBuffer();
+    const aliceContext = await newPerson(browser);
+    const bobContext = await newPerson(browser);
+    const alicePage = await signIn(aliceContext, server.url, { workspace: 'acme', handle: 'alice' });
+    const bobPage = await signIn(bobContext, server.url, { workspace: 'acme', handle: 'bob' });
+    for (const page of [alicePage, bobPage])
+      await page.getByRole('navigation', { name: 'Inbox' }).getByRole('link', { name: /Files/ }).click();
+
+    await alicePage.getByLabel('Attach file').setInputFiles({ name: 'pink.png', mimeType: 'image/png', buffer: png });
+    const bobMessages = bobPage.getByRole('list', { name: 'Messages' });
+    await visible(bobMessages.getByRole('img', { name: 'pink.png' }));
+    await visible(bobMessages.getByRole('button', { name: 'Download pink.png' }));
+
+    const aliceMessage = alicePage.locator('li.message[data-seq="1"]');
+    await aliceMessage.getByRole('button', { name: 'Forward' }).click();
+    await aliceMessage.getByLabel('Forward to').selectOption({ label: 'Notes to self' });
+    await alicePage
+      .getByRole('navigation', { name: 'Inbox' })
+      .getByRole('link', { name: /Notes to self/ })
+      .click();
+    const forwarded = alicePage.getByRole('list', { name: 'Messages' }).locator('li.message[data-seq="1"]');
+    await visible(forwarded.getByRole('img', { name: 'pink.png' }));
+    await visible(forwarded.getByText('Forwarded'));
     await aliceContext.close();
     await bobContext.close();
   });

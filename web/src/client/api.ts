@@ -1,6 +1,8 @@
+import { ChorusError } from './errors.ts';
 import { HttpClient, type HttpClientOptions } from './http-client.ts';
 import type {
   Agent,
+  AttachmentPart,
   AuthResult,
   Conversation,
   InboxEntry,
@@ -21,9 +23,11 @@ import type {
  */
 export class ChorusApi {
   readonly http: HttpClient;
+  readonly #baseUrl: string;
 
   constructor(options: HttpClientOptions) {
     this.http = new HttpClient(options);
+    this.#baseUrl = options.baseUrl;
   }
 
   get isSignedIn(): boolean {
@@ -106,7 +110,10 @@ export class ChorusApi {
   }
 
   /** Idempotent per `clientMsgId`: a repeat returns the first message. */
-  postMessage(conversationId: string, input: { content: string; clientMsgId?: string; threadRootId?: string }): Promise<Message> {
+  postMessage(
+    conversationId: string,
+    input: { content: string; clientMsgId?: string; threadRootId?: string; attachmentIds?: string[] },
+  ): Promise<Message> {
     return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { body: input });
   }
 
@@ -118,6 +125,43 @@ export class ChorusApi {
   /** Turns the message into a tombstone (sender or workspace admin). */
   deleteMessage(messageId: string): Promise<Message> {
     return this.http.request('DELETE', `/messages/${encodeURIComponent(messageId)}`);
+  }
+
+  /** Copies a message into another conversation you are a member of. */
+  forwardMessage(messageId: string, conversationId: string): Promise<Message> {
+    return this.http.request('POST', `/messages/${encodeURIComponent(messageId)}/forward`, { body: { conversationId } });
+  }
+
+  /** Uploads a file to a conversation (multipart); send it with `attachmentIds`. */
+  async uploadAttachment(conversationId: string, file: File): Promise<AttachmentPart> {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    const response = await this.#authorizedFetch(`/api/v1/conversations/${encodeURIComponent(conversationId)}/attachments`, {
+      method: 'POST',
+      body: form,
+    });
+    return (await response.json()) as AttachmentPart;
+  }
+
+  /** The bytes of an attachment URL from a message part (they need the bearer header, so no plain <img src>). */
+  async fetchAttachment(url: string): Promise<Blob> {
+    return (await this.#authorizedFetch(url, {})).blob();
+  }
+
+  /** `fetch` with the access token; a 401 refreshes it once and retries. Throws ChorusError. */
+  async #authorizedFetch(path: string, init: RequestInit): Promise<Response> {
+    const send = (token: string | undefined) =>
+      fetch(`${this.#baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token ?? ''}` } });
+    const token = this.http.tokens.get()?.accessToken;
+    let response = await send(token);
+    if (response.status === 401 && token) response = await send((await this.http.refreshTokens(token)).accessToken);
+    if (!response.ok) {
+      const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+      throw new ChorusError(body?.error?.code ?? 'internal', body?.error?.message ?? `HTTP ${response.status}`, {
+        status: response.status,
+      });
+    }
+    return response;
   }
 
   /** A thread: its root and a page of replies ascending by seq. */

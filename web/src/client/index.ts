@@ -12,6 +12,7 @@ export { ConversationSyncer, realtimeUrl, syncConversation } from './sync.ts';
 export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token-store.ts';
 export type {
   Agent,
+  AttachmentPart,
   AuthResult,
   ClientFrame,
   Conversation,

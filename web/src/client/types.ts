@@ -108,6 +108,17 @@ export interface Message {
   forwardedFrom?: { messageId: string | null; conversationId: string | null; senderHandle: string | null } | null;
 }
 
+/** A message part for an uploaded file (`parts` entries with `type: 'attachment'`). URLs are server-relative. */
+export interface AttachmentPart {
+  type: 'attachment';
+  attachmentId: string;
+  name: string;
+  contentType: string;
+  sizeBytes: number;
+  url: string;
+  thumbnailUrl?: string;
+}
+
 /** An agent of the workspace; other fields (temperature, tools, …) pass through. */
 export interface Agent {
   id: string;

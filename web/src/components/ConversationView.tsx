@@ -1,6 +1,7 @@
 import { conversationTitle } from '../state/inbox.ts';
 import { navigate } from '../state/router.ts';
 import { useChat } from '../state/store-context.tsx';
+import { AttachButton } from './AttachButton.tsx';
 import { Composer } from './Composer.tsx';
 import { MessageList } from './MessageList.tsx';
 import { ThreadPanel } from './ThreadPanel.tsx';
@@ -52,6 +53,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
       <MessageList conversationId={conversationId} />
       <TypingIndicator conversationId={conversationId} />
       <Composer conversationId={conversationId} />
+      <AttachButton conversationId={conversationId} />
       <ThreadPanel conversationId={conversationId} />
     </section>
   );

@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import type { Message } from '../client/index.ts';
+import type { AttachmentPart, Message } from '../client/index.ts';
+import { AttachmentView } from './AttachmentView.tsx';
 import { openThread } from '../state/open-thread.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
 
@@ -13,7 +14,9 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
   const { message, mine } = props;
   const store = useStore();
   const myId = useChat((state) => state.me?.id ?? '');
+  const inbox = useChat((state) => state.inbox);
   const [draft, setDraft] = useState<string | null>(null);
+  const [forwarding, setForwarding] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const run = (action: Promise<unknown>) =>
     action.then(
@@ -27,8 +30,20 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
     const on = !reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(myId);
     void run(store.api.react(message.id, emoji, on));
   };
+  const attachments = message.parts.filter(
+    (part): part is AttachmentPart => (part as { type?: unknown } | null)?.type === 'attachment',
+  );
+  const targets = inbox.filter((entry) => entry.id !== message.conversationId);
   return (
     <div className="message-extras">
+      {message.forwardedFrom && (
+        <span className="muted forwarded">
+          Forwarded{message.forwardedFrom.senderHandle ? ` from @${message.forwardedFrom.senderHandle}` : ''}
+        </span>
+      )}
+      {attachments.map((part) => (
+        <AttachmentView key={part.attachmentId} part={part} />
+      ))}
       {message.editedAt && <span className="muted edited">(edited)</span>}
       {draft !== null ? (
         <form
@@ -78,6 +93,11 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
             {message.replyCount ? `${message.replyCount} ${message.replyCount === 1 ? 'reply' : 'replies'}` : 'Reply'}
           </button>
         )}
+        {targets.length > 0 && (
+          <button type="button" className="small" aria-expanded={forwarding} onClick={() => setForwarding(!forwarding)}>
+            Forward
+          </button>
+        )}
         {mine && draft === null && (
           <>
             <button type="button" className="small" onClick={() => setDraft(message.content)}>
@@ -89,6 +109,25 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
           </>
         )}
       </div>
+      {forwarding && (
+        <label className="forward-to">
+          Forward to
+          <select
+            defaultValue=""
+            onChange={(event) => {
+              if (!event.target.value) return;
+              void run(store.api.forwardMessage(message.id, event.target.value)).then(() => setForwarding(false));
+            }}
+          >
+            <option value="">Choose a conversation…</option>
+            {targets.map((entry) => (
+              <option key={entry.id} value={entry.id}>
+                {entry.title ?? entry.members.map((member) => `@${member.handle}`).join(', ')}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
       {error && (
         <p className="error-text" role="alert">
           {error}
