@@ -82,6 +82,23 @@ export function receiveFinal(state: ChatState, message: Message): ChatState {
   return { ...state, logs, inbox };
 }
 
+/**
+ * `message.updated` (an edit, delete, reaction or thread reply of a message sent earlier): replaces
+ * the message only where it is held and only with a newer `updatedSeq`, so a change to a message
+ * older than the loaded history does not insert it (and leave a hole before the log).
+ */
+export function receiveUpdated(state: ChatState, message: Message): ChatState {
+  const held = state.logs[message.conversationId]?.items.find((candidate) => candidate.id === message.id);
+  const inboxHeld = state.inbox.some((entry) => entry.lastMessage?.id === message.id);
+  if ((!held && !inboxHeld) || (held && (held.updatedSeq ?? 0) > (message.updatedSeq ?? 0))) return state;
+  if (!held)
+    return {
+      ...state,
+      inbox: state.inbox.map((entry) => (entry.lastMessage?.id === message.id ? { ...entry, lastMessage: message } : entry)),
+    };
+  return receiveFinal(state, message);
+}
+
 /** `userId` shown typing in `conversationId`. */
 export function withTyping(state: ChatState, conversationId: string, userId: string): ChatState {
   const current = state.typing[conversationId] ?? [];

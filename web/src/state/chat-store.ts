@@ -19,6 +19,7 @@ import {
   initialState,
   receiveDelta,
   receiveFinal,
+  receiveUpdated,
   receiveMessage,
   withoutTyping,
   withTyping,
@@ -295,8 +296,9 @@ export class ChatStore {
       case 'message.delta':
         return this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta));
       case 'message.done':
-      case 'message.updated':
         return this.#replace(receiveFinal(this.#state, event.message));
+      case 'message.updated':
+        return this.#replace(receiveUpdated(this.#state, event.message));
       case 'typing':
         return this.#onTyping(event.conversationId, event.userId);
       case 'read':
