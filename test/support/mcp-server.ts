@@ -20,7 +20,7 @@ import { z } from 'zod';
  * - `counter_increment {by?}` → increments a counter kept by the server process, returns the new value as text
  *
  * Run as a stdio child process: `node test/support/mcp-server.ts` (stdio is the default when run
- * directly). Over HTTP: `await startHttpMcpServer()` → `{ url, sseUrl, close, state }` on 127.0.0.1:0
+ * directly). Over HTTP: `await startHttpMcpServer({ port? })` → `{ url, sseUrl, close, state }` on 127.0.0.1:0
  * (Streamable HTTP at `/mcp`, legacy SSE at `/sse`); every session shares one state, so `add_tool`
  * in one session shows in the others. `requireHeader` makes requests without that header answer 401.
  */
@@ -127,7 +127,7 @@ async function readJson(request: IncomingMessage): Promise<unknown> {
 
 /** Starts the test server over Streamable HTTP (`/mcp`, stateful sessions) and SSE (`/sse` + `/messages`) on 127.0.0.1:0. */
 export async function startHttpMcpServer(
-  options: { requireHeader?: { name: string; value: string } } = {},
+  options: { requireHeader?: { name: string; value: string }; port?: number } = {},
 ): Promise<HttpMcpTestServer> {
   const state = createMcpTestState();
   const live = new Set<McpServer>();
@@ -191,7 +191,7 @@ export async function startHttpMcpServer(
       if (!response.headersSent) response.writeHead(500).end(String(error));
     }
   });
-  await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = httpServer.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/mcp`,
