@@ -15,9 +15,9 @@ export interface McpWorld {
   close(): Promise<void>;
 }
 
-/** Starts the world; `env` adds config (e.g. CHORUS_MCP_CALL_TIMEOUT_MS). */
+/** Starts the world (PGlite unless `databaseUrl`); `env` adds config (e.g. CHORUS_MCP_CALL_TIMEOUT_MS). */
 export async function startMcpWorld(
-  options: { env?: Record<string, string>; requireHeader?: { name: string; value: string } } = {},
+  options: { env?: Record<string, string>; requireHeader?: { name: string; value: string }; databaseUrl?: string } = {},
 ): Promise<McpWorld> {
   const mcp = await startHttpMcpServer(options.requireHeader ? { requireHeader: options.requireHeader } : {});
   const gone = await startHttpMcpServer();
@@ -30,6 +30,7 @@ export async function startMcpWorld(
   );
   const allow = [new URL(mcp.url).host, new URL(gone.url).host].join(',');
   const server = await startTestServer({
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
     env: { CHORUS_CONFIG_FILE: configFile, CHORUS_OUTBOUND_ALLOW_HOSTS: allow, ...options.env },
   });
   const alice = await server.register('acme', 'alice');
