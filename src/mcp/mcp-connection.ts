@@ -104,7 +104,11 @@ export class McpConnection {
     action: (client: Client, options: { timeout: number; signal?: AbortSignal }) => Promise<T>,
   ): Promise<T> {
     signal?.throwIfAborted();
-    if (this.#closed) throw new AppError('provider_error', `MCP server "${this.#name}" is shut down`);
+    if (this.#closed)
+      throw new AppError(
+        'provider_error',
+        `MCP server "${this.#name}" was closed (reconfigured, deleted or shutting down); resolve its tools again`,
+      );
     const client = await this.#connect(signal);
     try {
       return await action(client, { timeout: this.#timeoutMs, ...(signal ? { signal } : {}) });
@@ -121,10 +125,11 @@ export class McpConnection {
     });
     const client = this.#client;
     if (!signal) return client;
-    return Promise.race([
-      client,
-      new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
-    ]);
+    return new Promise<Client>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      client.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
   }
 
   async #open(): Promise<Client> {

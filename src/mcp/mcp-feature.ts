@@ -87,7 +87,18 @@ export function createMcpFeature(deps: { db: Db; config: Config; logger: Logger;
       return { transport: 'stdio', command, args, env, ...(cwd ? { cwd } : {}) };
     }
     const { row } = server;
-    const headers = row.headersEncrypted ? decryptHeaders(headerKey, row.id, row.headersEncrypted) : {};
+    let headers: Record<string, string> = {};
+    try {
+      if (row.headersEncrypted) headers = decryptHeaders(headerKey, row.id, row.headersEncrypted);
+    } catch (error) {
+      throw new AppError(
+        'invalid_request',
+        `The headers of MCP server "${row.name}" cannot be decrypted (was the server secret changed?); set them again`,
+        {
+          cause: error,
+        },
+      );
+    }
     return { transport: row.transport, url: row.url, headers, fetch: guardedFetch };
   }
 
@@ -241,14 +252,14 @@ export function createMcpFeature(deps: { db: Db; config: Config; logger: Logger;
           for (const match of matches) {
             if (seen.has(`${serverName}/${match.name}`)) continue;
             seen.add(`${serverName}/${match.name}`);
-            const server = group.server;
+            const connection = connectionFor(group.server);
             tools.push({
               ref,
               name: modelSafeName(serverName, match.name, taken),
               description: match.description ?? '',
               inputSchema: match.inputSchema,
               async call(args, options = {}) {
-                const result = await connectionFor(server).callTool(match.name, args, options);
+                const result = await connection.callTool(match.name, args, options);
                 return { content: result.content, isError: result.isError, text: resultText(result) };
               },
             });
