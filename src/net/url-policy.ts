@@ -177,6 +177,7 @@ export async function checkOutboundUrl(
  * `fetch` that checks every request URL (and each redirect hop, followed manually up to 5) against
  * the policy first; same signature as the global fetch, so it can be handed to SDK transports.
  * The check runs at request time, so a DNS answer that changed since the URL was saved is re-checked.
+ * Headers are dropped on a redirect to another origin.
  * Throws the AppErrors of `checkOutboundUrl`.
  */
 export function createGuardedFetch(policy: OutboundPolicy, resolve: ResolveHost = resolveWithDns): typeof fetch {
@@ -191,8 +192,11 @@ export function createGuardedFetch(policy: OutboundPolicy, resolve: ResolveHost 
       });
       const location = response.headers.get('location');
       if (response.status < 300 || response.status >= 400 || !location) return response;
-      target = new URL(location, target).toString();
+      const next = new URL(location, target);
+      // Headers may carry secrets (MCP server API keys): never forward them to another origin.
+      if (next.origin !== new URL(target).origin) currentInit = { ...currentInit, headers: undefined };
       if (response.status === 303) currentInit = { ...currentInit, method: 'GET', body: undefined };
+      target = next.toString();
     }
     throw new AppError('invalid_request', 'Too many redirects');
   };
