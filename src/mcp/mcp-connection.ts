@@ -95,7 +95,7 @@ export class McpConnection {
     this.#closed = true;
     const client = this.#client;
     this.#client = undefined;
-    if (client) await client.then((connected) => connected.close()).catch(() => {});
+    if (client) await client.then(closeClient).catch(() => {});
   }
 
   async #run<T>(
@@ -235,4 +235,17 @@ export class McpConnection {
 function inheritedEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE', 'NODE_OPTIONS'];
   return Object.fromEntries(keep.flatMap((key) => (process.env[key] ? [[key, process.env[key]]] : [])));
+}
+
+/** Ends a Streamable HTTP session politely (DELETE, so the server frees it; at most 1 s), then closes the client. */
+async function closeClient(client: Client): Promise<void> {
+  const transport = client.transport;
+  if (transport instanceof StreamableHTTPClientTransport) {
+    // Bounded: a server that does not answer must not hold up shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));
+    await Promise.race([transport.terminateSession().catch(() => {}), bound]);
+    clearTimeout(timer);
+  }
+  await client.close();
 }
