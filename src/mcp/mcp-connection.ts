@@ -24,7 +24,8 @@ export interface CallToolResult {
  * One lazily connected MCP client. Connects on first use, caches the tool catalogue, refetches it
  * when the server sends notifications/tools/list_changed (then calls `onToolsChanged`), and after a
  * transport failure drops the client so the next call reconnects. Every request is bounded by
- * `timeoutMs` and by the caller's AbortSignal. Errors are AppError `provider_error` naming the server;
+ * `timeoutMs` and by the caller's AbortSignal; connecting (which may start a child process) by
+ * the larger of `timeoutMs` and 10 s. Errors are AppError `provider_error` naming the server;
  * an abort rejects with the signal's reason.
  */
 export class McpConnection {
@@ -52,6 +53,10 @@ export class McpConnection {
   }
 
   /** The catalogue listed last, if any (no I/O). */
+  get #connectTimeoutMs(): number {
+    return Math.max(this.#timeoutMs, 10_000);
+  }
+
   get cachedTools(): CachedTool[] | undefined {
     return this.#tools;
   }
@@ -146,7 +151,7 @@ export class McpConnection {
       }
     });
     try {
-      await client.connect(transport, { timeout: this.#timeoutMs });
+      await client.connect(transport, { timeout: this.#connectTimeoutMs });
     } catch (error) {
       await client.close().catch(() => {});
       throw this.#toAppError('connect', error);
@@ -199,9 +204,13 @@ export class McpConnection {
   #toAppError(what: string, error: unknown): AppError {
     if (error instanceof AppError) return error;
     if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
-      return new AppError('provider_error', `MCP server "${this.#name}" did not answer ${what} within ${this.#timeoutMs} ms`, {
-        cause: error,
-      });
+      return new AppError(
+        'provider_error',
+        `MCP server "${this.#name}" did not answer ${what} within ${what === 'connect' ? this.#connectTimeoutMs : this.#timeoutMs} ms`,
+        {
+          cause: error,
+        },
+      );
     }
     if (error instanceof McpError && what !== 'connect') {
       return new AppError(
