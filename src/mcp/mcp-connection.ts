@@ -63,7 +63,7 @@ export class McpConnection {
 
   /** The tool catalogue, from cache when connected before, else listed now (`refresh` forces a listing). */
   async listTools(options: { signal?: AbortSignal; refresh?: boolean } = {}): Promise<CachedTool[]> {
-    if (this.#tools && !options.refresh) return this.#tools;
+    if (this.#tools && !options.refresh && !this.#closed) return this.#tools;
     return this.#run('tools/list', options.signal, async (client, requestOptions) => {
       const tools: CachedTool[] = [];
       let cursor: string | undefined;
@@ -98,6 +98,7 @@ export class McpConnection {
   /** Closes the client (and a stdio child process). Idempotent; later calls reject. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#tools = undefined;
     const client = this.#client;
     this.#client = undefined;
     if (client) await client.then(closeClient).catch(() => {});
