@@ -29,6 +29,8 @@ import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
+import { createMcpFeature } from './mcp/mcp-feature.ts';
+import { mcpRoutes } from './mcp/mcp-routes.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -106,6 +108,10 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  const mcp = createMcpFeature(context);
+  context.mcp = mcp;
+  context.onClose.push(() => mcp.close());
+
   registerOperationsRoutes(app, context);
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
@@ -126,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(agentRoutes(context, agentsFeature));
         await protectedApi.register(modelRoutes(context, agentsFeature.models));
         await protectedApi.register(runRoutes(context, agentsFeature));
+        await protectedApi.register(mcpRoutes(mcp));
       });
     },
     { prefix: apiPrefix },

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
@@ -26,6 +26,14 @@ export class TokenSigner {
 
   constructor(secret: string) {
     this.#key = new TextEncoder().encode(secret);
+  }
+
+  /**
+   * A 32-byte key for `purpose` (e.g. "mcp-headers"), derived from the server secret with
+   * HKDF-SHA256, so features can encrypt at rest without a second secret to manage.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, 'chorus', purpose, 32));
   }
 
   /** A signed access token for `userId` in `workspaceId`, valid `ttlSeconds` (default 15 min). */

@@ -12,6 +12,15 @@ const providerEntrySchema = z.object({
   apiKey: z.string().optional(),
 });
 
+/** A stdio MCP server declared in the config file (never through the API: it runs a local command). */
+const mcpServerEntrySchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'MCP server names are lowercase letters, digits, _ and -'),
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+});
+
 const csv = z.string().transform((value) =>
   value
     .split(',')
@@ -87,6 +96,9 @@ const configSchema = z
       .min(16 * 1024)
       .default(4 * 1024 * 1024),
     providers: z.array(providerEntrySchema).default([]),
+    CHORUS_OUTBOUND_ALLOW_HOSTS: z.union([csv, z.array(z.string())]).default([]),
+    CHORUS_MCP_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+    mcpServers: z.array(mcpServerEntrySchema).default([]),
   })
   .superRefine((value, ctx) => {
     for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL'] as const) {
@@ -121,6 +133,8 @@ const configSchema = z
   });
 
 type ProviderEntry = z.infer<typeof providerEntrySchema>;
+/** A stdio MCP server from the config file's `mcpServers`. */
+export type McpServerEntry = z.infer<typeof mcpServerEntrySchema>;
 
 function configuredProviderNames(value: {
   OPENAI_API_KEY?: string;
@@ -186,6 +200,10 @@ export interface Config {
     allowedTypes: readonly string[];
     s3?: { bucket: string; endpoint?: string; region: string; accessKeyId?: string; secretAccessKey?: string };
   };
+  /** Outbound connections to user-supplied URLs (src/net/url-policy.ts): allow-listed hosts, host:port pairs and CIDRs. */
+  outbound: { allowHosts: readonly string[] };
+  /** MCP client: per-call timeout and the stdio servers of the config file (every workspace sees them). */
+  mcp: { callTimeoutMs: number; stdioServers: readonly McpServerEntry[] };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -261,6 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
           }
         : undefined,
     },
+    outbound: { allowHosts: Object.freeze(value.CHORUS_OUTBOUND_ALLOW_HOSTS) },
+    mcp: { callTimeoutMs: value.CHORUS_MCP_CALL_TIMEOUT_MS, stdioServers: Object.freeze(value.mcpServers) },
     limits: {
       maxBodyBytes: 1024 * 1024,
       maxMessageBytes: 64 * 1024,

@@ -7,6 +7,7 @@ import type { Database, Db } from '../db/database.ts';
 import type { MessageDeps } from '../messages/messages.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from '../bus/event-bus.ts';
+import type { McpFeature } from '../mcp/mcp-feature.ts';
 import type { RateLimits } from './rate-limit.ts';
 
 /** Everything a transport adapter may call into, built once by `createApp`. */
@@ -26,6 +27,8 @@ export interface AppContext extends AuthDeps, MessageDeps {
    * Throws not_found. Replaced by the agents feature when it is wired in.
    */
   cancelRun(principal: Principal, runId: string): Promise<void>;
+  /** MCP servers and agent tools (src/mcp/mcp-feature.ts: resolveAgentTools, validateToolRefs). */
+  mcp?: McpFeature;
   /** Run at shutdown, in reverse order of registration (features add their own). */
   onClose: Array<() => Promise<void> | void>;
 }
