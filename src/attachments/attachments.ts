@@ -183,7 +183,8 @@ function cleanName(name: string): string {
   return base.slice(0, 200) || 'file';
 }
 
-function toPart(row: AttachmentRow): AttachmentPart {
+/** The message part of a stored attachment. */
+export function toPart(row: AttachmentRow): AttachmentPart {
   const url = `/api/v1/attachments/${row.id}`;
   return {
     type: 'attachment',
