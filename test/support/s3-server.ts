@@ -9,6 +9,8 @@ export interface S3Server {
   /** e.g. http://127.0.0.1:41234 */
   endpoint: string;
   bucket: string;
+  /** Where s3rver keeps its objects (one file per object plus metadata files). */
+  directory: string;
   /** s3rver's fixed credentials. */
   accessKeyId: string;
   secretAccessKey: string;
@@ -56,6 +58,7 @@ export async function startS3Server(bucket = 'chorus-test'): Promise<S3Server> {
   return {
     endpoint,
     bucket,
+    directory,
     ...credentials,
     env: {
       CHORUS_S3_BUCKET: bucket,
