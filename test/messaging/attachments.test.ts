@@ -123,6 +123,12 @@ for (const { database, storage } of runs) {
       const disguised = await upload(alice, Buffer.from('<html>not a picture</html>'), 'cat.png', 'image/png');
       assert.equal(disguised.status, 400);
       assert.equal(disguised.body.error.code, 'invalid_request');
+      for (const declared of ['application/octet-stream', '']) {
+        const renamed = await upload(alice, Buffer.from('<html><script>alert(1)</script></html>'), 'cat.png', declared);
+        assert.equal(renamed.status, 400, `HTML renamed .png, declared ${declared || 'nothing'}`);
+        assert.equal(renamed.body.error.code, 'invalid_request');
+        assert.match(renamed.body.error.message, /text\/plain/);
+      }
       const gzip = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0x03, 1, 2, 3, 4]);
       const disallowed = await upload(alice, gzip, 'data.gz', 'application/octet-stream');
       assert.equal(disallowed.status, 400);

@@ -76,6 +76,54 @@ for (const database of testDatabases()) {
       }
     });
 
+    it('takes thread replies over WebSocket send, live to others and replayed by sync', async () => {
+      const replier = await TestClient.connect(server, bob.accessToken);
+      const watcher = await TestClient.connect(server, alice.accessToken);
+      try {
+        const root = await send(alice, 'root for sockets');
+        const ack = await replier.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'thread-ws-1',
+          content: 'reply over a socket',
+          threadRootId: root.id,
+        });
+        assert.equal(ack.type, 'ack', JSON.stringify(ack));
+        assert.equal(ack.message.threadRootId, root.id);
+        const live = await watcher.take((frame) => frame.type === 'message' && frame.message.id === ack.message.id);
+        assert.equal(live.message.threadRootId, root.id);
+        await watcher.take(
+          (frame) => frame.type === 'message.updated' && frame.message.id === root.id && frame.message.replyCount === 1,
+        );
+        const refused = await replier.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'thread-ws-2',
+          content: 'reply to a reply',
+          threadRootId: ack.message.id,
+        });
+        assert.equal(refused.type, 'error');
+        assert.equal(refused.code, 'invalid_request');
+
+        const away = await TestClient.connect(server, alice.accessToken);
+        try {
+          const synced = await away.request({ type: 'sync', conversationId, afterSeq: root.seq });
+          assert.equal(synced.type, 'ack', JSON.stringify(synced));
+          const replayed = away.frames.filter((frame) => frame.type === 'message').map((frame) => frame.message);
+          assert.deepEqual(
+            replayed.map((message) => [message.id, message.threadRootId]),
+            [[ack.message.id, root.id]],
+            'a reply is in the same seq log as other messages',
+          );
+        } finally {
+          await away.close();
+        }
+      } finally {
+        await replier.close();
+        await watcher.close();
+      }
+    });
+
     it('refuses a thread root from another conversation or a reply as root, storing nothing', async () => {
       const elsewhere = await send(alice, 'elsewhere', {}, otherConversationId);
       const before = (await call('GET', `/conversations/${conversationId}`, alice)).body.lastSeq;
