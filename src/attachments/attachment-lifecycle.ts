@@ -51,7 +51,15 @@ export async function copyAttachments(
     await deps.attachmentStorage.put(storageKey, await deps.attachmentStorage.get(row.storageKey), row.contentType);
     const [copy] = await deps.db
       .insert(attachments)
-      .values({ ...row, id, conversationId: toConversationId, uploaderId: principal.userId, storageKey, thumbnailKey, createdAt: new Date() })
+      .values({
+        ...row,
+        id,
+        conversationId: toConversationId,
+        uploaderId: principal.userId,
+        storageKey,
+        thumbnailKey,
+        createdAt: new Date(),
+      })
       .returning();
     copies.set(row.id, toPart(copy));
   }
@@ -92,7 +100,9 @@ export async function releaseAttachments(
     if (stillUsed) continue;
     const [removed] = await deps.db
       .delete(attachments)
-      .where(and(eq(attachments.id, id), eq(attachments.workspaceId, workspaceId), eq(attachments.conversationId, conversationId)))
+      .where(
+        and(eq(attachments.id, id), eq(attachments.workspaceId, workspaceId), eq(attachments.conversationId, conversationId)),
+      )
       .returning();
     if (!removed) continue;
     await deps.attachmentStorage.delete(removed.storageKey);

@@ -55,6 +55,11 @@ describe('web client: edit, delete, react and threads', () => {
 
     await bobMessage.getByRole('button', { name: 'Reply' }).click();
     const thread = bobPage.getByRole('complementary', { name: 'Thread' });
+    await visible(thread);
+    const listBox = (await bobPage.getByRole('list', { name: 'Messages', exact: true }).boundingBox())!;
+    const threadBox = (await thread.boundingBox())!;
+    assert.ok(threadBox.x >= listBox.x + listBox.width - 1, 'the thread opens beside the conversation, on its right');
+    assert.ok(threadBox.y < listBox.y + listBox.height, 'side by side, not below');
     await thread.getByRole('textbox', { name: 'Reply in thread' }).fill('a reply in the thread');
     await thread.getByRole('button', { name: 'Send reply' }).click();
     await visible(thread.getByRole('list', { name: 'Thread messages' }).getByText('a reply in the thread'));
