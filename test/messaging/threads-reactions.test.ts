@@ -169,11 +169,21 @@ for (const database of testDatabases()) {
         assert.equal(response.status, 400, emoji);
         assert.equal(response.body.error.code, 'invalid_request');
       }
-      const left = await call('DELETE', `/conversations/${conversationId}/members/${bob.user.id}`, bob);
-      assert.ok(left.status < 300, JSON.stringify(left.body));
-      const afterLeaving = await call('PUT', `/messages/${message.id}/reactions/${encodeURIComponent('🎉')}`, bob);
-      assert.equal(afterLeaving.status, 404);
-      assert.equal(afterLeaving.body.error.code, 'not_found');
+      const socket = await TestClient.connect(server, bob.accessToken);
+      try {
+        const badOverSocket = await socket.request({ type: 'react', messageId: message.id, emoji: 'hello' });
+        assert.equal(badOverSocket.code, 'invalid_request');
+        const left = await call('DELETE', `/conversations/${conversationId}/members/${bob.user.id}`, bob);
+        assert.ok(left.status < 300, JSON.stringify(left.body));
+        const afterLeaving = await call('PUT', `/messages/${message.id}/reactions/${encodeURIComponent('🎉')}`, bob);
+        assert.equal(afterLeaving.status, 404);
+        assert.equal(afterLeaving.body.error.code, 'not_found');
+        const overSocket = await socket.request({ type: 'react', messageId: message.id, emoji: '🎉' });
+        assert.equal(overSocket.type, 'error');
+        assert.equal(overSocket.code, 'not_found');
+      } finally {
+        await socket.close();
+      }
       const stored = (await call('GET', `/messages/${message.id}/thread`, alice)).body.root;
       assert.deepEqual(stored.reactions, []);
       assert.equal(stored.updatedSeq, 0);
