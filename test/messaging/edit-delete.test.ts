@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestClient } from '../realtime/client.ts';
+import { SseReader, TestClient } from '../realtime/client.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 
@@ -115,6 +115,27 @@ for (const database of testDatabases()) {
       } finally {
         await watcher.close();
         await editor.close();
+      }
+    });
+
+    it('carries message.updated for edits and deletes over SSE too', async () => {
+      const message = await send(bob, 'seen over SSE');
+      const stream = await SseReader.open(`${server.url}/api/v1/conversations/${conversationId}/events`, {
+        authorization: `Bearer ${alice.accessToken}`,
+      });
+      try {
+        assert.equal(stream.status, 200);
+        await call('PATCH', `/messages/${message.id}`, bob, { content: 'seen over SSE, edited' });
+        const edited = await stream.take((event) => event.event === 'message.updated' && event.data.message.id === message.id);
+        assert.equal(edited.data.message.content, 'seen over SSE, edited');
+        await call('DELETE', `/messages/${message.id}`, bob);
+        const deleted = await stream.take(
+          (event) =>
+            event.event === 'message.updated' && event.data.message.id === message.id && event.data.message.deletedAt !== null,
+        );
+        assert.equal(deleted.data.message.content, '');
+      } finally {
+        stream.close();
       }
     });
 
