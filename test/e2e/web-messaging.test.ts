@@ -107,6 +107,22 @@ describe('web client: edit, delete, react and threads', () => {
     const forwarded = alicePage.getByRole('list', { name: 'Messages' }).locator('li.message[data-seq="1"]');
     await visible(forwarded.getByRole('img', { name: 'pink.png' }));
     await visible(forwarded.getByText('Forwarded'));
+
+    const before = await alicePage.getByRole('list', { name: 'Messages', exact: true }).locator('li.message').count();
+    await alicePage
+      .getByLabel('Attach file')
+      .setInputFiles({ name: 'evil.png', mimeType: 'image/png', buffer: Buffer.from('<html><script>alert(1)</script></html>') });
+    await visible(
+      alicePage
+        .locator('.attach')
+        .getByRole('status')
+        .getByText(/text\/plain/),
+    );
+    assert.equal(
+      await alicePage.getByRole('list', { name: 'Messages', exact: true }).locator('li.message').count(),
+      before,
+      'a refused upload sends nothing',
+    );
     await aliceContext.close();
     await bobContext.close();
   });
