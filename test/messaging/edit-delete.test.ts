@@ -112,6 +112,17 @@ for (const database of testDatabases()) {
           (frame) => frame.type === 'message.updated' && frame.message.id === message.id && frame.message.deletedAt !== null,
         );
         assert.equal(tombstone.message.content, '');
+
+        const bobs = await send(bob, 'moderated over a socket');
+        const byAdmin = await watcher.request({ type: 'delete', messageId: bobs.id });
+        assert.equal(byAdmin.type, 'ack', 'the workspace owner may delete it over WebSocket too');
+        assert.notEqual(byAdmin.message.deletedAt, null);
+        const alices = await send(alice, 'not yours to delete');
+        const byMember = await editor.request({ type: 'delete', messageId: alices.id });
+        assert.equal(byMember.code, 'forbidden');
+        const forwardTombstone = await editor.request({ type: 'forward', messageId: message.id, conversationId });
+        assert.equal(forwardTombstone.code, 'conflict');
+        assert.equal((await history()).find((item) => item.id === alices.id).content, 'not yours to delete');
       } finally {
         await watcher.close();
         await editor.close();
