@@ -32,6 +32,12 @@ import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
 import { createMcpFeature } from './mcp/mcp-feature.ts';
 import { mcpRoutes } from './mcp/mcp-routes.ts';
+import { MemoryJobQueue } from './jobs/job-queue.memory.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
+import { jobRoutes } from './jobs/job-routes.ts';
+import { createKnowledgeFeature } from './knowledge/knowledge-feature.ts';
+import { knowledgeRoutes } from './knowledge/knowledge-routes.ts';
+import { createModelRegistry } from './providers/model-registry.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -42,6 +48,8 @@ export interface AppDeps {
   signer: TokenSigner;
   /** Distributed mode: shared rate-limit counters and a readiness check. */
   redis?: Redis;
+  /** Background jobs: BullMQ in distributed mode; the in-process queue when absent. */
+  jobs?: JobQueue;
 }
 
 const apiPrefix = '/api/v1';
@@ -55,6 +63,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const metrics = createMetrics();
   const context: AppContext = {
     ...deps,
+    jobs: deps.jobs ?? new MemoryJobQueue({ onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed') }),
     db: deps.database.db,
     metrics,
     rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
@@ -117,7 +126,11 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   registerOperationsRoutes(app, context);
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
-  const agentsFeature = createAgentsFeature(app, context);
+  const models = createModelRegistry(config);
+  const knowledge = createKnowledgeFeature(app, context, models);
+  context.knowledge = knowledge;
+  const agentsFeature = createAgentsFeature(app, context, models);
+  app.addHook('preClose', () => context.jobs.close());
 
   await app.register(
     async (api) => {
@@ -135,6 +148,8 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(modelRoutes(context, agentsFeature.models));
         await protectedApi.register(runRoutes(context, agentsFeature));
         await protectedApi.register(mcpRoutes(mcp));
+        await protectedApi.register(knowledgeRoutes(knowledge));
+        await protectedApi.register(jobRoutes(context));
       });
     },
     { prefix: apiPrefix },

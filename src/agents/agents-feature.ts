@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
-import { createModelRegistry, type ModelRegistry } from '../providers/model-registry.ts';
+import type { ModelRegistry } from '../providers/model-registry.ts';
 import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
@@ -19,8 +19,7 @@ export interface AgentsFeature {
  * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
  * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
  */
-export function createAgentsFeature(app: FastifyInstance, context: AppContext): AgentsFeature {
-  const models = createModelRegistry(context.config);
+export function createAgentsFeature(app: FastifyInstance, context: AppContext, models: ModelRegistry): AgentsFeature {
   const runs = new RunService({
     ...context,
     models,

@@ -99,9 +99,22 @@ const configSchema = z
     CHORUS_OUTBOUND_ALLOW_HOSTS: z.union([csv, z.array(z.string())]).default([]),
     CHORUS_MCP_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
     mcpServers: z.array(mcpServerEntrySchema).default([]),
+    CHORUS_EMBEDDING_MODEL: z
+      .string()
+      .regex(/^[^/]+\/.+$/, 'must be provider/model, e.g. openai/text-embedding-3-small')
+      .optional(),
+    CHORUS_DOCUMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(20 * 1024 * 1024),
+    CHORUS_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CHORUS_JOB_RETRY_BASE_DELAY_MS: z.coerce.number().int().min(1).default(5_000),
+    CHORUS_RAG_CHUNKS: z.coerce.number().int().min(0).max(50).default(4),
+    CHORUS_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(5_000),
   })
   .superRefine((value, ctx) => {
-    for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL'] as const) {
+    for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL', 'CHORUS_EMBEDDING_MODEL'] as const) {
       const provider = value[key]?.split('/')[0];
       if (provider && !configuredProviderNames(value).includes(provider)) {
         ctx.addIssue({
@@ -110,6 +123,9 @@ const configSchema = z
           message: `provider "${provider}" is not configured (see README, Model providers)`,
         });
       }
+    }
+    if (value.CHORUS_EMBEDDING_MODEL?.startsWith('anthropic/')) {
+      ctx.addIssue({ code: 'custom', path: ['CHORUS_EMBEDDING_MODEL'], message: 'Anthropic has no embedding models' });
     }
     if (value.CHORUS_ROLE !== 'all') {
       // Splitting api and worker nodes needs the shared job queue (BullMQ), which is not built yet;
@@ -204,6 +220,13 @@ export interface Config {
   outbound: { allowHosts: readonly string[] };
   /** MCP client: per-call timeout and the stdio servers of the config file (every workspace sees them). */
   mcp: { callTimeoutMs: number; stdioServers: readonly McpServerEntry[] };
+  /**
+   * Knowledge bases: the largest document, ingestion jobs at once per node, the embedding model
+   * (`provider/model`; none means full-text search only) and how many chunks an agent run retrieves.
+   */
+  knowledge: { maxDocumentBytes: number; ingestConcurrency: number; embeddingModel: string | undefined; ragChunks: number };
+  /** Background jobs: the first retry's delay (each later one doubles) and how often schedules are checked. */
+  jobs: { retryBaseDelayMs: number; schedulerTickMs: number };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -281,6 +304,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     outbound: { allowHosts: Object.freeze(value.CHORUS_OUTBOUND_ALLOW_HOSTS) },
     mcp: { callTimeoutMs: value.CHORUS_MCP_CALL_TIMEOUT_MS, stdioServers: Object.freeze(value.mcpServers) },
+    knowledge: {
+      maxDocumentBytes: value.CHORUS_DOCUMENT_MAX_BYTES,
+      ingestConcurrency: value.CHORUS_INGEST_CONCURRENCY,
+      embeddingModel: value.CHORUS_EMBEDDING_MODEL,
+      ragChunks: value.CHORUS_RAG_CHUNKS,
+    },
+    jobs: { retryBaseDelayMs: value.CHORUS_JOB_RETRY_BASE_DELAY_MS, schedulerTickMs: value.CHORUS_SCHEDULER_TICK_MS },
     limits: {
       maxBodyBytes: 1024 * 1024,
       maxMessageBytes: 64 * 1024,

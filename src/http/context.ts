@@ -10,6 +10,8 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { McpFeature } from '../mcp/mcp-feature.ts';
 import type { RateLimits } from './rate-limit.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
 
 /** Everything a transport adapter may call into, built once by `createApp`. */
 export interface AppContext extends AuthDeps, MessageDeps {
@@ -30,6 +32,10 @@ export interface AppContext extends AuthDeps, MessageDeps {
    * Throws not_found. Replaced by the agents feature when it is wired in.
    */
   cancelRun(principal: Principal, runId: string): Promise<void>;
+  /** Background jobs (in-process, or BullMQ in distributed mode). */
+  jobs: JobQueue;
+  /** Knowledge bases: ingestion and retrieval (set by createApp). */
+  knowledge?: KnowledgeFeature;
   /** MCP servers and agent tools (src/mcp/mcp-feature.ts: resolveAgentTools, validateToolRefs). */
   mcp?: McpFeature;
   /** Run at shutdown, in reverse order of registration (features add their own). */
