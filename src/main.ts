@@ -39,6 +39,7 @@ export async function startServer(
     : new MemoryEventBus({ onHandlerError });
   const jobs = config.redisUrl
     ? new (await import('./jobs/job-queue.bullmq.ts')).BullMqJobQueue(config.redisUrl, {
+        prefix: config.jobs.queuePrefix,
         onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed'),
       })
     : undefined;

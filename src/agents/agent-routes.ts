@@ -12,6 +12,7 @@ const editable = {
   temperature: z.number().min(0).max(2).nullable(),
   maxOutputTokens: z.number().int().min(1).max(200_000).nullable(),
   tools: z.array(z.string().min(1).max(200)).max(100),
+  knowledgeBaseIds: z.array(z.uuid()).max(50),
   memoryEnabled: z.boolean(),
 };
 

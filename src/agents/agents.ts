@@ -10,6 +10,7 @@ import type { ModelRegistry } from '../providers/model-registry.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
+import { checkKnowledgeBaseIds } from '../knowledge/knowledge-bases.ts';
 
 /** An `agents` row as stored. */
 export type AgentRow = typeof agents.$inferSelect;
@@ -41,6 +42,8 @@ export interface AgentInput {
   temperature?: number | null;
   maxOutputTokens?: number | null;
   tools?: string[];
+  /** Knowledge bases of the agent's workspace it retrieves from (checked: invalid_request otherwise). */
+  knowledgeBaseIds?: string[];
   memoryEnabled?: boolean;
 }
 
@@ -75,7 +78,7 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
 /**
  * Creates an agent owned by the caller. The handle is claimed in the workspace's shared handle
  * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
- * invalid_request (model names no configured provider).
+ * invalid_request (model names no configured provider, a knowledge base not of this workspace).
  */
 export async function createAgent(
   deps: AgentDeps,
@@ -83,6 +86,7 @@ export async function createAgent(
   input: AgentInput & { handle: string },
 ): Promise<PublicAgent> {
   checkModel(deps.models, input.model);
+  await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds ?? []);
   const id = uuidv7();
   try {
     const row = await deps.db.transaction(async (tx) => {
@@ -99,6 +103,7 @@ export async function createAgent(
           temperature: input.temperature ?? null,
           maxOutputTokens: input.maxOutputTokens ?? null,
           tools: input.tools ?? [],
+          knowledgeBaseIds: [...new Set(input.knowledgeBaseIds ?? [])],
           memoryEnabled: input.memoryEnabled ?? false,
           ownerId: principal.userId,
         })
@@ -151,6 +156,10 @@ export async function updateAgent(
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   if (input.model !== undefined) checkModel(deps.models, input.model);
+  if (input.knowledgeBaseIds !== undefined) {
+    await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds);
+    input = { ...input, knowledgeBaseIds: [...new Set(input.knowledgeBaseIds)] };
+  }
   try {
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {

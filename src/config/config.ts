@@ -109,6 +109,10 @@ const configSchema = z
       .min(1)
       .default(20 * 1024 * 1024),
     CHORUS_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CHORUS_JOB_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -')
+      .default('chorus'),
     CHORUS_JOB_RETRY_BASE_DELAY_MS: z.coerce.number().int().min(1).default(5_000),
     CHORUS_RAG_CHUNKS: z.coerce.number().int().min(0).max(50).default(4),
     CHORUS_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(5_000),
@@ -225,8 +229,11 @@ export interface Config {
    * (`provider/model`; none means full-text search only) and how many chunks an agent run retrieves.
    */
   knowledge: { maxDocumentBytes: number; ingestConcurrency: number; embeddingModel: string | undefined; ragChunks: number };
-  /** Background jobs: the first retry's delay (each later one doubles) and how often schedules are checked. */
-  jobs: { retryBaseDelayMs: number; schedulerTickMs: number };
+  /**
+   * Background jobs: the first retry's delay (each later one doubles), how often schedules are
+   * checked, and the Redis key prefix of the BullMQ queues (distributed mode).
+   */
+  jobs: { retryBaseDelayMs: number; schedulerTickMs: number; queuePrefix: string };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -310,7 +317,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       embeddingModel: value.CHORUS_EMBEDDING_MODEL,
       ragChunks: value.CHORUS_RAG_CHUNKS,
     },
-    jobs: { retryBaseDelayMs: value.CHORUS_JOB_RETRY_BASE_DELAY_MS, schedulerTickMs: value.CHORUS_SCHEDULER_TICK_MS },
+    jobs: {
+      retryBaseDelayMs: value.CHORUS_JOB_RETRY_BASE_DELAY_MS,
+      schedulerTickMs: value.CHORUS_SCHEDULER_TICK_MS,
+      queuePrefix: value.CHORUS_JOB_QUEUE_PREFIX,
+    },
     limits: {
       maxBodyBytes: 1024 * 1024,
       maxMessageBytes: 64 * 1024,
