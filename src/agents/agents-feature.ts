@@ -25,6 +25,7 @@ export function createAgentsFeature(app: FastifyInstance, context: AppContext, m
     models,
     agentsConfig: context.config.agents,
     partialContent: new PartialContentWriter(context.db),
+    retrieval: context.knowledge ? { search: context.knowledge.search, limit: context.config.knowledge.ragChunks } : undefined,
   });
   const agentRows = new AgentRowCache(context.bus);
   context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));

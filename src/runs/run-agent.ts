@@ -10,6 +10,8 @@ import { conversationTopic } from '../bus/event-bus.ts';
 import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
 import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
+import { retrieveKnowledgeContext, type CitationPart, type KnowledgeContext } from '../knowledge/rag-context.ts';
+import type { SearchDeps } from '../knowledge/search-knowledge.ts';
 import { claimQueuedRun, finishMessage, finishRunRow, type RunRow, type RunStep } from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
@@ -19,6 +21,8 @@ export interface RunDeps extends MessageDeps {
   partialContent: PartialContentWriter;
   agentsConfig: Config['agents'];
   logger: Logger;
+  /** Knowledge retrieval for agents with knowledge bases: where to search and how many chunks. */
+  retrieval?: { search: SearchDeps; limit: number };
 }
 
 /** One reply to run: the run, the agent answering and the message it answers. */
@@ -52,6 +56,8 @@ interface Outcome {
   error: string | null;
   usage: MessageUsage | null;
   step: RunStep;
+  /** Citation parts of the knowledge the reply was given. */
+  parts?: CitationPart[];
 }
 
 const defaultMaxOutputTokens = 4096;
@@ -150,16 +156,18 @@ async function generate(
   requestOut: () => void,
 ): Promise<Outcome> {
   try {
-    const plan = buildContext(deps, job, await history);
+    const knowledge = await retrieveKnowledge(deps, job);
+    const plan = buildContext(deps, job, await history, knowledge.system);
     step.input = {
       model: plan.model.name,
       contextWindowTokens: plan.model.contextWindowTokens,
       promptTokens: plan.context.promptTokens,
       includedMessages: plan.context.includedMessages,
       droppedMessages: plan.context.droppedMessages,
+      retrievedChunks: knowledge.citations.length,
     };
     const result = await callModel(deps, job, reply, plan, signal, requestOut);
-    return outcomeOf(withEstimatedUsage(result, plan), step);
+    return { ...outcomeOf(withEstimatedUsage(result, plan), step), parts: knowledge.citations };
   } catch (error) {
     requestOut();
     if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
@@ -175,8 +183,29 @@ interface GenerationPlan {
   maxOutputTokens: number;
 }
 
-/** Resolves the agent's model and fits the history into its window. Throws provider_error. */
-function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): GenerationPlan {
+/**
+ * The agent's knowledge for this reply (SPEC §6 `rag`): the top chunks of its knowledge bases for
+ * the trigger's text, as a system block and citation parts. Retrieval that fails (an embedding
+ * provider down) is logged and the reply goes on without knowledge.
+ */
+async function retrieveKnowledge(deps: RunDeps, job: RunJob): Promise<KnowledgeContext> {
+  const { retrieval } = deps;
+  if (!retrieval || job.agent.knowledgeBaseIds.length === 0 || retrieval.limit === 0) return { system: undefined, citations: [] };
+  try {
+    return await retrieveKnowledgeContext(retrieval.search, {
+      workspaceId: job.run.workspaceId,
+      knowledgeBaseIds: job.agent.knowledgeBaseIds,
+      query: job.trigger.content,
+      limit: retrieval.limit,
+    });
+  } catch (error) {
+    deps.logger.warn({ err: error, runId: job.run.id }, 'knowledge retrieval failed; replying without it');
+    return { system: undefined, citations: [] };
+  }
+}
+
+/** Resolves the agent's model and fits the history (and retrieved knowledge) into its window. Throws provider_error. */
+function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[], knowledge: string | undefined): GenerationPlan {
   const model = deps.models.resolve(job.agent.model);
   const fallbackName = deps.agentsConfig.fallbackModel;
   const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
@@ -187,7 +216,7 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[]): Gene
   );
   const context = fitContext({
     agentId: job.agent.id,
-    systemPrompt: job.agent.systemPrompt,
+    systemPrompt: [job.agent.systemPrompt.trim(), knowledge].filter(Boolean).join('\n\n'),
     history,
     contextWindowTokens: model.contextWindowTokens,
     maxOutputTokens,
@@ -345,6 +374,7 @@ async function closeReply(
     status: outcome.status,
     error: outcome.error,
     usage,
+    ...(outcome.parts?.length ? { parts: outcome.parts } : {}),
   });
   const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
   await finishRunRow(deps.db, job.run.id, {

@@ -173,6 +173,8 @@ export async function finishMessage(
     status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
     error: string | null;
     usage: MessageUsage | null;
+    /** Replaces the message's parts when given (an agent reply's citations). */
+    parts?: unknown[];
   },
 ): Promise<PublicMessage | undefined> {
   const [row] = await db
