@@ -38,6 +38,8 @@ import { jobRoutes } from './jobs/job-routes.ts';
 import { createKnowledgeFeature } from './knowledge/knowledge-feature.ts';
 import { knowledgeRoutes } from './knowledge/knowledge-routes.ts';
 import { createModelRegistry } from './providers/model-registry.ts';
+import { scheduleRoutes } from './schedules/schedule-routes.ts';
+import { startScheduler } from './schedules/scheduler.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -130,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const knowledge = createKnowledgeFeature(app, context, models);
   context.knowledge = knowledge;
   const agentsFeature = createAgentsFeature(app, context, models);
+  context.scheduler = startScheduler(app, context, agentsFeature.runs);
   app.addHook('preClose', () => context.jobs.close());
 
   await app.register(
@@ -150,6 +153,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(mcpRoutes(mcp));
         await protectedApi.register(knowledgeRoutes(knowledge));
         await protectedApi.register(jobRoutes(context));
+        await protectedApi.register(scheduleRoutes(context.db));
       });
     },
     { prefix: apiPrefix },
