@@ -65,7 +65,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const metrics = createMetrics();
   const context: AppContext = {
     ...deps,
-    jobs: deps.jobs ?? new MemoryJobQueue({ onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed') }),
+    jobs:
+      deps.jobs ??
+      new MemoryJobQueue({ onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed') }),
     db: deps.database.db,
     metrics,
     rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),

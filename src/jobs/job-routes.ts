@@ -29,7 +29,7 @@ export function jobRoutes(deps: { db: Executor; jobs: JobQueue }): FastifyPlugin
       {
         schema: {
           tags: ['jobs'],
-          summary: "Background jobs of the workspace (owners and admins): queued, running, failed (dead-lettered), with progress",
+          summary: 'Background jobs of the workspace (owners and admins): queued, running, failed (dead-lettered), with progress',
           querystring: z.object({
             state: z.enum(['queued', 'running', 'failed']).optional(),
             limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -20,7 +20,10 @@ export function chunkText(text: string, sizes: { maxChars: number; overlapChars:
   const chunks: TextChunk[] = [];
   for (const section of splitSections(text)) {
     let previous = '';
-    for (const piece of packPieces(splitToFit(section.body, sizes.maxChars - sizes.overlapChars), sizes.maxChars - sizes.overlapChars)) {
+    for (const piece of packPieces(
+      splitToFit(section.body, sizes.maxChars - sizes.overlapChars),
+      sizes.maxChars - sizes.overlapChars,
+    )) {
       const overlap = previous ? tailAtWord(previous, sizes.overlapChars) : '';
       chunks.push({ position: chunks.length, heading: section.heading, text: overlap ? `${overlap} ${piece}` : piece });
       previous = piece;
@@ -59,7 +62,8 @@ function splitToFit(body: string, limit: number): string[] {
   const split = (text: string, level: number): string[] => {
     if (text.length <= limit) return [text];
     const separator = separators[level];
-    if (!separator) return Array.from({ length: Math.ceil(text.length / limit) }, (_, index) => text.slice(index * limit, (index + 1) * limit));
+    if (!separator)
+      return Array.from({ length: Math.ceil(text.length / limit) }, (_, index) => text.slice(index * limit, (index + 1) * limit));
     return text
       .split(separator)
       .map((part) => part.trim())

@@ -139,7 +139,10 @@ async function insertAndQueue(
 }
 
 /** Queues the ingestion job of a stored document (bulk priority: interactive work goes first). */
-export async function queueIngestion(deps: Pick<KnowledgeDeps, 'jobs'>, row: Pick<DocumentRow, 'id' | 'workspaceId'>): Promise<void> {
+export async function queueIngestion(
+  deps: Pick<KnowledgeDeps, 'jobs'>,
+  row: Pick<DocumentRow, 'id' | 'workspaceId'>,
+): Promise<void> {
   const data: IngestJobData = { documentId: row.id, workspaceId: row.workspaceId };
   await deps.jobs.enqueue(ingestJobKind, data, { priority: jobPriority.bulk, workspaceId: row.workspaceId });
 }
@@ -150,7 +153,9 @@ export async function listDocuments(db: Executor, principal: Principal, knowledg
   const rows = await db
     .select()
     .from(knowledgeDocuments)
-    .where(and(eq(knowledgeDocuments.workspaceId, principal.workspaceId), eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId)))
+    .where(
+      and(eq(knowledgeDocuments.workspaceId, principal.workspaceId), eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId)),
+    )
     .orderBy(desc(knowledgeDocuments.createdAt));
   return rows.map(toPublicDocument);
 }
@@ -177,7 +182,12 @@ export async function getDocument(
 }
 
 /** Deletes a document and its chunks (its uploader or an admin). The stored original is kept. Throws not_found, forbidden. */
-export async function deleteDocument(db: Executor, principal: Principal, knowledgeBaseId: string, documentId: string): Promise<void> {
+export async function deleteDocument(
+  db: Executor,
+  principal: Principal,
+  knowledgeBaseId: string,
+  documentId: string,
+): Promise<void> {
   const document = await getDocument(db, principal, knowledgeBaseId, documentId);
   if (document.uploaderId !== principal.userId) {
     const user = await getUser(db, principal.workspaceId, principal.userId);

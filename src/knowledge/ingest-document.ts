@@ -81,7 +81,12 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
   if (deps.embedder) {
     for (let start = 0; start < chunks.length; start += embedBatchSize) {
       const batch = chunks.slice(start, start + embedBatchSize);
-      vectors.push(...(await deps.embedder.embed(batch.map((chunk) => embeddingInput(chunk.heading, chunk.text)), job.signal)));
+      vectors.push(
+        ...(await deps.embedder.embed(
+          batch.map((chunk) => embeddingInput(chunk.heading, chunk.text)),
+          job.signal,
+        )),
+      );
       await progress(0.4 + (0.5 * Math.min(chunks.length, start + embedBatchSize)) / chunks.length);
     }
   }
@@ -96,11 +101,17 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
   }));
   await deps.db.transaction(async (tx) => {
     await tx.delete(knowledgeChunks).where(eq(knowledgeChunks.documentId, document.id));
-    for (let start = 0; start < rows.length; start += 500) await tx.insert(knowledgeChunks).values(rows.slice(start, start + 500));
+    for (let start = 0; start < rows.length; start += 500)
+      await tx.insert(knowledgeChunks).values(rows.slice(start, start + 500));
     if (vectors.length === rows.length) {
       await storeEmbeddings(
         tx,
-        rows.map((row, index) => ({ chunkId: row.id, workspaceId: row.workspaceId, knowledgeBaseId: row.knowledgeBaseId, embedding: vectors[index]! })),
+        rows.map((row, index) => ({
+          chunkId: row.id,
+          workspaceId: row.workspaceId,
+          knowledgeBaseId: row.knowledgeBaseId,
+          embedding: vectors[index]!,
+        })),
       );
     }
     await setDocumentState(deps, tx, document.id, {

@@ -27,14 +27,24 @@ export function knowledgeRoutes(feature: KnowledgeFeature): FastifyPluginAsyncZo
     await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 2 } });
     const tags = ['knowledge'];
 
-    app.get('/knowledge-bases', { schema: { tags, summary: "The workspace's knowledge bases, newest first" } }, async (request) => ({
-      items: await listKnowledgeBases(db, request.principal),
-      nextCursor: null,
-    }));
+    app.get(
+      '/knowledge-bases',
+      { schema: { tags, summary: "The workspace's knowledge bases, newest first" } },
+      async (request) => ({
+        items: await listKnowledgeBases(db, request.principal),
+        nextCursor: null,
+      }),
+    );
 
     app.post(
       '/knowledge-bases',
-      { schema: { tags, summary: 'Create a knowledge base', body: z.object({ name: nameSchema, description: descriptionSchema.optional() }) } },
+      {
+        schema: {
+          tags,
+          summary: 'Create a knowledge base',
+          body: z.object({ name: nameSchema, description: descriptionSchema.optional() }),
+        },
+      },
       async (request, reply) => reply.status(201).send(await createKnowledgeBase(db, request.principal, request.body)),
     );
 

@@ -40,7 +40,9 @@ export async function retrieveKnowledgeContext(
 }
 
 function renderBlock(chunks: RetrievedChunk[]): string {
-  const sources = chunks.map((chunk, index) => `[${index + 1}] ${chunk.documentTitle} (part ${chunk.position + 1})\n${chunk.text}`);
+  const sources = chunks.map(
+    (chunk, index) => `[${index + 1}] ${chunk.documentTitle} (part ${chunk.position + 1})\n${chunk.text}`,
+  );
   return [
     'Excerpts from the knowledge base follow. Use them when they answer the question, cite them by their number like [1], and say so when they do not cover it.',
     ...sources,

@@ -68,9 +68,7 @@ export const knowledgeChunks = pgTable(
     /** The heading path the chunk sits under (`Setup › Docker`), '' when none. */
     heading: text('heading').notNull().default(''),
     text: text('text').notNull(),
-    searchTsv: tsvector('search_tsv').generatedAlwaysAs(
-      sql`to_tsvector('english'::regconfig, "heading" || ' ' || "text")`,
-    ),
+    searchTsv: tsvector('search_tsv').generatedAlwaysAs(sql`to_tsvector('english'::regconfig, "heading" || ' ' || "text")`),
   },
   (table) => [
     index('knowledge_chunks_document').on(table.documentId, table.position),

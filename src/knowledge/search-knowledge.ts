@@ -58,7 +58,14 @@ export async function searchKnowledge(
   }
   const best = [...scores.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, input.limit);
   if (best.length === 0) return [];
-  const rows = rowsOf<{ id: string; document_id: string; title: string; knowledge_base_id: string; position: number; text: string }>(
+  const rows = rowsOf<{
+    id: string;
+    document_id: string;
+    title: string;
+    knowledge_base_id: string;
+    position: number;
+    text: string;
+  }>(
     await deps.db.execute(sql`
       select c.id, c.document_id, d.title, c.knowledge_base_id, c.position, c.text
       from knowledge_chunks c join knowledge_documents d on d.id = c.document_id

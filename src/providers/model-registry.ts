@@ -91,7 +91,9 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
     );
   }
   const compatible = (settings: Parameters<ReturnType<typeof loadOpenAICompatible>['createOpenAICompatible']>[0]): Factory => {
-    embeddingFactories.set(settings.name, (modelId) => loadOpenAICompatible().createOpenAICompatible(settings).embeddingModel(modelId));
+    embeddingFactories.set(settings.name, (modelId) =>
+      loadOpenAICompatible().createOpenAICompatible(settings).embeddingModel(modelId),
+    );
     return lazyFactory(
       () => loadOpenAICompatible().createOpenAICompatible(settings),
       (provider, modelId) => provider.chatModel(modelId),
@@ -129,7 +131,8 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
     resolveEmbedding(name) {
       const parts = splitModelName(name);
       const factory = parts && embeddingFactories.get(parts.provider);
-      if (!parts || !factory) throw new AppError('provider_error', `Embedding model "${name}" names no configured provider with embeddings`);
+      if (!parts || !factory)
+        throw new AppError('provider_error', `Embedding model "${name}" names no configured provider with embeddings`);
       return factory(parts.modelId);
     },
     resolve(name) {

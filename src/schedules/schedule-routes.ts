@@ -13,7 +13,7 @@ export function scheduleRoutes(db: Executor): FastifyPluginAsyncZod {
       {
         schema: {
           tags,
-          summary: "Schedule an agent: at each cron occurrence the prompt is posted as your message and the agent answers",
+          summary: 'Schedule an agent: at each cron occurrence the prompt is posted as your message and the agent answers',
           body: z.object({
             agentId: z.uuid(),
             conversationId: z.uuid(),
@@ -25,10 +25,14 @@ export function scheduleRoutes(db: Executor): FastifyPluginAsyncZod {
       },
       async (request, reply) => reply.status(201).send(await createSchedule(db, request.principal, request.body)),
     );
-    app.get('/schedules', { schema: { tags, summary: 'Your schedules (admins: the workspace\'s), newest first' } }, async (request) => ({
-      items: await listSchedules(db, request.principal),
-      nextCursor: null,
-    }));
+    app.get(
+      '/schedules',
+      { schema: { tags, summary: "Your schedules (admins: the workspace's), newest first" } },
+      async (request) => ({
+        items: await listSchedules(db, request.principal),
+        nextCursor: null,
+      }),
+    );
     app.patch(
       '/schedules/:id',
       { schema: { tags, summary: 'Pause or resume a schedule', params: idParams, body: z.object({ paused: z.boolean() }) } },

@@ -103,7 +103,12 @@ export async function listSchedules(db: Executor, principal: Principal): Promise
  * Pauses or resumes a schedule (its creator or an admin). Resuming computes the next occurrence
  * from now: occurrences missed while paused are skipped. Throws not_found, forbidden.
  */
-export async function setSchedulePaused(db: Executor, principal: Principal, id: string, paused: boolean): Promise<PublicSchedule> {
+export async function setSchedulePaused(
+  db: Executor,
+  principal: Principal,
+  id: string,
+  paused: boolean,
+): Promise<PublicSchedule> {
   const current = await manageable(db, principal, id);
   const [row] = await db
     .update(schedules)

@@ -88,7 +88,8 @@ export function runJobQueueContract(name: string, createQueue: () => Promise<Job
       await queue.enqueue('work', { name: 'ingest-0' }, { priority: jobPriority.bulk });
       const poll = setInterval(firstStarted.poke, 5);
       await firstStarted.done.finally(() => clearInterval(poll));
-      for (let index = 1; index < 200; index++) await queue.enqueue('work', { name: `ingest-${index}` }, { priority: jobPriority.bulk });
+      for (let index = 1; index < 200; index++)
+        await queue.enqueue('work', { name: `ingest-${index}` }, { priority: jobPriority.bulk });
       await queue.enqueue('work', { name: 'interactive' }, { priority: jobPriority.interactive });
       const queued = await queue.list({ limit: 500, states: ['queued'] });
       assert.equal(queued.length, 200);

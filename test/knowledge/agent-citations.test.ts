@@ -24,7 +24,11 @@ for (const database of testDatabases()) {
         { base: otherBaseId, name: 'refund-rumours.md', text: '# Rumours\n\nSomeone said refunds take a year.' },
       ];
       for (const file of files) {
-        const created = await uploadDocument(server, alice, file.base, { bytes: file.text, name: file.name, type: 'text/markdown' });
+        const created = await uploadDocument(server, alice, file.base, {
+          bytes: file.text,
+          name: file.name,
+          type: 'text/markdown',
+        });
         if (file.name === 'refunds.md') refundDocumentId = created.body.id;
         assert.equal((await documentSettled(client, created.body.id)).document.status, 'ready');
       }
@@ -33,7 +37,11 @@ for (const database of testDatabases()) {
     after(() => world.close());
 
     it('puts the matching chunk in the prompt and cites it in the reply parts', async () => {
-      const agent = await world.createAgent({ handle: 'helpdesk', systemPrompt: 'You answer customers.', knowledgeBaseIds: [baseId] });
+      const agent = await world.createAgent({
+        handle: 'helpdesk',
+        systemPrompt: 'You answer customers.',
+        knowledgeBaseIds: [baseId],
+      });
       const conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
       const log = world.watch(conversationId);
       world.provider.enqueue({ steps: [{ text: 'Within 14 days [1].' }] });
@@ -59,7 +67,9 @@ for (const database of testDatabases()) {
           excerpt: 'Refunds are paid within 14 days to the original card.',
         },
       );
-      const stored = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages`, { token: world.alice.accessToken });
+      const stored = await world.server.request('GET', `/api/v1/conversations/${conversationId}/messages`, {
+        token: world.alice.accessToken,
+      });
       assert.deepEqual(stored.body.items.at(-1).parts, reply.parts, 'the citations are stored with the message');
       const run = await world.server.request('GET', `/api/v1/runs/${reply.runId}`, { token: world.alice.accessToken });
       assert.ok(run.body.steps[0].input.retrievedChunks >= 1);

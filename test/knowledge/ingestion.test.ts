@@ -15,7 +15,10 @@ for (const database of testDatabases()) {
     let baseId: string;
 
     before(async () => {
-      server = await startTestServer({ databaseUrl: await database.createUrl(), env: { CHORUS_DOCUMENT_MAX_BYTES: String(maxBytes) } });
+      server = await startTestServer({
+        databaseUrl: await database.createUrl(),
+        env: { CHORUS_DOCUMENT_MAX_BYTES: String(maxBytes) },
+      });
       alice = await server.register('acme', 'alice');
       client = await TestClient.connect(server, alice.accessToken);
       baseId = await createKnowledgeBase(server, alice, 'Handbook');
@@ -41,13 +44,20 @@ for (const database of testDatabases()) {
     };
 
     it('ingests plain text, pushing its progress to the uploader', async () => {
-      const document = await ingest({ bytes: 'Our office opens at nine.\n\nLunch is served at noon.', name: 'office.txt', type: 'text/plain' });
+      const document = await ingest({
+        bytes: 'Our office opens at nine.\n\nLunch is served at noon.',
+        name: 'office.txt',
+        type: 'text/plain',
+      });
       assert.equal(document.contentType, 'text/plain');
       assert.equal(document.title, 'office.txt');
       assert.equal(document.chunkCount, 1);
       assert.equal(document.progress, 1);
       const progress = client.frames.filter((frame) => frame.type === 'document.status' && frame.document.id === document.id);
-      assert.ok(progress.some((frame) => frame.document.status === 'processing'), 'processing was pushed before ready');
+      assert.ok(
+        progress.some((frame) => frame.document.status === 'processing'),
+        'processing was pushed before ready',
+      );
       const [chunk] = await chunksOf(document.id);
       assert.match(chunk!.text, /office opens at nine/);
     });
@@ -59,7 +69,10 @@ for (const database of testDatabases()) {
       assert.equal(document.contentType, 'text/markdown');
       assert.equal(document.title, 'Engineering guide');
       const chunks = await chunksOf(document.id);
-      assert.deepEqual(chunks.slice(0, 2).map((chunk) => chunk.heading), ['Guide', 'Guide › Setup']);
+      assert.deepEqual(
+        chunks.slice(0, 2).map((chunk) => chunk.heading),
+        ['Guide', 'Guide › Setup'],
+      );
       const deploy = chunks.filter((chunk) => chunk.heading === 'Guide › Deploy');
       assert.ok(deploy.length >= 2, 'the long section is split');
       for (const chunk of deploy) assert.ok(chunk.text.length <= 1_200 + 1);
@@ -74,7 +87,10 @@ for (const database of testDatabases()) {
       const document = await ingest({ bytes: html, name: 'expenses.html', type: 'text/html' });
       assert.equal(document.contentType, 'text/html');
       const chunks = await chunksOf(document.id);
-      assert.deepEqual(chunks.map((chunk) => chunk.heading), ['Travel', 'Travel › Meals']);
+      assert.deepEqual(
+        chunks.map((chunk) => chunk.heading),
+        ['Travel', 'Travel › Meals'],
+      );
       assert.match(chunks[0]!.text, /Book trains & flights/);
       const all = chunks.map((chunk) => chunk.text).join(' ');
       assert.doesNotMatch(all, /alert|color:red/);
@@ -91,20 +107,34 @@ for (const database of testDatabases()) {
     });
 
     it('refuses an oversize upload, an unsupported type, an empty file and an unknown knowledge base', async () => {
-      const oversize = await uploadDocument(server, alice, baseId, { bytes: 'x'.repeat(maxBytes + 1), name: 'big.txt', type: 'text/plain' });
+      const oversize = await uploadDocument(server, alice, baseId, {
+        bytes: 'x'.repeat(maxBytes + 1),
+        name: 'big.txt',
+        type: 'text/plain',
+      });
       assert.equal(oversize.status, 413);
       assert.equal(oversize.body.error.code, 'payload_too_large');
-      const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a7c5d1f30000000049454e44ae426082', 'hex');
+      const png = Buffer.from(
+        '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a7c5d1f30000000049454e44ae426082',
+        'hex',
+      );
       const image = await uploadDocument(server, alice, baseId, { bytes: png, name: 'a.png', type: 'image/png' });
       assert.equal(image.status, 400);
       assert.equal(image.body.error.code, 'invalid_request');
       assert.match(image.body.error.message, /text, Markdown, HTML or PDF.*image\/png/);
       const empty = await uploadDocument(server, alice, baseId, { bytes: '', name: 'empty.txt', type: 'text/plain' });
       assert.equal(empty.status, 400);
-      const unknown = await uploadDocument(server, alice, '01900000-0000-7000-8000-000000000000', { bytes: 'hi', name: 'a.txt', type: 'text/plain' });
+      const unknown = await uploadDocument(server, alice, '01900000-0000-7000-8000-000000000000', {
+        bytes: 'hi',
+        name: 'a.txt',
+        type: 'text/plain',
+      });
       assert.equal(unknown.status, 404);
       assert.equal(unknown.body.error.code, 'not_found');
-      const noBody = await server.request('POST', `/api/v1/knowledge-bases/${baseId}/documents`, { token: alice.accessToken, body: { nope: 1 } });
+      const noBody = await server.request('POST', `/api/v1/knowledge-bases/${baseId}/documents`, {
+        token: alice.accessToken,
+        body: { nope: 1 },
+      });
       assert.equal(noBody.status, 400);
     });
 
@@ -130,12 +160,19 @@ for (const database of testDatabases()) {
       assert.equal(listed.status, 200);
       assert.ok(listed.body.items.length >= 4);
       const [first] = listed.body.items;
-      const one = await server.request('GET', `/api/v1/knowledge-bases/${baseId}/documents/${first.id}`, { token: alice.accessToken });
+      const one = await server.request('GET', `/api/v1/knowledge-bases/${baseId}/documents/${first.id}`, {
+        token: alice.accessToken,
+      });
       assert.equal(one.body.id, first.id);
-      const removed = await server.request('DELETE', `/api/v1/knowledge-bases/${baseId}/documents/${first.id}`, { token: alice.accessToken });
+      const removed = await server.request('DELETE', `/api/v1/knowledge-bases/${baseId}/documents/${first.id}`, {
+        token: alice.accessToken,
+      });
       assert.equal(removed.status, 204);
       assert.deepEqual(await chunksOf(first.id), []);
-      const duplicate = await server.request('POST', '/api/v1/knowledge-bases', { token: alice.accessToken, body: { name: 'handbook' } });
+      const duplicate = await server.request('POST', '/api/v1/knowledge-bases', {
+        token: alice.accessToken,
+        body: { name: 'handbook' },
+      });
       assert.equal(duplicate.status, 409);
       const renamed = await server.request('PATCH', `/api/v1/knowledge-bases/${baseId}`, {
         token: alice.accessToken,
@@ -143,7 +180,10 @@ for (const database of testDatabases()) {
       });
       assert.equal(renamed.body.description, 'How we work');
       const bases = await server.request('GET', '/api/v1/knowledge-bases', { token: alice.accessToken });
-      assert.deepEqual(bases.body.items.map((base: { id: string }) => base.id), [baseId]);
+      assert.deepEqual(
+        bases.body.items.map((base: { id: string }) => base.id),
+        [baseId],
+      );
     });
   });
 }

@@ -47,9 +47,7 @@ for (const { database, distributed } of modes) {
         env: {
           CHORUS_OUTBOUND_ALLOW_HOSTS: new URL(originUrl).host,
           CHORUS_JOB_RETRY_BASE_DELAY_MS: '25',
-          ...(distributed
-            ? { REDIS_URL: redisUrl!, CHORUS_JWT_SECRET: 'x'.repeat(32), CHORUS_JOB_QUEUE_PREFIX: prefix }
-            : {}),
+          ...(distributed ? { REDIS_URL: redisUrl!, CHORUS_JWT_SECRET: 'x'.repeat(32), CHORUS_JOB_QUEUE_PREFIX: prefix } : {}),
         },
       });
       alice = await server.register('acme', 'alice');
@@ -108,7 +106,10 @@ for (const { database, distributed } of modes) {
       assert.match(document.error, /HTTP 503/);
       assert.equal(hits.filter((hit) => hit === '/flaky').length - before, 3, 'three attempts');
       const retrying = client.frames.find(
-        (frame) => frame.type === 'document.status' && frame.document.id === created.id && /Attempt 1 of 3 failed/.test(frame.document.error ?? ''),
+        (frame) =>
+          frame.type === 'document.status' &&
+          frame.document.id === created.id &&
+          /Attempt 1 of 3 failed/.test(frame.document.error ?? ''),
       );
       assert.ok(retrying, 'the uploader saw the retry');
 
@@ -156,13 +157,19 @@ for (const database of testDatabases()) {
       const token = mallory.accessToken;
       assert.equal((await server.request('GET', `/api/v1/knowledge-bases/${acmeBase}`, { token })).status, 404);
       assert.equal((await server.request('GET', `/api/v1/knowledge-bases/${acmeBase}/documents`, { token })).status, 404);
-      const searched = await server.request('POST', `/api/v1/knowledge-bases/${acmeBase}/search`, { token, body: { query: 'launch code' } });
+      const searched = await server.request('POST', `/api/v1/knowledge-bases/${acmeBase}/search`, {
+        token,
+        body: { query: 'launch code' },
+      });
       assert.equal(searched.status, 404);
       const upload = await uploadDocument(server, mallory, acmeBase, { bytes: 'x', name: 'x.txt', type: 'text/plain' });
       assert.equal(upload.status, 404);
       assert.equal((await server.request('DELETE', `/api/v1/knowledge-bases/${acmeBase}`, { token })).status, 404);
       const list = await server.request('GET', '/api/v1/knowledge-bases', { token });
-      assert.deepEqual(list.body.items.map((base: { id: string }) => base.id), [globexBase]);
+      assert.deepEqual(
+        list.body.items.map((base: { id: string }) => base.id),
+        [globexBase],
+      );
       // Retrieval itself scopes by workspace, whatever ids it is given.
       const chunks = await searchKnowledge(server.context.knowledge!.search, {
         workspaceId: mallory.workspace.id,

@@ -8,9 +8,18 @@ import { createKnowledgeBase, documentSettled, uploadDocument } from './support.
 
 /** A small corpus where the right answer to each query is known. */
 const corpus = [
-  { name: 'vacation.md', text: '# Vacation\n\nEmployees get 25 vacation days per year. Unused vacation days carry over until March.' },
-  { name: 'expenses.md', text: '# Expenses\n\nSubmit expense reports within 30 days with receipts attached. Meals are reimbursed up to 40 euros.' },
-  { name: 'security.md', text: '# Security\n\nRotate API keys every ninety days. Report a lost laptop to the security team at once.' },
+  {
+    name: 'vacation.md',
+    text: '# Vacation\n\nEmployees get 25 vacation days per year. Unused vacation days carry over until March.',
+  },
+  {
+    name: 'expenses.md',
+    text: '# Expenses\n\nSubmit expense reports within 30 days with receipts attached. Meals are reimbursed up to 40 euros.',
+  },
+  {
+    name: 'security.md',
+    text: '# Security\n\nRotate API keys every ninety days. Report a lost laptop to the security team at once.',
+  },
   { name: 'onboarding.md', text: '# Onboarding\n\nNew hires receive a laptop on their first day and meet their buddy.' },
   { name: 'parking.md', text: '# Parking\n\nThe garage opens at seven. Bicycles park in the courtyard.' },
 ];
@@ -63,7 +72,11 @@ for (const database of testDatabases()) {
         assert.ok(top.score > 0);
         assert.ok(typeof top.chunkId === 'string' && typeof top.documentId === 'string');
         const scores = response.body.items.map((item: { score: number }) => item.score);
-        assert.deepEqual(scores, [...scores].sort((a, b) => b - a), 'best first');
+        assert.deepEqual(
+          scores,
+          [...scores].sort((a, b) => b - a),
+          'best first',
+        );
       }
     });
 

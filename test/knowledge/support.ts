@@ -35,7 +35,8 @@ export async function uploadDocument(
 /** Resolves with the `document.status` frame that shows the document `ready` or `failed`. */
 export function documentSettled(client: TestClient, documentId: string, timeoutMs = 20_000): Promise<Frame> {
   return client.take(
-    (frame) => frame.type === 'document.status' && frame.document.id === documentId && ['ready', 'failed'].includes(frame.document.status),
+    (frame) =>
+      frame.type === 'document.status' && frame.document.id === documentId && ['ready', 'failed'].includes(frame.document.status),
     timeoutMs,
   );
 }

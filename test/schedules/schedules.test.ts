@@ -39,7 +39,13 @@ for (const database of testDatabases()) {
       world.provider.setFallback(() => ({ steps: [{ text: 'Daily report: all green.' }] }));
       const created = await world.server.request('POST', '/api/v1/schedules', {
         token: world.alice.accessToken,
-        body: { agentId: agent.id, conversationId, cron: '* * * * * *', timezone: 'Europe/Paris', prompt: 'Post the daily report' },
+        body: {
+          agentId: agent.id,
+          conversationId,
+          cron: '* * * * * *',
+          timezone: 'Europe/Paris',
+          prompt: 'Post the daily report',
+        },
       });
       assert.equal(created.status, 201, JSON.stringify(created.body));
       assert.equal(created.body.paused, false);
@@ -48,7 +54,10 @@ for (const database of testDatabases()) {
       const reply = await log.done();
       assert.equal(reply.sender.id, agent.id);
       assert.equal(reply.content, 'Daily report: all green.');
-      const prompt = log.of('message').map((event) => event.message).find((message) => message.sender.type === 'user');
+      const prompt = log
+        .of('message')
+        .map((event) => event.message)
+        .find((message) => message.sender.type === 'user');
       assert.equal(prompt.content, 'Post the daily report');
       assert.equal(prompt.sender.id, world.alice.user.id);
       assert.match(prompt.clientMsgId, new RegExp(`^schedule:${created.body.id}:\\d+$`));
@@ -58,7 +67,11 @@ for (const database of testDatabases()) {
         body: { paused: true },
       });
       assert.equal(paused.body.paused, true);
-      assert.equal(await world.server.context.scheduler!.tick(new Date(Date.now() + 86_400_000)), 0, 'a paused schedule never fires');
+      assert.equal(
+        await world.server.context.scheduler!.tick(new Date(Date.now() + 86_400_000)),
+        0,
+        'a paused schedule never fires',
+      );
       const resumed = await world.server.request('PATCH', `/api/v1/schedules/${created.body.id}`, {
         token: world.alice.accessToken,
         body: { paused: false },
@@ -66,10 +79,18 @@ for (const database of testDatabases()) {
       assert.equal(resumed.body.paused, false);
       assert.ok(new Date(resumed.body.nextRunAt).getTime() >= Date.now() - 1_000, 'missed occurrences while paused are skipped');
       const listed = await world.server.request('GET', '/api/v1/schedules', { token: world.alice.accessToken });
-      assert.deepEqual(listed.body.items.map((item: { id: string }) => item.id), [created.body.id]);
+      assert.deepEqual(
+        listed.body.items.map((item: { id: string }) => item.id),
+        [created.body.id],
+      );
       assert.equal((await world.server.request('GET', '/api/v1/schedules', { token: bob.accessToken })).body.items.length, 0);
-      assert.equal((await world.server.request('DELETE', `/api/v1/schedules/${created.body.id}`, { token: bob.accessToken })).status, 404);
-      const removed = await world.server.request('DELETE', `/api/v1/schedules/${created.body.id}`, { token: world.alice.accessToken });
+      assert.equal(
+        (await world.server.request('DELETE', `/api/v1/schedules/${created.body.id}`, { token: bob.accessToken })).status,
+        404,
+      );
+      const removed = await world.server.request('DELETE', `/api/v1/schedules/${created.body.id}`, {
+        token: world.alice.accessToken,
+      });
       assert.equal(removed.status, 204);
     });
 
@@ -130,7 +151,13 @@ for (const database of testDatabases()) {
         conversationId = await first.createConversation('group', [{ type: 'agent', id: agent.id }]);
         const created = await first.server.request('POST', '/api/v1/schedules', {
           token: first.alice.accessToken,
-          body: { agentId: agent.id, conversationId, cron: '0 9 * * *', timezone: 'Europe/Paris', prompt: 'Good morning summary' },
+          body: {
+            agentId: agent.id,
+            conversationId,
+            cron: '0 9 * * *',
+            timezone: 'Europe/Paris',
+            prompt: 'Good morning summary',
+          },
         });
         assert.equal(created.status, 201);
         scheduleId = created.body.id;
@@ -154,7 +181,10 @@ for (const database of testDatabases()) {
           second,
           `select content from messages where conversation_id = '${conversationId}' and sender_type = 'user'`,
         );
-        assert.deepEqual(prompts.map((row) => row.content), ['Good morning summary']);
+        assert.deepEqual(
+          prompts.map((row) => row.content),
+          ['Good morning summary'],
+        );
         const [schedule] = await query(second, `select next_run_at, last_fired_at from schedules where id = '${scheduleId}'`);
         assert.ok(new Date(schedule!.next_run_at).getTime() > Date.now(), 'the next occurrence is in the future');
         assert.ok(schedule!.last_fired_at);
