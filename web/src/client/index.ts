@@ -13,6 +13,7 @@ export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token
 export type {
   Agent,
   AttachmentPart,
+  CitationPart,
   AuthResult,
   ClientFrame,
   Conversation,

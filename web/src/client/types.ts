@@ -119,6 +119,18 @@ export interface AttachmentPart {
   thumbnailUrl?: string;
 }
 
+/** A message part citing a knowledge-base chunk an agent's reply drew on (`[index]` in its text). */
+export interface CitationPart {
+  type: 'citation';
+  index: number;
+  documentId: string;
+  chunkId: string;
+  documentTitle: string;
+  knowledgeBaseId: string;
+  position: number;
+  excerpt: string;
+}
+
 /** An agent of the workspace; other fields (temperature, tools, …) pass through. */
 export interface Agent {
   id: string;
