@@ -18,6 +18,8 @@ export type {
   ClientFrame,
   Conversation,
   InboxEntry,
+  KnowledgeBase,
+  KnowledgeDocument,
   Member,
   MemberType,
   Message,

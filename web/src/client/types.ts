@@ -149,6 +149,31 @@ export interface NewAgent {
   /** Omitted: the server's default model. */
   model?: string;
   systemPrompt?: string;
+  /** Knowledge bases the agent retrieves from. */
+  knowledgeBaseIds?: string[];
+}
+
+/** A knowledge base of the workspace. */
+export interface KnowledgeBase {
+  id: string;
+  name: string;
+  description: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A document of a knowledge base with its ingestion status (`progress` 0–1). */
+export interface KnowledgeDocument {
+  id: string;
+  knowledgeBaseId: string;
+  title: string;
+  sourceUrl: string | null;
+  contentType: string | null;
+  status: 'queued' | 'processing' | 'ready' | 'failed';
+  error: string | null;
+  progress: number;
+  chunkCount: number;
+  createdAt: string;
 }
 
 /** A model the server can run, named `provider/model`. */
