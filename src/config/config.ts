@@ -132,12 +132,13 @@ const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['CHORUS_EMBEDDING_MODEL'], message: 'Anthropic has no embedding models' });
     }
     if (value.CHORUS_ROLE !== 'all') {
-      // Splitting api and worker nodes needs the shared job queue (BullMQ), which is not built yet;
-      // accepting the flag and ignoring it would leave agent runs on api nodes silently.
+      // Splitting api and worker nodes needs agent runs on the shared job queue (issue 12; only
+      // ingestion and schedules use it so far); accepting the flag and ignoring it would leave
+      // agent runs on api nodes silently.
       ctx.addIssue({
         code: 'custom',
         path: ['CHORUS_ROLE'],
-        message: 'only "all" is supported until the distributed job queue lands (docs/configuration.md)',
+        message: 'only "all" is supported until agent runs move onto the job queue (docs/configuration.md)',
       });
     }
     if (value.REDIS_URL && !value.DATABASE_URL) {

@@ -33,7 +33,6 @@ export class BullMqJobQueue implements JobQueue {
   #definitions = new Map<string, JobDefinition<never>>();
   #workers: Worker[] = [];
   #workerConnections: Redis[] = [];
-  #abort = new AbortController();
   #onHandlerError: (error: unknown) => void;
 
   /** `prefix` namespaces every key (tests use a random one per test). */
@@ -57,7 +56,7 @@ export class BullMqJobQueue implements JobQueue {
           attempt: job.attemptsMade + 1,
           maxAttempts: definition.attempts,
           reportProgress: (fraction) => job.updateProgress(Math.min(1, Math.max(0, fraction))),
-          signal: signal ? AbortSignal.any([signal, this.#abort.signal]) : this.#abort.signal,
+          signal: signal ?? new AbortController().signal,
         });
       },
       { ...options, connection: this.#workerConnection(), concurrency: definition.concurrency },
@@ -117,7 +116,6 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    this.#abort.abort(new Error('The job queue is closing'));
     await Promise.all(this.#workers.map((worker) => worker.close()));
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     await Promise.all([this.#connection, ...this.#workerConnections].map((connection) => connection.quit()));

@@ -138,7 +138,9 @@ export class MemoryJobQueue implements JobQueue {
     } catch (error) {
       this.#running.delete(job.info.id);
       job.info.error = errorMessage(error);
-      if (job.info.attempts < job.info.maxAttempts && !this.#closed) {
+      // Aborted by close(): neither retried nor dead-lettered here; the feature's own records re-queue it at the next start.
+      if (this.#closed) return;
+      if (job.info.attempts < job.info.maxAttempts) {
         job.info.state = 'queued';
         job.runAt = Date.now() + retryDelayMs(definition.backoffMs, job.info.attempts);
         this.#waiting.push(job);

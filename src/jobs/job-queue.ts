@@ -20,7 +20,11 @@ export interface JobQueue {
   enqueue<Data>(kind: string, data: Data, options?: EnqueueOptions): Promise<string>;
   /** Jobs waiting (`queued`, also between retries), `running` or dead-lettered (`failed`), newest first. */
   list(filter: JobFilter): Promise<JobInfo[]>;
-  /** Stops taking jobs and waits for the running ones (their handlers see `signal` abort). */
+  /**
+   * Stops taking jobs and waits for the running ones. In-process, their handlers see `signal`
+   * abort, and a job that fails because of it is neither retried nor dead-lettered (features
+   * re-queue from their own records at the next start); with BullMQ they are let finish.
+   */
   close(): Promise<void>;
 }
 
@@ -50,7 +54,7 @@ export interface JobRun {
   maxAttempts: number;
   /** Records progress (0 to 1) shown by `list`. */
   reportProgress(fraction: number): Promise<void>;
-  /** Aborted when the queue closes. */
+  /** Aborted when the in-process queue closes, or when BullMQ cancels the job. */
   signal: AbortSignal;
 }
 

@@ -12,7 +12,7 @@ import {
   updateKnowledgeBase,
 } from './knowledge-bases.ts';
 import type { KnowledgeFeature } from './knowledge-feature.ts';
-import { searchKnowledge } from './search-knowledge.ts';
+import { searchKnowledgeBase } from './search-knowledge.ts';
 
 const documentParams = z.object({ id: z.uuid(), documentId: z.uuid() });
 const nameSchema = z.string().trim().min(1).max(100);
@@ -147,16 +147,10 @@ export function knowledgeRoutes(feature: KnowledgeFeature): FastifyPluginAsyncZo
           body: z.object({ query: z.string().trim().min(1).max(2_000), limit: z.number().int().min(1).max(50).default(10) }),
         },
       },
-      async (request) => {
-        await getKnowledgeBase(db, request.principal.workspaceId, request.params.id);
-        const items = await searchKnowledge(feature.search, {
-          workspaceId: request.principal.workspaceId,
-          knowledgeBaseIds: [request.params.id],
-          query: request.body.query,
-          limit: request.body.limit,
-        });
-        return { items, nextCursor: null };
-      },
+      async (request) => ({
+        items: await searchKnowledgeBase(feature.search, request.principal, request.params.id, request.body),
+        nextCursor: null,
+      }),
     );
   };
 }

@@ -1,5 +1,7 @@
 import { sql } from 'drizzle-orm';
+import type { Principal } from '../auth/auth-service.ts';
 import type { Executor } from '../db/database.ts';
+import { getKnowledgeBase } from './knowledge-bases.ts';
 import { normalize, type Embedder } from './embeddings.ts';
 
 /** What retrieval needs: storage, and the embedder when one is configured (else full-text search only). */
@@ -90,6 +92,17 @@ export async function searchKnowledge(
       },
     ];
   });
+}
+
+/** `searchKnowledge` over one knowledge base of the principal's workspace (`POST /knowledge-bases/:id/search`). Throws not_found. */
+export async function searchKnowledgeBase(
+  deps: SearchDeps,
+  principal: Principal,
+  knowledgeBaseId: string,
+  input: { query: string; limit: number },
+): Promise<RetrievedChunk[]> {
+  await getKnowledgeBase(deps.db, principal.workspaceId, knowledgeBaseId);
+  return searchKnowledge(deps, { workspaceId: principal.workspaceId, knowledgeBaseIds: [knowledgeBaseId], ...input });
 }
 
 /** Chunk ids by full-text rank. Query words are OR-ed: a question rarely has all its words in one chunk. */
