@@ -202,21 +202,35 @@ export async function deleteDocument(
  */
 export async function setDocumentState(
   deps: Pick<KnowledgeDeps, 'db' | 'bus' | 'logger'>,
+  documentId: string,
+  changes: DocumentChanges,
+): Promise<DocumentRow | undefined> {
+  const row = await updateDocumentRow(deps.db, documentId, changes);
+  if (row) await publishDocumentStatus(deps, row);
+  return row;
+}
+
+type DocumentChanges = Partial<Omit<DocumentRow, 'id' | 'workspaceId' | 'knowledgeBaseId'>>;
+
+/** Updates a document row (in a caller's transaction, say) without announcing it; undefined when deleted. */
+export async function updateDocumentRow(
   db: Executor,
   documentId: string,
-  changes: Partial<Omit<DocumentRow, 'id' | 'workspaceId' | 'knowledgeBaseId'>>,
+  changes: DocumentChanges,
 ): Promise<DocumentRow | undefined> {
   const [row] = await db
     .update(knowledgeDocuments)
     .set({ ...changes, updatedAt: new Date() })
     .where(eq(knowledgeDocuments.id, documentId))
     .returning();
-  if (row) {
-    await deps.bus
-      .publish(userTopic(row.uploaderId), { type: 'document.status', document: toPublicDocument(row) })
-      .catch((error: unknown) => deps.logger.warn({ err: error, documentId }, 'publishing document.status failed'));
-  }
   return row;
+}
+
+/** Pushes `document.status {document}` to the uploader's connections; a bus failure is logged, not thrown. */
+export async function publishDocumentStatus(deps: Pick<KnowledgeDeps, 'bus' | 'logger'>, row: DocumentRow): Promise<void> {
+  await deps.bus
+    .publish(userTopic(row.uploaderId), { type: 'document.status', document: toPublicDocument(row) })
+    .catch((error: unknown) => deps.logger.warn({ err: error, documentId: row.id }, 'publishing document.status failed'));
 }
 
 function cleanTitle(name: string): string {

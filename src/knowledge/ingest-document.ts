@@ -3,7 +3,14 @@ import { uuidv7 } from 'uuidv7';
 import { AppError } from '../errors/app-error.ts';
 import type { JobDefinition, JobRun } from '../jobs/job-queue.ts';
 import { chunkText } from './chunk-text.ts';
-import { setDocumentState, ingestJobKind, type IngestJobData, type KnowledgeDeps } from './documents.ts';
+import {
+  ingestJobKind,
+  publishDocumentStatus,
+  setDocumentState,
+  updateDocumentRow,
+  type IngestJobData,
+  type KnowledgeDeps,
+} from './documents.ts';
 import { storeEmbeddings } from './embeddings.ts';
 import { detectDocumentType, extractText, type DocumentType } from './extract-text.ts';
 import { knowledgeChunks, knowledgeDocuments } from './schema.ts';
@@ -32,11 +39,11 @@ export function ingestionJob(deps: KnowledgeDeps, retryBaseDelayMs: number): Job
       } catch (error) {
         const message = (error as Error).message;
         if (AppError.isInstance(error) && (error.code === 'invalid_request' || error.code === 'forbidden')) {
-          await setDocumentState(deps, deps.db, data.documentId, { status: 'failed', error: message, progress: 0 });
+          await setDocumentState(deps, data.documentId, { status: 'failed', error: message, progress: 0 });
           return;
         }
         if (job.attempt < job.maxAttempts) {
-          await setDocumentState(deps, deps.db, data.documentId, {
+          await setDocumentState(deps, data.documentId, {
             status: 'queued',
             error: `Attempt ${job.attempt} of ${job.maxAttempts} failed (${message}); retrying`,
           });
@@ -45,7 +52,7 @@ export function ingestionJob(deps: KnowledgeDeps, retryBaseDelayMs: number): Job
       }
     },
     async onDeadLetter(data, error) {
-      await setDocumentState(deps, deps.db, data.documentId, { status: 'failed', error, progress: 0 });
+      await setDocumentState(deps, data.documentId, { status: 'failed', error, progress: 0 });
     },
   };
 }
@@ -55,7 +62,7 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
   if (!document || document.workspaceId !== data.workspaceId) return; // deleted meanwhile
   const progress = async (fraction: number) => {
     await job.reportProgress(fraction);
-    await setDocumentState(deps, deps.db, document.id, { status: 'processing', progress: fraction });
+    await setDocumentState(deps, document.id, { status: 'processing', progress: fraction });
   };
   await progress(0.05);
   let contentType = document.contentType as DocumentType | null;
@@ -68,7 +75,7 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
     contentType = fetched.contentType;
     const storageKey = `${document.workspaceId}/${document.id}`;
     await deps.storage.put(storageKey, bytes, contentType);
-    await setDocumentState(deps, deps.db, document.id, { contentType, sizeBytes: bytes.length, storageKey });
+    await setDocumentState(deps, document.id, { contentType, sizeBytes: bytes.length, storageKey });
   } else {
     throw new AppError('invalid_request', 'The document has neither a stored file nor a URL');
   }
@@ -99,7 +106,7 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
     heading: chunk.heading,
     text: chunk.text,
   }));
-  await deps.db.transaction(async (tx) => {
+  const ready = await deps.db.transaction(async (tx) => {
     await tx.delete(knowledgeChunks).where(eq(knowledgeChunks.documentId, document.id));
     for (let start = 0; start < rows.length; start += 500)
       await tx.insert(knowledgeChunks).values(rows.slice(start, start + 500));
@@ -114,7 +121,7 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
         })),
       );
     }
-    await setDocumentState(deps, tx, document.id, {
+    return updateDocumentRow(tx, document.id, {
       status: 'ready',
       error: null,
       progress: 1,
@@ -123,6 +130,8 @@ async function ingestDocument(deps: KnowledgeDeps, data: IngestJobData, job: Job
       extractedText: extracted.text,
     });
   });
+  // Announced once committed: a client told `ready` finds the chunks.
+  if (ready) await publishDocumentStatus(deps, ready);
   await job.reportProgress(1);
 }
 
