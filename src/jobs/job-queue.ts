@@ -2,7 +2,7 @@
  * Background jobs (SPEC §1): one interface, two implementations beside it —
  * `job-queue.memory.ts` (in-process, embedded and single-node modes) and `job-queue.bullmq.ts`
  * (BullMQ on Redis, distributed mode). Both pass test/jobs/job-queue-contract.ts.
- * See docs/decisions/0009-job-queue.md.
+ * See docs/decisions/0010-job-queue.md.
  *
  * Promises of every implementation:
  * - A job runs at least once; a handler must be idempotent (a node that dies mid-job in

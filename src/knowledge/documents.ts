@@ -12,7 +12,7 @@ import { checkOutboundUrl, type OutboundPolicy } from '../net/url-policy.ts';
 import { getUser } from '../users/users.ts';
 import type { Embedder } from './embeddings.ts';
 import { detectDocumentType } from './extract-text.ts';
-import { getKnowledgeBase } from './knowledge-bases.ts';
+import { deleteKnowledgeBase, getKnowledgeBase } from './knowledge-bases.ts';
 import { knowledgeDocuments, type DocumentStatus } from './schema.ts';
 
 /** What the knowledge feature needs from the app. `embedder` is set only when vectors are available. */
@@ -181,19 +181,55 @@ export async function getDocument(
   return toPublicDocument(row);
 }
 
-/** Deletes a document and its chunks (its uploader or an admin). The stored original is kept. Throws not_found, forbidden. */
+/** Deletes a document, its chunks and its stored original (its uploader or an admin). Throws not_found, forbidden. */
 export async function deleteDocument(
-  db: Executor,
+  deps: Pick<KnowledgeDeps, 'db' | 'storage' | 'logger'>,
   principal: Principal,
   knowledgeBaseId: string,
   documentId: string,
 ): Promise<void> {
-  const document = await getDocument(db, principal, knowledgeBaseId, documentId);
+  const document = await getDocument(deps.db, principal, knowledgeBaseId, documentId);
   if (document.uploaderId !== principal.userId) {
-    const user = await getUser(db, principal.workspaceId, principal.userId);
+    const user = await getUser(deps.db, principal.workspaceId, principal.userId);
     if (user.role === 'member') throw new AppError('forbidden', 'Only the uploader or an admin can delete this document');
   }
-  await db.delete(knowledgeDocuments).where(eq(knowledgeDocuments.id, documentId));
+  const [row] = await deps.db
+    .delete(knowledgeDocuments)
+    .where(eq(knowledgeDocuments.id, documentId))
+    .returning({ storageKey: knowledgeDocuments.storageKey });
+  await removeOriginals(deps, [row?.storageKey ?? null]);
+}
+
+/**
+ * Deletes a knowledge base with its documents, chunks and stored originals (its creator or an
+ * admin). Throws not_found, forbidden.
+ */
+export async function deleteKnowledgeBaseAndFiles(
+  deps: Pick<KnowledgeDeps, 'db' | 'storage' | 'logger'>,
+  principal: Principal,
+  knowledgeBaseId: string,
+): Promise<void> {
+  const keys = await deps.db
+    .select({ storageKey: knowledgeDocuments.storageKey })
+    .from(knowledgeDocuments)
+    .where(
+      and(eq(knowledgeDocuments.workspaceId, principal.workspaceId), eq(knowledgeDocuments.knowledgeBaseId, knowledgeBaseId)),
+    );
+  await deleteKnowledgeBase(deps.db, principal, knowledgeBaseId);
+  await removeOriginals(
+    deps,
+    keys.map((key) => key.storageKey),
+  );
+}
+
+/** Removes stored originals once their rows are gone; a storage failure leaves an orphan file and is logged. */
+async function removeOriginals(deps: Pick<KnowledgeDeps, 'storage' | 'logger'>, keys: Array<string | null>): Promise<void> {
+  for (const key of keys) {
+    if (!key) continue;
+    await deps.storage
+      .delete(key)
+      .catch((error: unknown) => deps.logger.warn({ err: error, key }, 'removing a document file failed'));
+  }
 }
 
 /**

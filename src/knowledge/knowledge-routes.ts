@@ -3,14 +3,15 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../errors/app-error.ts';
 import { idParams } from '../http/schemas.ts';
-import { addUrlDocument, deleteDocument, getDocument, listDocuments, uploadDocument } from './documents.ts';
 import {
-  createKnowledgeBase,
-  deleteKnowledgeBase,
-  getKnowledgeBase,
-  listKnowledgeBases,
-  updateKnowledgeBase,
-} from './knowledge-bases.ts';
+  addUrlDocument,
+  deleteDocument,
+  deleteKnowledgeBaseAndFiles,
+  getDocument,
+  listDocuments,
+  uploadDocument,
+} from './documents.ts';
+import { createKnowledgeBase, getKnowledgeBase, listKnowledgeBases, updateKnowledgeBase } from './knowledge-bases.ts';
 import type { KnowledgeFeature } from './knowledge-feature.ts';
 import { searchKnowledgeBase } from './search-knowledge.ts';
 
@@ -69,7 +70,7 @@ export function knowledgeRoutes(feature: KnowledgeFeature): FastifyPluginAsyncZo
       '/knowledge-bases/:id',
       { schema: { tags, summary: 'Delete a knowledge base and its documents (its creator or an admin)', params: idParams } },
       async (request, reply) => {
-        await deleteKnowledgeBase(db, request.principal, request.params.id);
+        await deleteKnowledgeBaseAndFiles(deps, request.principal, request.params.id);
         return reply.status(204).send();
       },
     );
@@ -132,7 +133,7 @@ export function knowledgeRoutes(feature: KnowledgeFeature): FastifyPluginAsyncZo
       '/knowledge-bases/:id/documents/:documentId',
       { schema: { tags, summary: 'Delete a document and its chunks (its uploader or an admin)', params: documentParams } },
       async (request, reply) => {
-        await deleteDocument(db, request.principal, request.params.id, request.params.documentId);
+        await deleteDocument(deps, request.principal, request.params.id, request.params.documentId);
         return reply.status(204).send();
       },
     );

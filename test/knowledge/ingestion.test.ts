@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { TestClient } from '../realtime/client.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -160,6 +162,8 @@ for (const database of testDatabases()) {
       assert.equal(listed.status, 200);
       assert.ok(listed.body.items.length >= 4);
       const [first] = listed.body.items;
+      const stored = path.join(server.dataDir, 'attachments', alice.workspace.id, first.id);
+      assert.ok(existsSync(stored), 'the original is stored');
       const one = await server.request('GET', `/api/v1/knowledge-bases/${baseId}/documents/${first.id}`, {
         token: alice.accessToken,
       });
@@ -169,6 +173,7 @@ for (const database of testDatabases()) {
       });
       assert.equal(removed.status, 204);
       assert.deepEqual(await chunksOf(first.id), []);
+      assert.ok(!existsSync(stored), 'the original is removed with it');
       const duplicate = await server.request('POST', '/api/v1/knowledge-bases', {
         token: alice.accessToken,
         body: { name: 'handbook' },
