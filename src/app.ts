@@ -40,6 +40,8 @@ import { knowledgeRoutes } from './knowledge/knowledge-routes.ts';
 import { createModelRegistry } from './providers/model-registry.ts';
 import { scheduleRoutes } from './schedules/schedule-routes.ts';
 import { startScheduler } from './schedules/scheduler.ts';
+import { createBindingsFeature } from './bindings/bindings-feature.ts';
+import { bindingRoutes } from './bindings/binding-routes.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -136,6 +138,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const agentsFeature = createAgentsFeature(app, context, models);
   context.scheduler = startScheduler(app, context, agentsFeature.runs);
   app.addHook('preClose', () => context.jobs.close());
+  const bindingsFeature = createBindingsFeature(app, context, agentsFeature.runs);
 
   await app.register(
     async (api) => {
@@ -156,6 +159,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(knowledgeRoutes(knowledge));
         await protectedApi.register(jobRoutes(context));
         await protectedApi.register(scheduleRoutes(context.db));
+        await protectedApi.register(bindingRoutes(context, bindingsFeature));
       });
     },
     { prefix: apiPrefix },

@@ -2,8 +2,9 @@ import type { BusEvent } from '../bus/event-bus.ts';
 
 /**
  * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),
- * plus the Chorus additions `conversation.joined` / `conversation.left` and `document.status`
- * (ingestion progress, on the uploader's `user:<id>` topic).
+ * plus the Chorus additions `conversation.joined` / `conversation.left`, `document.status`
+ * (ingestion progress, on the uploader's `user:<id>` topic) and the advice stream (`advice.delta`,
+ * `advice.done`, `advice.updated`: only ever on a `user:` topic).
  */
 export const forwardedTypes: ReadonlySet<string> = new Set([
   'message',
@@ -15,6 +16,9 @@ export const forwardedTypes: ReadonlySet<string> = new Set([
   'read',
   'run.step',
   'advice',
+  'advice.delta',
+  'advice.done',
+  'advice.updated',
   'human.request',
   'conversation.joined',
   'conversation.left',

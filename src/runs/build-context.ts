@@ -3,6 +3,7 @@ import { prepareStatement, type Db, type PreparedStatement } from '../db/databas
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
+import type { ReplyPerspective } from './reply-target.ts';
 
 /** Tokens a chat message costs beyond its text (role and separators), as OpenAI documents. */
 const perMessageOverheadTokens = 4;
@@ -38,6 +39,8 @@ export interface HistoryEntry {
   senderType: 'user' | 'agent';
   senderId: string;
   senderHandle: string;
+  /** The person an agent wrote this for (bindings), when one did. */
+  onBehalfOf?: string | null;
   content: string;
 }
 
@@ -46,8 +49,10 @@ export interface HistoryEntry {
  * `contextWindowTokens - maxOutputTokens`: the system prompt always, then as many of the most
  * recent messages as fit, oldest dropped first. The agent's own messages become `assistant`;
  * everyone else's become `user` prefixed with their handle. A context never starts with an
- * `assistant` message. Tokens are counted only when the UTF-8 size (an upper bound) exceeds the
- * budget. Throws provider_error when even the newest message does not fit.
+ * `assistant` message. With a `perspective` (an agent writing for a person) the person's side is
+ * `assistant` instead (see `ReplyPerspective`) and its `closingTurn` always ends the context.
+ * Tokens are counted only when the UTF-8 size (an upper bound) exceeds the budget. Throws
+ * provider_error when even the newest message does not fit.
  */
 export function fitContext(input: {
   agentId: string;
@@ -55,9 +60,12 @@ export function fitContext(input: {
   history: HistoryEntry[];
   contextWindowTokens: number;
   maxOutputTokens: number;
+  perspective?: ReplyPerspective;
 }): RunContext {
   const system = input.systemPrompt.trim() || undefined;
-  const all = input.history.map((entry) => toChatTurn(entry, input.agentId));
+  const all = input.history.map((entry) => toChatTurn(entry, input.agentId, input.perspective?.userId));
+  const closingTurn = input.perspective?.closingTurn;
+  if (closingTurn) all.push({ role: 'user', content: closingTurn });
   const budget = input.contextWindowTokens - input.maxOutputTokens;
   // A BPE token is at least one UTF-8 byte, so when the bytes fit, the tokens fit: skip counting.
   const byteBound = (system ? byteCost(system) : 0) + all.reduce((sum, message) => sum + byteCost(textOfMessage(message)), 0);
@@ -97,7 +105,11 @@ const byteCost = (text: string) => Buffer.byteLength(text, 'utf8') + perMessageO
 const tokenCost = (text: string) => countTextTokens(text) + perMessageOverheadTokens;
 const textOfMessage = (message: ChatTurn) => message.content;
 
-function toChatTurn(entry: HistoryEntry, agentId: string): ChatTurn {
+function toChatTurn(entry: HistoryEntry, agentId: string, forUserId: string | undefined): ChatTurn {
+  if (forUserId !== undefined) {
+    const mine = entry.senderId === forUserId || entry.onBehalfOf === forUserId;
+    return mine ? { role: 'assistant', content: entry.content } : { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };
+  }
   if (entry.senderType === 'agent' && entry.senderId === agentId) return { role: 'assistant', content: entry.content };
   return { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };
 }
@@ -131,6 +143,7 @@ export async function loadHistory(db: Db, trigger: PublicMessage, agentId: strin
       senderType: row.sender_type as HistoryEntry['senderType'],
       senderId: row.sender_id as string,
       senderHandle: row.sender_handle as string,
+      onBehalfOf: (row.on_behalf_of as string | null) ?? null,
       content: row.content as string,
     };
     (Number(row.seq) > seq ? later : history).push(entry);
@@ -145,7 +158,7 @@ const historyParamTypes = ['uuid', 'bigint', 'uuid', 'uuid'];
 /** $1 conversation, $2 the trigger's seq, $3 the agent, $4 the thread root (unused at top level). */
 function historySql(scope: string): string {
   return `
-    select seq, sender_type, sender_id, sender_handle, content from messages
+    select seq, sender_type, sender_id, sender_handle, on_behalf_of, content from messages
     where conversation_id = $1::uuid
       and (seq <= $2::bigint or (sender_type = 'agent' and sender_id = $3::uuid))
       and status <> 'streaming' and content <> '' and ${scope.replaceAll('$4', '$4::uuid')}

@@ -12,6 +12,7 @@ import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
 import { retrieveKnowledgeContext, type CitationPart, type KnowledgeContext } from '../knowledge/rag-context.ts';
 import type { SearchDeps } from '../knowledge/search-knowledge.ts';
+import type { ReplyPerspective, ReplyTarget } from './reply-target.ts';
 import { claimQueuedRun, finishMessage, finishRunRow, type RunRow, type RunStep } from './run-store.ts';
 
 /** What a run needs from the app: storage, fan-out, models and the agents' config. */
@@ -36,7 +37,14 @@ export interface RunJob {
    * message; `abandon()` releases the requester when the run ends without writing it.
    */
   started?: { step: RunStep; insert(): Promise<void>; abandon(): void };
+  /** Where the reply goes when it is not a conversation message (e.g. private advice). */
+  target?: ReplyTarget;
+  /** The person the agent writes for (bindings): shapes the context. */
+  perspective?: ReplyPerspective;
 }
+
+/** The reply being written: a conversation message, or a `ReplyTarget`'s own record. */
+type OpenedReply = Pick<PublicMessage, 'id' | 'conversationId'>;
 
 /** Abort reason for an explicit cancel (WebSocket `cancel`, POST /runs/:id/cancel). */
 export class RunCancelled extends Error {
@@ -105,7 +113,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
   const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, () =>
     requestOut.resolve(),
   );
-  let message: PublicMessage;
+  let message: OpenedReply;
   try {
     message = await reply;
   } catch (error) {
@@ -121,8 +129,13 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
  * `streaming` for a claimed run, `cancelled` with `message.done` for a run cancelled while queued.
  * The run row stores the message id when it finishes (`findStreamingReplyId` reads it before).
  */
-async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'streaming' | 'cancelled'): Promise<PublicMessage> {
+async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'streaming' | 'cancelled'): Promise<OpenedReply> {
   await job.started?.insert();
+  if (job.target) {
+    const opened = await job.target.open(status);
+    if (status === 'streaming') await publishStep(deps, job, step);
+    return { id: opened.id, conversationId: job.run.conversationId };
+  }
   const { message } = await appendMessage(deps, {
     workspaceId: job.run.workspaceId,
     conversationId: job.run.conversationId,
@@ -149,7 +162,7 @@ async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'str
 async function generate(
   deps: RunDeps,
   job: RunJob,
-  reply: Promise<PublicMessage>,
+  reply: Promise<OpenedReply>,
   step: RunStep,
   signal: AbortSignal,
   history: Promise<HistoryEntry[]>,
@@ -216,8 +229,9 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[], knowl
   );
   const context = fitContext({
     agentId: job.agent.id,
-    systemPrompt: [job.agent.systemPrompt.trim(), knowledge].filter(Boolean).join('\n\n'),
+    systemPrompt: [(job.perspective?.system ?? job.agent.systemPrompt).trim(), knowledge].filter(Boolean).join('\n\n'),
     history,
+    perspective: job.perspective,
     contextWindowTokens: model.contextWindowTokens,
     maxOutputTokens,
   });
@@ -234,7 +248,7 @@ function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[], knowl
 async function callModel(
   deps: RunDeps,
   job: RunJob,
-  reply: Promise<PublicMessage>,
+  reply: Promise<OpenedReply>,
   plan: GenerationPlan,
   signal: AbortSignal,
   requestOut: () => void,
@@ -242,7 +256,7 @@ async function callModel(
   let text = '';
   let live: LiveReply | undefined;
   const attached = reply.then((message) => {
-    live = startLiveReply(deps, message, () => text);
+    live = startLiveReply(deps, job, message, () => text);
     live.push(text);
   });
   attached.catch(() => undefined); // the caller handles a reply that could not be created
@@ -278,15 +292,17 @@ interface LiveReply {
   close(): Promise<void>;
 }
 
-function startLiveReply(deps: RunDeps, message: PublicMessage, currentText: () => string): LiveReply {
+function startLiveReply(deps: RunDeps, job: RunJob, message: OpenedReply, currentText: () => string): LiveReply {
   const topic = conversationTopic(message.conversationId);
+  const { target } = job;
   const coalescer = new DeltaCoalescer((delta) => {
-    deps.bus
-      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
-      .catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
+    (target
+      ? target.publishDelta(message.id, delta)
+      : deps.bus.publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
+    ).catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
   }, deps.agentsConfig.deltaCoalesceMs);
   const saver = new PartialSaver(
-    () => deps.partialContent.save(message.id, currentText()),
+    () => (target ? target.savePartial(message.id, currentText()) : deps.partialContent.save(message.id, currentText())),
     deps.agentsConfig.partialSaveIntervalMs,
     (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
   );
@@ -362,24 +378,27 @@ function failedOutcome(step: RunStep, text: string, error: unknown): Outcome {
 async function closeReply(
   deps: RunDeps,
   job: RunJob,
-  message: PublicMessage,
+  message: OpenedReply,
   outcome: Outcome,
   startedAt: number,
 ): Promise<PublicMessage | undefined> {
   const latencyMs = Math.round(performance.now() - startedAt);
   const usage: MessageUsage = { ...outcome.usage, latencyMs };
   outcome.step.finishedAt = new Date().toISOString();
-  const final = await finishMessage(deps.db, message.id, {
+  const fields = {
     content: outcome.text,
     status: outcome.status,
     error: outcome.error,
     usage,
     ...(outcome.parts?.length ? { parts: outcome.parts } : {}),
-  });
+  };
+  let final: PublicMessage | undefined;
+  if (job.target) await job.target.finish(message.id, fields);
+  else final = await finishMessage(deps.db, message.id, fields);
   const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
   await finishRunRow(deps.db, job.run.id, {
     status: runStatus,
-    messageId: message.id,
+    messageId: job.target ? undefined : message.id,
     steps: [outcome.step],
     usage,
     error: outcome.error,
@@ -390,6 +409,7 @@ async function closeReply(
 }
 
 async function publishStep(deps: RunDeps, job: RunJob, step: RunStep): Promise<void> {
+  if (job.target) return job.target.publishStep(job.run.id, { ...step });
   await deps.bus.publish(conversationTopic(job.run.conversationId), {
     type: 'run.step',
     runId: job.run.id,

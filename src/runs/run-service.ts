@@ -5,6 +5,7 @@ import type { PublicMessage } from '../messages/message-shape.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
 import { executeRun, newGenerateStep, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
+import type { ReplyPerspective, ReplyTarget } from './reply-target.ts';
 import {
   cancelQueuedRun,
   finishRunRow,
@@ -29,6 +30,12 @@ export interface ReplyRequest {
    * so no run can exist yet and the lookup is skipped. Default true.
    */
   checkExisting?: boolean;
+  /** The person the agent answers for (bindings): stored on the run and its reply message. */
+  onBehalfOf?: string;
+  /** Whose side the context is written from (bindings); their runs get their own mailbox. */
+  perspective?: ReplyPerspective;
+  /** Where the reply goes instead of a conversation message (bindings' private advice), given the run's id. */
+  targetFor?: (runId: string) => ReplyTarget;
 }
 
 /** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
@@ -93,7 +100,8 @@ export class RunService {
       const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
       if (existing) return existing;
     }
-    const key = `${trigger.conversationId}:${agent.id}`;
+    const { perspective } = request;
+    const key = `${trigger.conversationId}:${agent.id}${perspective ? `:${perspective.userId}` : ''}`;
     const depth = request.depth ?? 0;
     const input = {
       id: uuidv7(),
@@ -101,10 +109,12 @@ export class RunService {
       conversationId: trigger.conversationId,
       agentId: agent.id,
       triggerMessageId: trigger.id,
+      onBehalfOf: request.onBehalfOf ?? null,
     };
+    const target = request.targetFor?.(input.id);
     if (this.#stopping || !this.#mailboxes.isIdle(key)) {
       const run = await insertRun(this.#deps.db, input);
-      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger }, depth));
+      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, perspective, target }, depth));
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
@@ -123,8 +133,8 @@ export class RunService {
         if (!insert) inserted.reject(new Error('the run ended before it was recorded'));
       },
     };
-    const run = { id: input.id, workspaceId: input.workspaceId, conversationId: input.conversationId, onBehalfOf: null };
-    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started }, depth));
+    const run = { id: input.id, workspaceId: input.workspaceId, conversationId: input.conversationId, onBehalfOf: input.onBehalfOf };
+    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started, perspective, target }, depth));
     return inserted.promise;
   }
 

@@ -72,7 +72,14 @@ export function toPublicRun(row: RunRow): PublicRun {
  */
 export async function insertRun(
   db: Executor,
-  input: { id: string; workspaceId: string; conversationId: string; agentId: string; triggerMessageId: string },
+  input: {
+    id: string;
+    workspaceId: string;
+    conversationId: string;
+    agentId: string;
+    triggerMessageId: string;
+    onBehalfOf?: string | null;
+  },
   start?: { steps: RunStep[] },
 ): Promise<RunRow> {
   const [row] = await db
