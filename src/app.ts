@@ -139,6 +139,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   context.scheduler = startScheduler(app, context, agentsFeature.runs);
   app.addHook('preClose', () => context.jobs.close());
   const bindingsFeature = createBindingsFeature(app, context, agentsFeature.runs);
+  context.bindings = bindingsFeature;
 
   await app.register(
     async (api) => {

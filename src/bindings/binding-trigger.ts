@@ -45,6 +45,7 @@ interface PendingReply {
 export class BindingTrigger {
   readonly #deps: BindingTriggerDeps;
   readonly #pending = new Map<string, PendingReply>();
+  readonly #inFlight = new Set<Promise<void>>();
 
   constructor(deps: BindingTriggerDeps) {
     this.#deps = deps;
@@ -53,10 +54,23 @@ export class BindingTrigger {
   /** The listener to add to `messagePosted`. */
   readonly listener: MessagePostedListener = (message) => {
     if (message.status !== 'complete' || message.sender.type !== 'user') return;
-    this.#route(message).catch((error: unknown) =>
-      this.#deps.logger.error({ err: error, messageId: message.id }, 'routing a message to bindings failed'),
-    );
+    this.#track(this.#route(message), { messageId: message.id });
   };
+
+  /**
+   * Resolves once every message routed so far has been decided on: each binding skipped, waiting
+   * (delayed) or its run requested. Delayed replies that fire later are tracked from then on.
+   */
+  async whenIdle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+  }
+
+  #track(work: Promise<void>, context: Record<string, string>): void {
+    const tracked = work
+      .catch((error: unknown) => this.#deps.logger.error({ err: error, ...context }, 'a binding failed to act'))
+      .finally(() => this.#inFlight.delete(tracked));
+    this.#inFlight.add(tracked);
+  }
 
   /** Number of delayed replies waiting on this node. */
   get pendingCount(): number {
@@ -87,9 +101,7 @@ export class BindingTrigger {
       timer: setTimeout(() => {
         this.#cancel(pending);
         this.#pending.delete(binding.id);
-        this.#fire(binding.id, trigger).catch((error: unknown) =>
-          this.#deps.logger.error({ err: error, bindingId: binding.id }, 'a delayed binding reply failed'),
-        );
+        this.#track(this.#fire(binding.id, trigger), { bindingId: binding.id });
       }, binding.delaySeconds * 1000),
       unsubscribe: this.#deps.bus.subscribe(conversationTopic(binding.conversationId), (event) => {
         const message = event.message as PublicMessage | undefined;

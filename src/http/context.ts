@@ -9,6 +9,7 @@ import type { MessageDeps } from '../messages/messages.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { McpFeature } from '../mcp/mcp-feature.ts';
+import type { BindingsFeature } from '../bindings/bindings-feature.ts';
 import type { RateLimits } from './rate-limit.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
@@ -41,6 +42,8 @@ export interface AppContext extends AuthDeps, MessageDeps {
   scheduler?: Scheduler;
   /** MCP servers and agent tools (src/mcp/mcp-feature.ts: resolveAgentTools, validateToolRefs). */
   mcp?: McpFeature;
+  /** Bindings (src/bindings/bindings-feature.ts): its trigger, for shutdown and tests. */
+  bindings?: BindingsFeature;
   /** Run at shutdown, in reverse order of registration (features add their own). */
   onClose: Array<() => Promise<void> | void>;
 }
