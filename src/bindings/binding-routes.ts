@@ -4,14 +4,7 @@ import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';
 import { dismissAdvice, listPendingAdvice, sendAdvice } from './advice.ts';
 import { requestAdvice } from './advice-request.ts';
-import {
-  createBinding,
-  deleteBinding,
-  getBindingsPause,
-  listBindings,
-  setBindingsPaused,
-  updateBinding,
-} from './bindings.ts';
+import { createBinding, deleteBinding, getBindingsPause, listBindings, setBindingsPaused, updateBinding } from './bindings.ts';
 import type { BindingsFeature } from './bindings-feature.ts';
 
 const options = {
@@ -39,12 +32,14 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
       {
         schema: {
           tags: ['bindings'],
-          summary: 'Bind a workspace agent to the conversation for yourself: autoreply (answers for you) or advice (suggests privately)',
+          summary:
+            'Bind a workspace agent to the conversation for yourself: autoreply (answers for you) or advice (suggests privately)',
           params: idParams,
           body: z.object({ agentId: z.uuid(), mode: z.enum(['autoreply', 'advice']), ...options }),
         },
       },
-      async (request, reply) => reply.status(201).send(await createBinding(deps, request.principal, request.params.id, request.body)),
+      async (request, reply) =>
+        reply.status(201).send(await createBinding(deps, request.principal, request.params.id, request.body)),
     );
 
     app.patch(
@@ -79,7 +74,9 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
         },
       },
       async (request, reply) =>
-        reply.status(202).send(await requestAdvice({ ...deps, runs: feature.runs }, request.principal, request.params.id, request.body)),
+        reply
+          .status(202)
+          .send(await requestAdvice({ ...deps, runs: feature.runs }, request.principal, request.params.id, request.body)),
     );
 
     app.post(
@@ -92,7 +89,8 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
           body: z.object({ content: z.string().min(1).optional() }).optional(),
         },
       },
-      async (request) => sendAdvice(context, request.principal, request.params.id, request.params.adviceId, request.body?.content),
+      async (request) =>
+        sendAdvice(context, request.principal, request.params.id, request.params.adviceId, request.body?.content),
     );
 
     app.post(
@@ -103,7 +101,13 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
 
     app.get(
       '/users/:id/bindings/pause',
-      { schema: { tags: ['bindings'], summary: "Whether the user's bindings are paused (the user or an admin)", params: idParams } },
+      {
+        schema: {
+          tags: ['bindings'],
+          summary: "Whether the user's bindings are paused (the user or an admin)",
+          params: idParams,
+        },
+      },
       async (request) => getBindingsPause(context.db, request.principal, request.params.id),
     );
 
@@ -116,7 +120,9 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
         {
           schema: {
             tags: ['bindings'],
-            summary: paused ? "Kill switch: pause every binding of the user (the user or an admin)" : "Resume the user's bindings",
+            summary: paused
+              ? 'Kill switch: pause every binding of the user (the user or an admin)'
+              : "Resume the user's bindings",
             params: idParams,
           },
         },

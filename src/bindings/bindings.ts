@@ -132,8 +132,16 @@ export async function updateBinding(
 }
 
 /** Deletes the principal's binding (its advice stays, unlinked). Throws not_found. */
-export async function deleteBinding(deps: BindingDeps, principal: Principal, conversationId: string, bindingId: string): Promise<void> {
-  const deleted = await deps.db.delete(bindings).where(ownBinding(principal, conversationId, bindingId)).returning({ id: bindings.id });
+export async function deleteBinding(
+  deps: BindingDeps,
+  principal: Principal,
+  conversationId: string,
+  bindingId: string,
+): Promise<void> {
+  const deleted = await deps.db
+    .delete(bindings)
+    .where(ownBinding(principal, conversationId, bindingId))
+    .returning({ id: bindings.id });
   if (deleted.length === 0) throw notFound('Binding');
   await announceBindingChange(deps.bus, conversationId);
 }
@@ -214,6 +222,9 @@ async function requireKillSwitchAccess(db: Executor, principal: Principal, userI
 
 /** True when the user's bindings are paused. */
 export async function isPaused(db: Executor, userId: string): Promise<boolean> {
-  const rows = await db.select({ one: sql`1` }).from(bindingPauses).where(eq(bindingPauses.userId, userId));
+  const rows = await db
+    .select({ one: sql`1` })
+    .from(bindingPauses)
+    .where(eq(bindingPauses.userId, userId));
   return rows.length > 0;
 }

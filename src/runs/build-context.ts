@@ -108,7 +108,9 @@ const textOfMessage = (message: ChatTurn) => message.content;
 function toChatTurn(entry: HistoryEntry, agentId: string, forUserId: string | undefined): ChatTurn {
   if (forUserId !== undefined) {
     const mine = entry.senderId === forUserId || entry.onBehalfOf === forUserId;
-    return mine ? { role: 'assistant', content: entry.content } : { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };
+    return mine
+      ? { role: 'assistant', content: entry.content }
+      : { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };
   }
   if (entry.senderType === 'agent' && entry.senderId === agentId) return { role: 'assistant', content: entry.content };
   return { role: 'user', content: `${entry.senderHandle}: ${entry.content}` };

@@ -133,7 +133,12 @@ export class RunService {
         if (!insert) inserted.reject(new Error('the run ended before it was recorded'));
       },
     };
-    const run = { id: input.id, workspaceId: input.workspaceId, conversationId: input.conversationId, onBehalfOf: input.onBehalfOf };
+    const run = {
+      id: input.id,
+      workspaceId: input.workspaceId,
+      conversationId: input.conversationId,
+      onBehalfOf: input.onBehalfOf,
+    };
     this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started, perspective, target }, depth));
     return inserted.promise;
   }

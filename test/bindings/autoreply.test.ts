@@ -15,7 +15,9 @@ async function transcript(world: BindingWorld, conversationId: string): Promise<
     [world.carol.user.id, 'carol'],
   ]);
   return page.body.items.map((message: any) =>
-    message.onBehalfOf ? `${message.sender.handle} for ${handles.get(message.onBehalfOf)}: ${message.content}` : `${message.sender.handle}: ${message.content}`,
+    message.onBehalfOf
+      ? `${message.sender.handle} for ${handles.get(message.onBehalfOf)}: ${message.content}`
+      : `${message.sender.handle}: ${message.content}`,
   );
 }
 
@@ -101,7 +103,12 @@ for (const database of testDatabases()) {
       await world.settled();
       log.stop();
       const lines = await transcript(world, group);
-      assert.deepEqual(lines.slice(3), ['alice: alice here', 'helper for bob: auto answer', 'bob: bob here', 'helper for alice: auto answer']);
+      assert.deepEqual(lines.slice(3), [
+        'alice: alice here',
+        'helper for bob: auto answer',
+        'bob: bob here',
+        'helper for alice: auto answer',
+      ]);
       assert.equal((await world.runsOf(group)).length, 4);
     });
 
@@ -189,13 +196,17 @@ for (const database of testDatabases()) {
       assert.equal(notice.advice.kind, 'notice');
       assert.equal(notice.advice.bindingId, binding.body.id);
       assert.match(notice.advice.content, /daily budget of 1/);
-      const pending = await world.server.request('GET', `/api/v1/conversations/${direct}/advice`, { token: world.alice.accessToken });
+      const pending = await world.server.request('GET', `/api/v1/conversations/${direct}/advice`, {
+        token: world.alice.accessToken,
+      });
       assert.deepEqual(
         pending.body.items.map((item: any) => item.kind),
         ['notice'],
         'one notice a day',
       );
-      const listed = await world.server.request('GET', `/api/v1/conversations/${direct}/bindings`, { token: world.alice.accessToken });
+      const listed = await world.server.request('GET', `/api/v1/conversations/${direct}/bindings`, {
+        token: world.alice.accessToken,
+      });
       assert.equal(listed.body.items[0].usedToday, 1);
       const send = await world.server.request('POST', `/api/v1/conversations/${direct}/advice/${notice.advice.id}/send`, {
         token: world.alice.accessToken,

@@ -73,7 +73,9 @@ for (const database of testDatabases()) {
       assert.equal(patched.body.dailyMessageBudget, null);
       assert.equal(patched.body.instructions, 'Be short.');
 
-      const deleted = await world.server.request('DELETE', path(direct, `/${created.body.id}`), { token: world.alice.accessToken });
+      const deleted = await world.server.request('DELETE', path(direct, `/${created.body.id}`), {
+        token: world.alice.accessToken,
+      });
       assert.equal(deleted.status, 204);
       const empty = await world.server.request('GET', path(direct), { token: world.alice.accessToken });
       assert.deepEqual(empty.body.items, []);
@@ -110,7 +112,10 @@ for (const database of testDatabases()) {
         ['PATCH', { enabled: false }],
         ['DELETE', undefined],
       ] as const) {
-        const response = await world.server.request(method, path(direct, `/${bobs.id}`), { token: world.alice.accessToken, body });
+        const response = await world.server.request(method, path(direct, `/${bobs.id}`), {
+          token: world.alice.accessToken,
+          body,
+        });
         assert.equal(response.status, 404, method);
       }
       const stillThere = (await world.server.request('GET', path(direct), { token: world.bob.accessToken })).body.items[0];

@@ -17,7 +17,10 @@ export interface BindingWorld extends AgentWorld {
   runsOf(conversationId: string): Promise<Array<typeof runs.$inferSelect>>;
 }
 
-export async function startBindingWorld(databaseUrl: string | undefined, env: Record<string, string> = {}): Promise<BindingWorld> {
+export async function startBindingWorld(
+  databaseUrl: string | undefined,
+  env: Record<string, string> = {},
+): Promise<BindingWorld> {
   const world = await startAgentWorld({ databaseUrl, env });
   const bob = await world.server.join(world.alice, 'bob');
   const carol = await world.server.join(world.alice, 'carol');
