@@ -1,7 +1,11 @@
 import { ChorusError } from './errors.ts';
 import { HttpClient, type HttpClientOptions } from './http-client.ts';
 import type {
+  Advice,
   Agent,
+  Binding,
+  BindingOptions,
+  BindingPause,
   AttachmentPart,
   AuthResult,
   Conversation,
@@ -211,5 +215,67 @@ export class ChorusApi {
 
   cancelRun(runId: string): Promise<unknown> {
     return this.http.request('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
+  }
+
+  /** Your own bindings in a conversation (nobody else's are visible). */
+  listBindings(conversationId: string): Promise<Page<Binding>> {
+    return this.http.request('GET', `/conversations/${encodeURIComponent(conversationId)}/bindings`);
+  }
+
+  /** Throws conflict when you already have a binding of that mode here. */
+  createBinding(conversationId: string, input: BindingOptions & { agentId: string; mode: Binding['mode'] }): Promise<Binding> {
+    return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/bindings`, { body: input });
+  }
+
+  updateBinding(conversationId: string, bindingId: string, input: BindingOptions): Promise<Binding> {
+    return this.http.request(
+      'PATCH',
+      `/conversations/${encodeURIComponent(conversationId)}/bindings/${encodeURIComponent(bindingId)}`,
+      { body: input },
+    );
+  }
+
+  deleteBinding(conversationId: string, bindingId: string): Promise<void> {
+    return this.http.request(
+      'DELETE',
+      `/conversations/${encodeURIComponent(conversationId)}/bindings/${encodeURIComponent(bindingId)}`,
+    );
+  }
+
+  /** Your advice still waiting in a conversation. */
+  listAdvice(conversationId: string): Promise<Page<Advice>> {
+    return this.http.request('GET', `/conversations/${encodeURIComponent(conversationId)}/advice`);
+  }
+
+  /** Asks for advice now; it arrives as `advice` frames. */
+  requestAdvice(conversationId: string, agentId?: string): Promise<{ runId: string; agentId: string }> {
+    return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/advice`, {
+      body: agentId ? { agentId } : {},
+    });
+  }
+
+  /** Posts the suggestion as your own message (`content` replaces it when given). */
+  sendAdvice(conversationId: string, adviceId: string, content?: string): Promise<{ advice: Advice; message: Message }> {
+    return this.http.request(
+      'POST',
+      `/conversations/${encodeURIComponent(conversationId)}/advice/${encodeURIComponent(adviceId)}/send`,
+      { body: content === undefined ? {} : { content } },
+    );
+  }
+
+  dismissAdvice(conversationId: string, adviceId: string): Promise<Advice> {
+    return this.http.request(
+      'POST',
+      `/conversations/${encodeURIComponent(conversationId)}/advice/${encodeURIComponent(adviceId)}/dismiss`,
+    );
+  }
+
+  /** The kill switch of a user's bindings (yourself, or anyone as an admin). */
+  getBindingsPause(userId: string): Promise<BindingPause> {
+    return this.http.request('GET', `/users/${encodeURIComponent(userId)}/bindings/pause`);
+  }
+
+  setBindingsPaused(userId: string, paused: boolean): Promise<BindingPause> {
+    return this.http.request('POST', `/users/${encodeURIComponent(userId)}/bindings/${paused ? 'pause' : 'resume'}`);
   }
 }

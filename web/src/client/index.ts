@@ -11,10 +11,14 @@ export { RealtimeClient, type ConnectionStatus, type RealtimeClientOptions } fro
 export { ConversationSyncer, realtimeUrl, syncConversation } from './sync.ts';
 export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token-store.ts';
 export type {
+  Advice,
   Agent,
   AttachmentPart,
   CitationPart,
   AuthResult,
+  Binding,
+  BindingOptions,
+  BindingPause,
   ClientFrame,
   Conversation,
   InboxEntry,

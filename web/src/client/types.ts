@@ -183,6 +183,56 @@ export interface ModelInfo {
   isDefault?: boolean;
 }
 
+/** A person's agent attached to a conversation for them only (seen only by that person). */
+export interface Binding {
+  id: string;
+  conversationId: string;
+  userId: string;
+  agentId: string;
+  /** `autoreply`: answers for them, marked onBehalfOf; `advice`: suggests privately. */
+  mode: 'autoreply' | 'advice';
+  enabled: boolean;
+  onlyWhenAway: boolean;
+  delaySeconds: number;
+  instructions: string;
+  /** Runs per UTC day; null for no limit. */
+  dailyMessageBudget: number | null;
+  usedToday: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The options of a binding that can be changed. */
+export type BindingOptions = Partial<
+  Pick<Binding, 'enabled' | 'onlyWhenAway' | 'delaySeconds' | 'instructions' | 'dailyMessageBudget'>
+>;
+
+/** Private advice for its owner: a suggestion to send, edit or dismiss, or a notice (e.g. budget spent). */
+export interface Advice {
+  id: string;
+  conversationId: string;
+  userId: string;
+  agentId: string | null;
+  bindingId: string | null;
+  runId: string | null;
+  triggerMessageId: string | null;
+  kind: 'suggestion' | 'notice';
+  content: string;
+  status: 'streaming' | 'ready' | 'failed' | 'cancelled' | 'interrupted' | 'sent' | 'dismissed';
+  error: string | null;
+  sentMessageId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The kill switch of a user's bindings. */
+export interface BindingPause {
+  userId: string;
+  paused: boolean;
+  pausedBy: string | null;
+  pausedAt: string | null;
+}
+
 /** A list answer: `nextCursor` fetches the next page, null at the end. */
 export interface Page<T> {
   items: T[];
@@ -207,6 +257,10 @@ export type ServerFrame =
   | { type: 'presence'; userId: string; status: string }
   | { type: 'read'; conversationId: string; memberId: string; seq: number }
   | { type: 'run.step'; runId: string; conversationId: string; step: unknown }
+  | { type: 'advice'; conversationId: string; advice: Advice }
+  | { type: 'advice.delta'; conversationId: string; adviceId: string; delta: string }
+  | { type: 'advice.done'; conversationId: string; advice: Advice }
+  | { type: 'advice.updated'; conversationId: string; advice: Advice }
   | { type: 'conversation.joined'; conversation: Conversation }
   | { type: 'conversation.left'; conversationId: string }
   | { type: 'pong'; id?: string };

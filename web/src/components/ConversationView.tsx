@@ -1,14 +1,18 @@
+import { useState } from 'react';
 import { conversationTitle } from '../state/inbox.ts';
 import { navigate } from '../state/router.ts';
 import { useChat } from '../state/store-context.tsx';
+import { AdviceTray } from './AdviceTray.tsx';
 import { AttachButton } from './AttachButton.tsx';
+import { BindingPanel } from './BindingPanel.tsx';
 import { Composer } from './Composer.tsx';
 import { MessageList } from './MessageList.tsx';
 import { ThreadPanel } from './ThreadPanel.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
-/** One conversation: header, live message list, who is typing, the composer, and the open thread beside it. */
+/** One conversation: header (with my assistants), live message list, who is typing, my private advice, the composer, and the open thread beside it. */
 export function ConversationView({ conversationId }: { conversationId: string }) {
+  const [assistantsOpen, setAssistantsOpen] = useState(false);
   const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
   const me = useChat((state) => state.me);
   const title = entry ? conversationTitle(entry, me?.id ?? '') : 'Conversation';
@@ -50,9 +54,14 @@ export function ConversationView({ conversationId }: { conversationId: string })
               })}
             </p>
           </div>
+          <button type="button" className="ghost assistants" onClick={() => setAssistantsOpen(true)}>
+            My assistants
+          </button>
         </header>
+        {assistantsOpen && <BindingPanel conversationId={conversationId} onClose={() => setAssistantsOpen(false)} />}
         <MessageList conversationId={conversationId} />
         <TypingIndicator conversationId={conversationId} />
+        <AdviceTray conversationId={conversationId} />
         <Composer conversationId={conversationId} />
         <AttachButton conversationId={conversationId} />
       </section>

@@ -21,7 +21,11 @@ export const MessageItem = memo(function MessageItem(props: {
   const store = useStore();
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
-  const name = displayName(message.sender.id, message.sender.handle, { conversation, users, agents });
+  const sources = { conversation, users, agents };
+  const senderName = displayName(message.sender.id, message.sender.handle, sources);
+  // An agent writing for a person (an autoreply binding) shows as that person's assistant.
+  const forName = message.onBehalfOf ? displayName(message.onBehalfOf, 'someone', sources) : null;
+  const name = forName ? `${forName}'s assistant` : senderName;
   const isAgent = message.sender.type === 'agent';
   const streaming = message.status === 'streaming';
   const ended =
@@ -37,7 +41,11 @@ export const MessageItem = memo(function MessageItem(props: {
       <div className="message-body">
         <p className={continued ? 'message-meta sr-only' : 'message-meta'}>
           <span className="sender">{name}</span>
-          {isAgent && <span className="tag">agent</span>}
+          {isAgent && (
+            <span className="tag" title={forName ? `Written by ${senderName} for ${forName}` : undefined}>
+              {forName ? `via ${senderName}` : 'agent'}
+            </span>
+          )}
           <time dateTime={message.createdAt}>{formatTime(message.createdAt)}</time>
         </p>
         {message.content ? <Markdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null}

@@ -1,4 +1,5 @@
 import type { ConnectionStatus, InboxEntry, Message, OutgoingMessage, User, Workspace, Agent } from '../client/index.ts';
+import type { AdviceByConversation } from './advice.ts';
 import { applyMessage } from './inbox.ts';
 import { appendDelta, contiguousSeq, mergeMessages, type MessageLog } from './message-log.ts';
 
@@ -20,6 +21,8 @@ export interface ChatState {
   users: User[];
   agents: Agent[];
   activeConversationId: string | null;
+  /** My pending advice per conversation (private suggestions and notices from my bindings). */
+  advice: AdviceByConversation;
   /** A short message for the user about the last thing that went wrong; null when none. */
   notice: string | null;
 }
@@ -39,6 +42,7 @@ export const initialState: ChatState = {
   users: [],
   agents: [],
   activeConversationId: null,
+  advice: {},
   notice: null,
 };
 

@@ -25,6 +25,7 @@ import {
   withTyping,
   type ChatState,
 } from './chat-state.ts';
+import { appendAdviceDelta, upsertAdvice } from './advice.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
 import { emptyLog, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
@@ -129,10 +130,56 @@ export class ChatStore {
     this.#set({ notice: null });
   }
 
+  /** Loads my pending advice of a conversation (live frames keep it current afterwards). */
+  async loadAdvice(conversationId: string): Promise<void> {
+    try {
+      const { items } = await this.api.listAdvice(conversationId);
+      let advice = { ...this.#state.advice, [conversationId]: [] };
+      for (const item of items) advice = upsertAdvice(advice, item);
+      // Kept from frames: advice that started while the page loaded, and states newer than the page's.
+      for (const held of this.#state.advice[conversationId] ?? []) {
+        const loaded = items.find((item) => item.id === held.id);
+        if (loaded ? held.updatedAt > loaded.updatedAt : held.status === 'streaming') advice = upsertAdvice(advice, held);
+      }
+      this.#set({ advice });
+    } catch {
+      // Not a member any more, or offline: the conversation view says so.
+    }
+  }
+
+  /** Posts a suggestion as my own message (`content` when I edited it). */
+  async sendAdvice(conversationId: string, adviceId: string, content?: string): Promise<void> {
+    try {
+      const { advice, message } = await this.api.sendAdvice(conversationId, adviceId, content);
+      this.#set({ advice: upsertAdvice(this.#state.advice, advice) });
+      this.#onMessage(message);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  async dismissAdvice(conversationId: string, adviceId: string): Promise<void> {
+    try {
+      this.#set({ advice: upsertAdvice(this.#state.advice, await this.api.dismissAdvice(conversationId, adviceId)) });
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Asks my advice binding's agent (or `agentId`) for a suggestion now; it streams in as advice. */
+  async requestAdvice(conversationId: string, agentId?: string): Promise<void> {
+    try {
+      await this.api.requestAdvice(conversationId, agentId);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
   /** Shows `conversationId` (null for none): loads its latest history once, then marks it read. */
   async openConversation(conversationId: string | null): Promise<void> {
     this.#set({ activeConversationId: conversationId });
     if (!conversationId) return;
+    if (!this.#state.advice[conversationId]) void this.loadAdvice(conversationId);
     if (!this.#state.logs[conversationId]) {
       try {
         const page = await this.api.listMessages(conversationId, { limit: 50 });
@@ -271,6 +318,8 @@ export class ChatStore {
     const active = this.#state.activeConversationId;
     if (active && !this.#state.logs[active]) await this.openConversation(active);
     await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncer.sync(conversationId)));
+    // Advice frames are not replayed: reload what is pending where it was shown.
+    await Promise.all(Object.keys(this.#state.advice).map((conversationId) => this.loadAdvice(conversationId)));
     await this.#flush();
   }
 
@@ -308,6 +357,12 @@ export class ChatStore {
         });
       case 'presence':
         return this.#set({ presence: { ...this.#state.presence, [event.userId]: event.status } });
+      case 'advice':
+      case 'advice.done':
+      case 'advice.updated':
+        return this.#set({ advice: upsertAdvice(this.#state.advice, event.advice) });
+      case 'advice.delta':
+        return this.#set({ advice: appendAdviceDelta(this.#state.advice, event.conversationId, event.adviceId, event.delta) });
       case 'conversation.joined':
         return this.addConversation(event.conversation);
       case 'conversation.left':
