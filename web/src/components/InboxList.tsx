@@ -1,3 +1,4 @@
+import type { InboxEntry, Message } from '../client/index.ts';
 import { plainPreview } from '../format.ts';
 import { conversationTitle } from '../state/inbox.ts';
 import { conversationPath, navigate } from '../state/router.ts';
@@ -17,7 +18,7 @@ export function InboxList({ activeId }: { activeId: string | null }) {
           const title = conversationTitle(entry, me?.id ?? '');
           const last = entry.lastMessage;
           const preview = last
-            ? `${last.sender.id === me?.id ? 'You' : last.sender.handle}: ${plainPreview(last.content) || '…'}`
+            ? `${previewSender(last, me?.id, entry)}: ${plainPreview(last.content) || '…'}`
             : 'No messages yet';
           const hasAgent = entry.members.some((member) => member.type === 'agent');
           return (
@@ -48,4 +49,14 @@ export function InboxList({ activeId }: { activeId: string | null }) {
       </ul>
     </nav>
   );
+}
+
+/** Who wrote the inbox preview: You, a handle, or "<person>'s assistant" for an agent writing for someone (bindings). */
+function previewSender(message: Message, myId: string | undefined, entry: InboxEntry): string {
+  if (message.onBehalfOf) {
+    if (message.onBehalfOf === myId) return 'Your assistant';
+    const person = entry.members.find((member) => member.id === message.onBehalfOf);
+    return `${person?.handle ?? 'someone'}'s assistant`;
+  }
+  return message.sender.id === myId ? 'You' : message.sender.handle;
 }
