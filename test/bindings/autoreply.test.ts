@@ -130,7 +130,7 @@ for (const database of testDatabases()) {
       assert.equal(done.onBehalfOf, world.carol.user.id);
     });
 
-    it('delaySeconds: waits, and the person typing cancels the reply', async () => {
+    it('delaySeconds: waits, and the person typing or writing cancels the reply', async () => {
       const direct = await world.createConversation('direct', [{ type: 'user', id: world.carol.user.id }], world.bob);
       assert.equal((await world.bind(world.carol, direct, { mode: 'autoreply', delaySeconds: 1 })).status, 201);
       const trigger = world.server.context.bindings!.trigger;
@@ -143,6 +143,12 @@ for (const database of testDatabases()) {
       assert.equal(ack.type, 'ack');
       assert.equal(trigger.pendingCount, 0, 'typing cancelled the delayed reply');
       await carol.close();
+
+      await world.send(direct, 'ping 1b', world.bob);
+      await world.settled();
+      assert.equal(trigger.pendingCount, 1);
+      await world.send(direct, 'carol answers herself', world.carol);
+      assert.equal(trigger.pendingCount, 0, 'her own message cancelled it');
 
       const log = world.watch(direct);
       const sentAt = Date.now();
