@@ -30,6 +30,11 @@ export class BindingCache {
     });
   }
 
+  /** The conversation's enabled bindings when cached (no query), else undefined. */
+  peek(conversationId: string): readonly CachedBinding[] | undefined {
+    return this.#byConversation.get(conversationId);
+  }
+
   /** The conversation's enabled bindings (cached, else read from the store). */
   async enabledIn(conversationId: string): Promise<CachedBinding[]> {
     const cached = this.#byConversation.get(conversationId);

@@ -54,6 +54,8 @@ export class BindingTrigger {
   /** The listener to add to `messagePosted`. */
   readonly listener: MessagePostedListener = (message) => {
     if (message.status !== 'complete' || message.sender.type !== 'user') return;
+    // The common case, a conversation known to have no bindings, costs no promise.
+    if (this.#deps.cache.peek(message.conversationId)?.length === 0) return;
     this.#track(this.#route(message), { messageId: message.id });
   };
 

@@ -34,6 +34,31 @@ describe('fitContext', () => {
     assert.equal(context.promptTokens, null, 'small histories fit by their byte size without counting');
   });
 
+  it("with a perspective, writes from the person's side: theirs and their assistant's are assistant turns", () => {
+    const context = fitContext({
+      agentId: 'agent-1',
+      systemPrompt: 'For alice.',
+      history: [
+        person('question', 'bob'),
+        person('my answer'),
+        { ...self('written for alice'), onBehalfOf: 'id-alice' },
+        { ...self('the agent for bob'), onBehalfOf: 'id-bob' },
+        person('and now?', 'bob'),
+      ],
+      contextWindowTokens: 8192,
+      maxOutputTokens: 1024,
+      perspective: { userId: 'id-alice', system: 'For alice.', closingTurn: '(Suggest the next message for @alice.)' },
+    });
+    assert.deepEqual(context.messages, [
+      { role: 'user', content: 'bob: question' },
+      { role: 'assistant', content: 'my answer' },
+      { role: 'assistant', content: 'written for alice' },
+      { role: 'user', content: 'bot: the agent for bob' },
+      { role: 'user', content: 'bob: and now?' },
+      { role: 'user', content: '(Suggest the next message for @alice.)' },
+    ]);
+  });
+
   it('drops the oldest messages first and never starts with an assistant turn', () => {
     const long = 'lorem ipsum dolor sit amet '.repeat(10);
     const history = [person(`1 ${long}`), self(`2 ${long}`), person(`3 ${long}`), self(`4 ${long}`), person('5 now')];
