@@ -149,11 +149,12 @@ export async function sendAdvice(
 }
 
 /**
- * Dismisses the principal's advice (a suggestion still streaming stops being shown; its run goes
- * on and its final text is kept). Idempotent for dismissed advice. Throws not_found, conflict (sent).
+ * Dismisses the principal's advice. A suggestion still streaming is dismissed at once and its run
+ * cancelled through `cancelRun` (its partial text is kept on the row). Idempotent for dismissed
+ * advice. Throws not_found, conflict (sent).
  */
 export async function dismissAdvice(
-  deps: { db: Executor; bus: EventBus },
+  deps: { db: Executor; bus: EventBus; cancelRun(principal: Principal, runId: string): Promise<void> },
   principal: Principal,
   conversationId: string,
   adviceId: string,
@@ -168,6 +169,7 @@ export async function dismissAdvice(
     .returning();
   const item = toPublicAdvice(updated ?? (await getOwnAdvice(deps.db, principal, conversationId, adviceId)));
   if (updated) await publishAdvice(deps.bus, 'advice.updated', item);
+  if (row.status === 'streaming' && row.runId) await deps.cancelRun(principal, row.runId).catch(() => undefined);
   return item;
 }
 

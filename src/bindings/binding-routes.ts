@@ -95,8 +95,9 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
 
     app.post(
       '/conversations/:id/advice/:adviceId/dismiss',
-      { schema: { tags: ['bindings'], summary: 'Dismiss your advice', params: adviceParams } },
-      async (request) => dismissAdvice(deps, request.principal, request.params.id, request.params.adviceId),
+      { schema: { tags: ['bindings'], summary: 'Dismiss your advice (one still being written stops)', params: adviceParams } },
+      async (request) =>
+        dismissAdvice({ ...deps, cancelRun: context.cancelRun }, request.principal, request.params.id, request.params.adviceId),
     );
 
     app.get(

@@ -190,6 +190,21 @@ for (const database of testDatabases()) {
       assert.ok(!pending.body.items.some((item: any) => item.id === done.advice.id));
     });
 
+    it('dismissing a suggestion still being written stops its run', async () => {
+      world.provider.enqueue({ steps: [{ text: 'half a thou' }, { stall: true }] });
+      const asked = await api(world.bob, 'POST', '/advice', {});
+      const opened = await bobSocket.take((frame) => frame.type === 'advice' && frame.advice.runId === asked.body.runId);
+      await bobSocket.take((frame) => frame.type === 'advice.delta' && frame.adviceId === opened.advice.id);
+      const dismissed = await api(world.bob, 'POST', `/advice/${opened.advice.id}/dismiss`);
+      assert.equal(dismissed.body.status, 'dismissed');
+      await world.provider.requests.at(-1)!.aborted;
+      const run = await world.server.request('GET', `/api/v1/runs/${asked.body.runId}`, { token: world.bob.accessToken });
+      assert.equal(run.body.status, 'cancelled');
+      const done = await bobSocket.take((frame) => frame.type === 'advice.done' && frame.advice.id === opened.advice.id);
+      assert.equal(done.advice.status, 'dismissed');
+      assert.equal(done.advice.content, 'half a thou');
+    });
+
     it('answers not_found for someone else’s advice or a conversation you are not in, invalid_request without an agent', async () => {
       const asked = await api(world.bob, 'POST', '/advice', {});
       const done = await bobSocket.take((frame) => frame.type === 'advice.done' && frame.advice.runId === asked.body.runId);
