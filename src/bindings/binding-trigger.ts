@@ -25,7 +25,6 @@ export interface BindingTriggerDeps {
 }
 
 interface PendingReply {
-  trigger: PublicMessage;
   timer: NodeJS.Timeout;
   unsubscribe: () => void;
 }
@@ -99,7 +98,6 @@ export class BindingTrigger {
     const existing = this.#pending.get(binding.id);
     if (existing) this.#cancel(existing);
     const pending: PendingReply = {
-      trigger,
       timer: setTimeout(() => {
         this.#cancel(pending);
         this.#pending.delete(binding.id);
