@@ -392,9 +392,7 @@ async function closeReply(
     usage,
     ...(outcome.parts?.length ? { parts: outcome.parts } : {}),
   };
-  let final: PublicMessage | undefined;
-  if (job.target) await job.target.finish(message.id, fields);
-  else final = await finishMessage(deps.db, message.id, fields);
+  const final = job.target ? undefined : await finishMessage(deps.db, message.id, fields);
   const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
   await finishRunRow(deps.db, job.run.id, {
     status: runStatus,
@@ -404,6 +402,8 @@ async function closeReply(
     error: outcome.error,
   });
   await publishStep(deps, job, outcome.step);
+  // A target's reply is stored and announced last, like `message.done`: its run is already final.
+  if (job.target) await job.target.finish(message.id, fields);
   if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
   return final;
 }
