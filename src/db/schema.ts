@@ -120,7 +120,10 @@ export const agents = pgTable('agents', {
   temperature: real('temperature'),
   maxOutputTokens: integer('max_output_tokens'),
   tools: jsonb('tools').$type<string[]>().notNull().default([]),
-  actionChain: jsonb('action_chain').$type<unknown[] | null>(),
+  /** The agent's own action chain (src/chain/chain-schema.ts), null for the default chain. */
+  actionChain: jsonb('action_chain').$type<unknown>(),
+  /** Per-agent run budgets `{maxSteps?, maxToolCalls?, maxTokens?}` over the config defaults. */
+  budgets: jsonb('budgets').$type<Record<string, number> | null>(),
   knowledgeBaseIds: jsonb('knowledge_base_ids').$type<string[]>().notNull().default([]),
   memoryEnabled: boolean('memory_enabled').notNull().default(false),
   ownerId: uuid('owner_id').notNull(),

@@ -1,3 +1,4 @@
+import type { AttachmentPart } from '../attachments/attachments.ts';
 import type { messages, MessageStatus } from '../db/schema.ts';
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -10,6 +11,38 @@ export interface MessageUsage {
   latencyMs?: number;
 }
 
+/**
+ * A tool call of an agent and, once it ran, its result: one part updated in place
+ * (`running` → `done` | `error`), streamed live as `message.delta` part updates.
+ * `name` is the model-facing name (`server__tool`), `ref` the agent's tool ref it came from.
+ */
+export interface ToolCallPart {
+  type: 'tool-call';
+  toolCallId: string;
+  name: string;
+  ref: string | null;
+  args: Record<string, unknown>;
+  state: 'running' | 'done' | 'error';
+  /** The tool's text result (also for a tool's own failure, `isError: true`). */
+  result?: { text: string; isError: boolean };
+  /** Why the call could not be made (server down, timeout, unknown tool, bad arguments). */
+  error?: string;
+}
+
+/** A retrieved document chunk an agent's reply drew on (the `rag` step). */
+export interface CitationPart {
+  type: 'citation';
+  documentId: string;
+  documentTitle: string;
+  chunkId: string;
+  knowledgeBaseId: string;
+  position: number;
+  score: number;
+}
+
+/** One entry of a message's `parts` (SPEC §3): attachments, tool calls with results, citations. */
+export type MessagePart = AttachmentPart | ToolCallPart | CitationPart;
+
 /** A message as every transport shows it (SPEC §3). Timestamps are ISO 8601 strings. */
 export interface PublicMessage {
   id: string;
@@ -19,7 +52,7 @@ export interface PublicMessage {
   sender: { type: 'user' | 'agent'; id: string; handle: string };
   onBehalfOf: string | null;
   content: string;
-  parts: unknown[];
+  parts: MessagePart[];
   status: MessageStatus;
   error: string | null;
   usage: MessageUsage | null;
@@ -58,7 +91,7 @@ export function toPublicMessage(row: MessageRow): PublicMessage {
     sender: { type: row.senderType, id: row.senderId, handle: row.senderHandle },
     onBehalfOf: row.onBehalfOf,
     content: row.content,
-    parts: row.parts,
+    parts: row.parts as MessagePart[],
     status: row.status,
     error: row.error,
     usage: (row.usage as MessageUsage | null) ?? null,

@@ -4,7 +4,8 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
-import { executeRun, newGenerateStep, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
+import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
+import { executeRun, type RunDeps, type RunJob } from './run-agent.ts';
 import {
   cancelQueuedRun,
   finishRunRow,
@@ -109,13 +110,11 @@ export class RunService {
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
     // writes the row as it starts, beside its context read, rather than the requester waiting for it.
-    const step = newGenerateStep();
     const inserted = Promise.withResolvers<RunRow>();
     let insert: Promise<void> | undefined;
     const started = {
-      step,
-      insert: () =>
-        (insert ??= insertRun(this.#deps.db, input, { steps: [step] }).then(inserted.resolve, (error: unknown) => {
+      insert: (steps: RunStep[]) =>
+        (insert ??= insertRun(this.#deps.db, input, { steps }).then(inserted.resolve, (error: unknown) => {
           inserted.reject(error);
           throw error;
         })),

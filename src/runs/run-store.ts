@@ -4,33 +4,11 @@ import { requireMembership } from '../conversations/conversations.ts';
 import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
-import { toPublicMessage, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
+import type { RunStep } from '../chain/run-step.ts';
+import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
 /** A `runs` row as stored. */
 export type RunRow = typeof runs.$inferSelect;
-
-/**
- * One step of a run's action chain (SPEC §6), as stored and as sent in `run.step`.
- * `finishedAt` is null while the step runs. Times are ISO 8601.
- */
-export interface RunStep {
-  type:
-    | 'accept'
-    | 'refuse'
-    | 'generate'
-    | 'decide'
-    | 'use_tool'
-    | 'call_agent'
-    | 'call_human'
-    | 'rag'
-    | 'memory_load'
-    | 'memory_store';
-  input: Record<string, unknown>;
-  output: Record<string, unknown> | null;
-  startedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-}
 
 /** A run as the API shows it (`GET /runs/:id`). */
 export interface PublicRun {
@@ -136,6 +114,14 @@ export async function findStreamingReplyId(db: Executor, run: Pick<RunRow, 'id' 
   return row?.id ?? null;
 }
 
+/** Stores a running run's steps so far (before a step that takes time, so `GET /runs/:id` shows progress). */
+export async function saveRunSteps(db: Executor, runId: string, steps: RunStep[]): Promise<void> {
+  await db
+    .update(runs)
+    .set({ steps })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
+}
+
 /** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */
 export async function finishRunRow(
   db: Executor,
@@ -170,6 +156,7 @@ export async function finishMessage(
   messageId: string,
   final: {
     content: string;
+    parts?: MessagePart[];
     status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
     error: string | null;
     usage: MessageUsage | null;

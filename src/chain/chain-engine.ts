@@ -1,0 +1,98 @@
+import { AppError } from '../errors/app-error.ts';
+import type { ChainOutcome, ChainRun, StepHandler, StepResult } from './chain-context.ts';
+import { defaultChain, indexStepIds, type Chain, type ChainStep, type ChainStepType } from './chain-schema.ts';
+import { BudgetExceeded } from './run-budget.ts';
+import { ServerStopping, type RunStep } from './run-step.ts';
+import { callAgent } from './steps/call-agent.ts';
+import { decide } from './steps/decide.ts';
+import { acceptGate, refuseGate } from './steps/gate.ts';
+import { generate } from './steps/generate.ts';
+import { memoryLoad } from './steps/memory-load.ts';
+import { memoryStore } from './steps/memory-store.ts';
+import { rag } from './steps/rag.ts';
+import { useTool } from './steps/use-tool.ts';
+
+const handlers: { [T in ChainStepType]: StepHandler<Extract<ChainStep, { type: T }>> } = {
+  accept: acceptGate,
+  refuse: refuseGate,
+  generate,
+  decide,
+  use_tool: useTool,
+  call_agent: callAgent,
+  rag,
+  memory_load: memoryLoad,
+  memory_store: memoryStore,
+};
+
+/** The chain an agent runs: its declared `actionChain` (validated when saved) or the default. */
+export function chainOf(agent: { actionChain: unknown }): Chain {
+  return (agent.actionChain as Chain | null) ?? defaultChain;
+}
+
+/**
+ * Runs the agent's chain from its first step: each step is recorded in `run.steps` as it starts
+ * (`run.step` frame with `finishedAt: null`) and when it ends (output, usage, error); the next step
+ * is the step's `next`, a `decide` option's target, or the following one; `end` or the last step
+ * finishes. Every step counts against the run's budget. Never throws: an abort (cancel, shutdown)
+ * ends `cancelled` / `interrupted`, a budget or a step failure ends `failed` with a readable error.
+ */
+export async function runChain(run: ChainRun): Promise<ChainOutcome> {
+  const chain = chainOf(run.agent);
+  const indexById = indexStepIds(chain);
+  let index = 0;
+  while (index < chain.steps.length) {
+    const step = chain.steps[index]!;
+    const record = startRecord(run, step);
+    let result: StepResult;
+    try {
+      if (run.signal.aborted) throw run.signal.reason;
+      run.budget.spendStep();
+      result = await (handlers[step.type] as StepHandler<ChainStep>)(run, step, record);
+    } catch (error) {
+      const outcome = failureOutcome(run, error);
+      record.error = outcome.error ?? (outcome.status === 'cancelled' ? 'Cancelled' : null);
+      finishRecord(run, record);
+      return outcome;
+    }
+    finishRecord(run, record);
+    if ('stop' in result) return result.stop;
+    const next = result.next ?? ('next' in step ? step.next : undefined);
+    if (next === 'end') return { status: 'complete', error: null };
+    index = next === undefined ? index + 1 : indexById.get(next)!;
+  }
+  return { status: 'complete', error: null };
+}
+
+function startRecord(run: ChainRun, step: ChainStep): RunStep {
+  const record: RunStep = {
+    type: step.type,
+    ...(step.id === undefined ? {} : { id: step.id }),
+    input: {},
+    output: null,
+    usage: null,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    error: null,
+  };
+  run.steps.push(record);
+  run.reply.publishStep(record);
+  return record;
+}
+
+function finishRecord(run: ChainRun, record: RunStep): void {
+  record.finishedAt = new Date().toISOString();
+  run.reply.publishStep(record);
+}
+
+/** The run's end for an error thrown by a step (an abort's reason included). */
+function failureOutcome(run: ChainRun, error: unknown): ChainOutcome {
+  if (run.signal.aborted) {
+    return run.signal.reason instanceof ServerStopping
+      ? { status: 'interrupted', error: 'The server stopped during this reply' }
+      : { status: 'cancelled', error: null };
+  }
+  if (error instanceof BudgetExceeded) return { status: 'failed', error: error.message };
+  if (AppError.isInstance(error) && error.code !== 'internal') return { status: 'failed', error: error.message };
+  run.deps.logger.error({ err: error, agentId: run.agent.id }, 'agent run step failed');
+  return { status: 'failed', error: 'Internal error while running the agent' };
+}
