@@ -31,6 +31,7 @@ import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
 import { createMcpFeature } from './mcp/mcp-feature.ts';
 import { mcpRoutes } from './mcp/mcp-routes.ts';
+import { memoryRoutes } from './memory/memory-routes.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -133,6 +134,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(modelRoutes(context, agentsFeature.models));
         await protectedApi.register(runRoutes(context, agentsFeature));
         await protectedApi.register(mcpRoutes(mcp));
+        await protectedApi.register(memoryRoutes(context.db));
       });
     },
     { prefix: apiPrefix },

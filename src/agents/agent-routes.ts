@@ -13,6 +13,16 @@ const editable = {
   maxOutputTokens: z.number().int().min(1).max(200_000).nullable(),
   tools: z.array(z.string().min(1).max(200)).max(100),
   memoryEnabled: z.boolean(),
+  /** Checked in full by validateChain (src/chain/chain-schema.ts) for readable errors. */
+  chain: z.object({ steps: z.array(z.unknown()) }).passthrough().nullable(),
+  budgets: z
+    .object({
+      maxSteps: z.number().int().min(1).max(1_000).optional(),
+      maxToolCalls: z.number().int().min(0).max(1_000).optional(),
+      maxTokens: z.number().int().min(1).max(100_000_000).optional(),
+    })
+    .strict()
+    .nullable(),
 };
 
 /** Agent CRUD under /agents (SPEC §4). */

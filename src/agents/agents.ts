@@ -10,6 +10,8 @@ import type { ModelRegistry } from '../providers/model-registry.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
+import { validateChain, type Chain } from '../chain/chain-schema.ts';
+import type { BudgetLimits } from '../chain/run-budget.ts';
 
 /** An `agents` row as stored. */
 export type AgentRow = typeof agents.$inferSelect;
@@ -27,6 +29,10 @@ export interface PublicAgent {
   tools: string[];
   knowledgeBaseIds: string[];
   memoryEnabled: boolean;
+  /** The declared action chain (docs/agents.md), null for the default chain. */
+  chain: Chain | null;
+  /** Per-agent run budgets over the config defaults; null for the defaults. */
+  budgets: Partial<BudgetLimits> | null;
   ownerId: string;
   createdAt: string;
   updatedAt: string;
@@ -42,6 +48,9 @@ export interface AgentInput {
   maxOutputTokens?: number | null;
   tools?: string[];
   memoryEnabled?: boolean;
+  /** Validated with `validateChain`; null restores the default chain. */
+  chain?: unknown;
+  budgets?: Partial<BudgetLimits> | null;
 }
 
 /** What agent CRUD needs: storage and the configured models (to check `model`). */
@@ -66,6 +75,8 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
     tools: row.tools,
     knowledgeBaseIds: row.knowledgeBaseIds,
     memoryEnabled: row.memoryEnabled,
+    chain: (row.actionChain as Chain | null) ?? null,
+    budgets: (row.budgets as Partial<BudgetLimits> | null) ?? null,
     ownerId: row.ownerId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -83,6 +94,7 @@ export async function createAgent(
   input: AgentInput & { handle: string },
 ): Promise<PublicAgent> {
   checkModel(deps.models, input.model);
+  const actionChain = input.chain === undefined || input.chain === null ? null : checkChain(input.chain, input.tools ?? []);
   const id = uuidv7();
   try {
     const row = await deps.db.transaction(async (tx) => {
@@ -100,6 +112,8 @@ export async function createAgent(
           maxOutputTokens: input.maxOutputTokens ?? null,
           tools: input.tools ?? [],
           memoryEnabled: input.memoryEnabled ?? false,
+          actionChain,
+          budgets: input.budgets ?? null,
           ownerId: principal.userId,
         })
         .returning();
@@ -151,6 +165,10 @@ export async function updateAgent(
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   if (input.model !== undefined) checkModel(deps.models, input.model);
+  const { chain, ...fields } = input;
+  const changes: Partial<AgentRow> = withoutUndefined(fields);
+  if (chain !== undefined) changes.actionChain = chain === null ? null : checkChain(chain, input.tools ?? current.tools);
+  else if (input.tools !== undefined && current.actionChain) checkChain(current.actionChain, input.tools);
   try {
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
@@ -159,7 +177,7 @@ export async function updateAgent(
       }
       const [updated] = await tx
         .update(agents)
-        .set({ ...withoutUndefined(input), updatedAt: new Date() })
+        .set({ ...changes, updatedAt: new Date() })
         .where(eq(agents.id, agentId))
         .returning();
       return updated;
@@ -197,6 +215,25 @@ function checkModel(models: ModelRegistry, model: string | null | undefined): vo
       details: [{ path: 'model', message: 'unknown provider' }],
     });
   }
+}
+
+/**
+ * A declared chain checked (validateChain) and each `use_tool` step's tool among the agent's
+ * `tools` (the exact ref or its server's `*` ref). Throws invalid_request.
+ */
+function checkChain(raw: unknown, tools: readonly string[]): Chain {
+  const chain = validateChain(raw);
+  chain.steps.forEach((step, index) => {
+    if (step.type !== 'use_tool') return;
+    const server = /^mcp:([^/]+)\//.exec(step.tool)?.[1];
+    if (!tools.includes(step.tool) && !(server && tools.includes(`mcp:${server}/*`))) {
+      const path = `chain.steps.${index}.tool`;
+      throw new AppError('invalid_request', `Invalid chain: ${path}: ${step.tool} is not one of the agent's tools`, {
+        details: [{ path, message: `${step.tool} is not one of the agent's tools` }],
+      });
+    }
+  });
+  return chain;
 }
 
 async function checkCanManage(db: Executor, principal: Principal, agent: AgentRow): Promise<void> {

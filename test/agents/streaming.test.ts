@@ -58,7 +58,7 @@ for (const database of testDatabases())
           ['memory_store', false],
         ],
       );
-      const messageAt = log.events.findIndex((event) => event.type === 'message' && event.message.id === started.id);
+      const messageAt = log.events.findIndex((event) => event.type === 'message' && (event.message as any).id === started.id);
       assert.ok(log.events.findIndex((event) => event.type === 'run.step') > messageAt, 'run.step follows the reply message');
       assert.equal(log.events.at(-1)!.type, 'message.done', 'no delta trails message.done');
 
