@@ -19,7 +19,9 @@ export interface ChainDeps {
   agentsConfig: Config['agents'];
   logger: Logger;
   /** The MCP feature; absent in apps built without it (then agents have no tools). */
-  mcp?: { resolveAgentTools(workspaceId: string, refs: readonly string[]): Promise<{ tools: AgentTool[]; errors: ToolRefError[] }> };
+  mcp?: {
+    resolveAgentTools(workspaceId: string, refs: readonly string[]): Promise<{ tools: AgentTool[]; errors: ToolRefError[] }>;
+  };
   /** Knowledge retrieval (issue 15); absent until documents are installed (the `rag` step then says so). */
   searchKnowledge?: KnowledgeSearch;
 }
@@ -84,7 +86,12 @@ export function newChainState(): ChainState {
 }
 
 /** Adds a model call's usage to the step, the run state and the budget (then checks the token budget). */
-export function recordUsage(run: ChainRun, record: RunStep, usage: { inputTokens: number; outputTokens: number }, model: string): void {
+export function recordUsage(
+  run: ChainRun,
+  record: RunStep,
+  usage: { inputTokens: number; outputTokens: number },
+  model: string,
+): void {
   record.usage = {
     inputTokens: (record.usage?.inputTokens ?? 0) + usage.inputTokens,
     outputTokens: (record.usage?.outputTokens ?? 0) + usage.outputTokens,

@@ -91,9 +91,7 @@ export const chainStepSchema = z.discriminatedUnion(
         reply: z.string().max(4_000).optional(),
       })
       .strict(),
-    z
-      .object({ type: z.literal('refuse'), ...common, when: gateRules, reply: z.string().max(4_000).optional() })
-      .strict(),
+    z.object({ type: z.literal('refuse'), ...common, when: gateRules, reply: z.string().max(4_000).optional() }).strict(),
   ],
   {
     error: (issue) =>
@@ -227,7 +225,11 @@ function labelOf(chain: Chain, index: number): string {
 }
 
 function invalidChain(details: Array<{ path: string; message: string }>): AppError {
-  return new AppError('invalid_request', `Invalid chain: ${details.map((detail) => `${detail.path}: ${detail.message}`).join('; ')}`, {
-    details,
-  });
+  return new AppError(
+    'invalid_request',
+    `Invalid chain: ${details.map((detail) => `${detail.path}: ${detail.message}`).join('; ')}`,
+    {
+      details,
+    },
+  );
 }

@@ -63,4 +63,3 @@ export function usageOf(result: ModelCallResult, plan: ModelPlan): { inputTokens
       outputTokens ?? countTextTokens(result.text + result.toolCalls.map((call) => call.toolName + call.input).join('')),
   };
 }
-

@@ -64,7 +64,10 @@ for (const database of testDatabases()) {
         ],
       );
       assert.deepEqual(
-        world.provider.requests.at(-2)!.body.tools.map((tool: any) => tool.function.name).sort(),
+        world.provider.requests
+          .at(-2)!
+          .body.tools.map((tool: any) => tool.function.name)
+          .sort(),
         ['local__echo', 'web__add_tool', 'web__counter_increment', 'web__echo', 'web__fail', 'web__hang', 'web__throw'].sort(),
       );
 
@@ -105,13 +108,16 @@ for (const database of testDatabases()) {
       await world.send(conversationId, 'hang');
       const running = await log.waitFor((event) => event.type === 'message.delta' && (event.part as any)?.state === 'running');
       const message = log.of('message').find((event) => event.message.id === running.messageId).message;
-      const cancel = await world.server.request('POST', `/api/v1/runs/${message.runId}/cancel`, { token: world.alice.accessToken });
+      const cancel = await world.server.request('POST', `/api/v1/runs/${message.runId}/cancel`, {
+        token: world.alice.accessToken,
+      });
       assert.equal(cancel.body.status, 'cancelled');
       const done = await log.done();
       log.stop();
       assert.equal(done.status, 'cancelled');
       const deadline = Date.now() + 5_000;
-      while (world.mcp.state.hangsCancelled === before && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      while (world.mcp.state.hangsCancelled === before && Date.now() < deadline)
+        await new Promise((resolve) => setImmediate(resolve));
       assert.equal(world.mcp.state.hangsCancelled, before + 1, 'the MCP server saw the call cancelled');
     });
   });

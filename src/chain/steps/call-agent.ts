@@ -23,7 +23,8 @@ export const callAgent: StepHandler<Extract<ChainStep, { type: 'call_agent' }>> 
   const path = [...run.callPath, { id: target.id, handle: target.handle }];
   const shown = path.map((hop) => `@${hop.handle}`).join(' → ');
   if (run.callPath.some((hop) => hop.id === target.id)) throw new AppError('invalid_request', `call_agent: cycle (${shown})`);
-  if (path.length - 1 > maxCallHops) throw new AppError('invalid_request', `call_agent: more than ${maxCallHops} hops (${shown})`);
+  if (path.length - 1 > maxCallHops)
+    throw new AppError('invalid_request', `call_agent: more than ${maxCallHops} hops (${shown})`);
   await run.checkpoint();
   const steps: RunStep[] = [];
   const sink = new CollectingSink();
@@ -31,9 +32,7 @@ export const callAgent: StepHandler<Extract<ChainStep, { type: 'call_agent' }>> 
     ...run,
     agent: target,
     runId: null,
-    history: Promise.resolve([
-      { senderType: 'user', senderId: run.agent.id, senderHandle: run.agent.handle, content: question },
-    ]),
+    history: Promise.resolve([{ senderType: 'user', senderId: run.agent.id, senderHandle: run.agent.handle, content: question }]),
     steps,
     reply: sink,
     callPath: path,

@@ -13,7 +13,9 @@ export const decide: StepHandler<Extract<ChainStep, { type: 'decide' }>> = async
   record.input = { question: step.question, options: values };
   const history = await run.history;
   await run.checkpoint();
-  const listed = step.options.map((option) => `- ${option.value}${option.description ? `: ${option.description}` : ''}`).join('\n');
+  const listed = step.options
+    .map((option) => `- ${option.value}${option.description ? `: ${option.description}` : ''}`)
+    .join('\n');
   const result = await callModelQuietly(run, record, {
     history,
     instruction: `Decide: ${step.question}\nOptions:\n${listed}\nAnswer only with JSON {"choice": "<one option>"}.`,

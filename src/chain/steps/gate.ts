@@ -36,7 +36,8 @@ async function failedRules(run: ChainRun, step: GateStep): Promise<string[]> {
   const failed: string[] = [];
   const sender = run.trigger.sender.handle.toLowerCase();
   if (senders && !senders.some((handle) => handle.toLowerCase() === sender)) failed.push(`sender @${sender} is not listed`);
-  if (pattern !== undefined && !new RegExp(pattern, 'i').test(run.trigger.content)) failed.push('the message does not match the pattern');
+  if (pattern !== undefined && !new RegExp(pattern, 'i').test(run.trigger.content))
+    failed.push('the message does not match the pattern');
   if (hours && !isWithin(hours, new Date())) failed.push(`outside ${hours.from}–${hours.to} UTC`);
   if (maxRunsPerHour !== undefined) {
     await run.checkpoint();

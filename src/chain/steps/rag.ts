@@ -38,6 +38,8 @@ export const rag: StepHandler<Extract<ChainStep, { type: 'rag' }>> = async (run,
     };
     run.reply.putPart(run.reply.parts.length, citation);
   }
-  record.output = { chunks: chunks.map((chunk) => ({ chunkId: chunk.chunkId, documentId: chunk.documentId, score: chunk.score })) };
+  record.output = {
+    chunks: chunks.map((chunk) => ({ chunkId: chunk.chunkId, documentId: chunk.documentId, score: chunk.score })),
+  };
   return {};
 };
