@@ -63,6 +63,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     cancelRun: async () => {
       throw new AppError('not_found', 'Run not found');
     },
+    answerApproval: async () => {
+      throw new AppError('not_found', 'Run not found');
+    },
     onClose: [],
   };
 

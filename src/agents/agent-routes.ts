@@ -12,9 +12,13 @@ const editable = {
   temperature: z.number().min(0).max(2).nullable(),
   maxOutputTokens: z.number().int().min(1).max(200_000).nullable(),
   tools: z.array(z.string().min(1).max(200)).max(100),
+  toolApprovals: z.array(z.string().min(1).max(200)).max(100),
   memoryEnabled: z.boolean(),
   /** Checked in full by validateChain (src/chain/chain-schema.ts) for readable errors. */
-  chain: z.object({ steps: z.array(z.unknown()) }).passthrough().nullable(),
+  chain: z
+    .object({ steps: z.array(z.unknown()) })
+    .passthrough()
+    .nullable(),
   budgets: z
     .object({
       maxSteps: z.number().int().min(1).max(1_000).optional(),

@@ -32,8 +32,10 @@ export function createAgentsFeature(app: FastifyInstance, context: AppContext): 
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };
+  context.answerApproval = (principal, runId, approvalId, answer) => runs.answerApproval(principal, runId, approvalId, answer);
   if (context.config.mode !== 'distributed') {
     app.addHook('onReady', async () => {
+      await runs.expireRequests();
       const recovered = await markAbandonedRunsInterrupted(context.db);
       for (const message of recovered) {
         await context.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });

@@ -33,6 +33,8 @@ export interface PublicAgent {
   chain: Chain | null;
   /** Per-agent run budgets over the config defaults; null for the defaults. */
   budgets: Partial<BudgetLimits> | null;
+  /** Tool refs whose calls pause the run for the requester's approval (each covered by `tools`). */
+  toolApprovals: string[];
   ownerId: string;
   createdAt: string;
   updatedAt: string;
@@ -51,6 +53,7 @@ export interface AgentInput {
   /** Validated with `validateChain`; null restores the default chain. */
   chain?: unknown;
   budgets?: Partial<BudgetLimits> | null;
+  toolApprovals?: string[];
 }
 
 /** What agent CRUD needs: storage and the configured models (to check `model`). */
@@ -77,6 +80,7 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
     memoryEnabled: row.memoryEnabled,
     chain: (row.actionChain as Chain | null) ?? null,
     budgets: (row.budgets as Partial<BudgetLimits> | null) ?? null,
+    toolApprovals: row.toolApprovals,
     ownerId: row.ownerId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -114,6 +118,7 @@ export async function createAgent(
           memoryEnabled: input.memoryEnabled ?? false,
           actionChain,
           budgets: input.budgets ?? null,
+          toolApprovals: checkApprovals(input.toolApprovals ?? [], input.tools ?? []),
           ownerId: principal.userId,
         })
         .returning();
@@ -169,6 +174,8 @@ export async function updateAgent(
   const changes: Partial<AgentRow> = withoutUndefined(fields);
   if (chain !== undefined) changes.actionChain = chain === null ? null : checkChain(chain, input.tools ?? current.tools);
   else if (input.tools !== undefined && current.actionChain) checkChain(current.actionChain, input.tools);
+  if (input.toolApprovals !== undefined || input.tools !== undefined)
+    checkApprovals(input.toolApprovals ?? current.toolApprovals, input.tools ?? current.tools);
   try {
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
@@ -225,8 +232,7 @@ function checkChain(raw: unknown, tools: readonly string[]): Chain {
   const chain = validateChain(raw);
   chain.steps.forEach((step, index) => {
     if (step.type !== 'use_tool') return;
-    const server = /^mcp:([^/]+)\//.exec(step.tool)?.[1];
-    if (!tools.includes(step.tool) && !(server && tools.includes(`mcp:${server}/*`))) {
+    if (!isCovered(step.tool, tools)) {
       const path = `chain.steps.${index}.tool`;
       throw new AppError('invalid_request', `Invalid chain: ${path}: ${step.tool} is not one of the agent's tools`, {
         details: [{ path, message: `${step.tool} is not one of the agent's tools` }],
@@ -234,6 +240,22 @@ function checkChain(raw: unknown, tools: readonly string[]): Chain {
     }
   });
   return chain;
+}
+
+/** Each approval ref must be one of `tools` or covered by one (its server's `*`). Throws invalid_request. */
+function checkApprovals(approvals: string[], tools: readonly string[]): string[] {
+  const uncovered = approvals.filter((ref) => !isCovered(ref, tools));
+  if (uncovered.length > 0) {
+    throw new AppError('invalid_request', `toolApprovals names tools the agent does not have: ${uncovered.join(', ')}`, {
+      details: uncovered.map((ref) => ({ path: 'toolApprovals', ref, message: "not one of the agent's tools" })),
+    });
+  }
+  return approvals;
+}
+
+function isCovered(ref: string, tools: readonly string[]): boolean {
+  const server = /^mcp:([^/]+)\//.exec(ref)?.[1];
+  return tools.includes(ref) || (server !== undefined && tools.includes(`mcp:${server}/*`));
 }
 
 async function checkCanManage(db: Executor, principal: Principal, agent: AgentRow): Promise<void> {

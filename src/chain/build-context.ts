@@ -108,7 +108,8 @@ function toChatTurn(entry: HistoryEntry, agentId: string): ChatTurn {
  * the trigger's seq; plus `agentId`'s own replies stored after the trigger (messages sent while an
  * earlier run was starting can take their seq before its reply), placed just before the trigger.
  * Runs of one agent in one conversation go one at a time in trigger order, so those replies all
- * answer earlier messages. Messages still streaming and empty messages are left out. One prepared
+ * answer earlier messages. Messages still streaming, empty messages and a paused run's requests to
+ * a person (a `human-request` part) are left out. One prepared
  * statement: this read is on the path from a posted message to the model request.
  */
 export async function loadHistory(db: Db, trigger: PublicMessage, agentId: string): Promise<HistoryEntry[]> {
@@ -148,7 +149,8 @@ function historySql(scope: string): string {
     select seq, sender_type, sender_id, sender_handle, content from messages
     where conversation_id = $1::uuid
       and (seq <= $2::bigint or (sender_type = 'agent' and sender_id = $3::uuid))
-      and status <> 'streaming' and content <> '' and ${scope.replaceAll('$4', '$4::uuid')}
+      and status <> 'streaming' and content <> '' and not parts @> '[{"type":"human-request"}]'::jsonb
+      and ${scope.replaceAll('$4', '$4::uuid')}
     order by seq desc
     limit ${maxHistoryMessages}`;
 }

@@ -10,6 +10,7 @@ import type { ChainStep } from './chain-schema.ts';
 import type { KnowledgeSearch, RetrievedChunk } from './knowledge-search.ts';
 import type { ReplySink } from './reply-sink.ts';
 import type { RunBudget } from './run-budget.ts';
+import type { ResumeState } from './run-pause.ts';
 import type { RunStep } from './run-step.ts';
 
 /** What the chain needs from the app: storage, models, MCP tools and (when installed) retrieval. */
@@ -50,12 +51,18 @@ export interface ChainRun {
   /** Stores the steps so far; called before a step that takes time. */
   checkpoint(): Promise<void>;
   state: ChainState;
+  /** Set when the run resumes after a pause: where to continue and the person's answer. */
+  resume?: ResumeState;
+  /** The answer to the approval the run paused on (only for that call id and arguments hash). */
+  approval?: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
 }
 
 /** How a chain ended. `error` is readable (shown on the message and the run). */
 export interface ChainOutcome {
-  status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
+  status: 'complete' | 'failed' | 'cancelled' | 'interrupted' | 'waiting';
   error: string | null;
+  /** When `waiting`: what the run waits for and how to resume it. */
+  resume?: ResumeState;
 }
 
 /** What steps leave for later steps. */

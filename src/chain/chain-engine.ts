@@ -2,6 +2,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { ChainOutcome, ChainRun, StepHandler, StepResult } from './chain-context.ts';
 import { defaultChain, indexStepIds, type Chain, type ChainStep, type ChainStepType } from './chain-schema.ts';
 import { BudgetExceeded } from './run-budget.ts';
+import { RunPaused, type ResumeState } from './run-pause.ts';
 import { ServerStopping, type RunStep } from './run-step.ts';
 import { callAgent } from './steps/call-agent.ts';
 import { decide } from './steps/decide.ts';
@@ -35,32 +36,71 @@ export function chainOf(agent: { actionChain: unknown }): Chain {
  * is the step's `next`, a `decide` option's target, or the following one; `end` or the last step
  * finishes. Every step counts against the run's budget. Never throws: an abort (cancel, shutdown)
  * ends `cancelled` / `interrupted`, a budget or a step failure ends `failed` with a readable error.
+ * A step that needs a person's approval ends it `waiting` with the state to resume from (the
+ * paused step stays unfinished); `run.resume` continues there, in that step's record.
  */
 export async function runChain(run: ChainRun): Promise<ChainOutcome> {
   const chain = chainOf(run.agent);
   const indexById = indexStepIds(chain);
-  let index = 0;
+  let index = run.resume ? restore(run, run.resume) : 0;
   while (index < chain.steps.length) {
     const step = chain.steps[index]!;
-    const record = startRecord(run, step);
+    const resuming = run.resume !== undefined && run.steps.at(-1)?.finishedAt === null;
+    const record = resuming ? run.steps.at(-1)! : startRecord(run, step);
     let result: StepResult;
     try {
       if (run.signal.aborted) throw run.signal.reason;
-      run.budget.spendStep();
+      if (resuming) run.reply.publishStep(record);
+      else run.budget.spendStep();
       result = await (handlers[step.type] as StepHandler<ChainStep>)(run, step, record);
     } catch (error) {
+      if (error instanceof RunPaused && run.runId !== null) {
+        record.output = { ...record.output, waitingFor: { approval: error.approval.toolName, args: error.approval.args } };
+        return { status: 'waiting', error: null, resume: pauseState(run, index, error) };
+      }
       const outcome = failureOutcome(run, error);
       record.error = outcome.error ?? (outcome.status === 'cancelled' ? 'Cancelled' : null);
       finishRecord(run, record);
       return outcome;
     }
     finishRecord(run, record);
+    run.resume = undefined;
     if ('stop' in result) return result.stop;
     const next = result.next ?? ('next' in step ? step.next : undefined);
     if (next === 'end') return { status: 'complete', error: null };
     index = next === undefined ? index + 1 : indexById.get(next)!;
   }
   return { status: 'complete', error: null };
+}
+
+/** Puts a resumed run's state back and returns the step index to continue at. */
+function restore(run: ChainRun, resume: ResumeState): number {
+  run.state.memories.push(...resume.memories);
+  run.state.notes.push(...resume.notes);
+  run.state.chunks.push(...resume.chunks);
+  run.state.inputTokens = resume.inputTokens;
+  run.state.outputTokens = resume.outputTokens;
+  run.state.modelName = resume.modelName;
+  run.budget.steps = resume.budget.steps;
+  run.budget.toolCalls = resume.budget.toolCalls;
+  run.budget.tokens = resume.budget.tokens;
+  return resume.stepIndex;
+}
+
+function pauseState(run: ChainRun, stepIndex: number, paused: RunPaused): ResumeState {
+  const { state, budget } = run;
+  return {
+    stepIndex,
+    memories: state.memories,
+    notes: state.notes,
+    chunks: state.chunks,
+    inputTokens: state.inputTokens,
+    outputTokens: state.outputTokens,
+    ...(state.modelName ? { modelName: state.modelName } : {}),
+    budget: { steps: budget.steps, toolCalls: budget.toolCalls, tokens: budget.tokens },
+    ...(paused.generate ? { generate: paused.generate } : {}),
+    approval: paused.approval,
+  };
 }
 
 function startRecord(run: ChainRun, step: ChainStep): RunStep {

@@ -1,9 +1,10 @@
 import type { LanguageModelV4FunctionTool, LanguageModelV4ToolResultPart } from '@ai-sdk/provider';
 import { AppError } from '../errors/app-error.ts';
-import type { AgentTool } from '../mcp/agent-tools.ts';
+import { modelSafeName, parseToolRef, type AgentTool } from '../mcp/agent-tools.ts';
 import type { ToolCallPart } from '../messages/message-shape.ts';
 import type { ModelToolCall } from '../providers/model-stream.ts';
 import type { ChainRun } from './chain-context.ts';
+import { hashArgs, RunPaused } from './run-pause.ts';
 
 /** The longest tool result text kept in a part and given back to the model (characters). */
 const maxResultChars = 20_000;
@@ -33,14 +34,16 @@ export function toModelTools(tools: readonly AgentTool[]): LanguageModelV4Functi
  * of the reply (`running`, then `done` or `error`). Counts against the run's tool-call budget
  * (throws BudgetExceeded). A tool that fails, is unknown, gets unparsable arguments or whose
  * server is down gives the model an error result rather than failing the run; an abort rethrows
- * the signal's reason. Returns the result for the prompt and the part as it ended.
+ * the signal's reason. A tool the agent's `toolApprovals` name throws RunPaused (part
+ * `awaiting-approval`) unless the run resumes with a decision for this call and these exact
+ * arguments: approved runs it, denied gives the model an `execution-denied` result (part `denied`).
+ * Returns the result for the prompt and the part as it ended.
  */
 export async function executeToolCall(
   run: ChainRun,
   tools: readonly AgentTool[],
   call: ModelToolCall,
 ): Promise<{ result: LanguageModelV4ToolResultPart; part: ToolCallPart }> {
-  run.budget.spendToolCall();
   const tool = tools.find((candidate) => candidate.name === call.toolName);
   const args = parseArgs(call.input);
   const part: ToolCallPart = {
@@ -59,6 +62,21 @@ export async function executeToolCall(
     show();
     return { result: toolResult(call, { type: 'error-text', value: message }), part };
   };
+  if (tool && args && needsApproval(run.agent.toolApprovals, tool)) {
+    const argsHash = hashArgs(args);
+    const answer = run.approval?.toolCallId === call.toolCallId && run.approval.argsHash === argsHash ? run.approval : undefined;
+    if (!answer) {
+      part.state = 'awaiting-approval';
+      show();
+      throw new RunPaused({ toolCallId: call.toolCallId, toolName: call.toolName, toolRef: tool.ref, args, argsHash });
+    }
+    if (answer.decision === 'deny') {
+      part.state = 'denied';
+      show();
+      return { result: toolResult(call, { type: 'execution-denied', reason: 'The person denied this call' }), part };
+    }
+  }
+  run.budget.spendToolCall();
   show();
   if (!tool) return fail(`Unknown tool "${call.toolName}"`);
   if (!args) return fail('The arguments are not a JSON object');
@@ -73,6 +91,17 @@ export async function executeToolCall(
     if (run.signal.aborted) throw run.signal.reason;
     return fail(AppError.isInstance(error) ? error.message : 'The tool call failed');
   }
+}
+
+/** Whether `approvalRefs` (an agent's `toolApprovals`) cover `tool`: its ref, its server's `*`, or its exact `mcp:<server>/<tool>`. */
+function needsApproval(approvalRefs: readonly string[], tool: AgentTool): boolean {
+  const server = parseToolRef(tool.ref)?.server;
+  return approvalRefs.some((ref) => {
+    if (ref === tool.ref) return true;
+    const parsed = parseToolRef(ref);
+    if (!parsed || parsed.server !== server) return false;
+    return parsed.tool === '*' || modelSafeName(parsed.server, parsed.tool, new Set()) === tool.name;
+  });
 }
 
 function toolResult(call: ModelToolCall, output: LanguageModelV4ToolResultPart['output']): LanguageModelV4ToolResultPart {

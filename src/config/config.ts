@@ -101,6 +101,11 @@ const configSchema = z
     CHORUS_RUN_MAX_STEPS: z.coerce.number().int().min(1).default(25),
     CHORUS_RUN_MAX_TOOL_CALLS: z.coerce.number().int().min(0).default(20),
     CHORUS_RUN_MAX_TOKENS: z.coerce.number().int().min(1).default(200_000),
+    CHORUS_HUMAN_REQUEST_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(24 * 3_600_000),
     mcpServers: z.array(mcpServerEntrySchema).default([]),
   })
   .superRefine((value, ctx) => {
@@ -193,6 +198,8 @@ export interface Config {
     partialSaveIntervalMs: number;
     /** Default run budgets (an agent's `budgets` may override each): chain steps and extra model rounds, tool calls, tokens in + out. */
     budgets: { maxSteps: number; maxToolCalls: number; maxTokens: number };
+    /** How long a paused run's approval request waits for its answer before it expires. */
+    humanRequestTtlMs: number;
   };
   /** WebSocket and SSE: heartbeat period (a dead socket is dropped within two) and the per-connection outbound buffer bound. */
   realtime: {
@@ -271,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
         maxToolCalls: value.CHORUS_RUN_MAX_TOOL_CALLS,
         maxTokens: value.CHORUS_RUN_MAX_TOKENS,
       },
+      humanRequestTtlMs: value.CHORUS_HUMAN_REQUEST_TTL_MS,
     },
     realtime: {
       heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,

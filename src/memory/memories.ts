@@ -30,7 +30,10 @@ function toPublicMemory(row: MemoryRow): PublicMemory {
 }
 
 /** The newest facts `agentId` keeps about `userId` (at most 50), oldest first. */
-export async function loadFacts(db: Executor, owner: { workspaceId: string; agentId: string; userId: string }): Promise<string[]> {
+export async function loadFacts(
+  db: Executor,
+  owner: { workspaceId: string; agentId: string; userId: string },
+): Promise<string[]> {
   const rows = await db
     .select({ content: memories.content })
     .from(memories)
@@ -76,9 +79,7 @@ export async function listMemories(db: Executor, principal: Principal, agentId?:
 export async function deleteMemory(db: Executor, principal: Principal, memoryId: string): Promise<void> {
   const deleted = await db
     .delete(memories)
-    .where(
-      and(eq(memories.id, memoryId), eq(memories.workspaceId, principal.workspaceId), eq(memories.userId, principal.userId)),
-    )
+    .where(and(eq(memories.id, memoryId), eq(memories.workspaceId, principal.workspaceId), eq(memories.userId, principal.userId)))
     .returning({ id: memories.id });
   if (deleted.length === 0) throw notFound('Memory');
 }

@@ -22,7 +22,8 @@ export interface ToolCallPart {
   name: string;
   ref: string | null;
   args: Record<string, unknown>;
-  state: 'running' | 'done' | 'error';
+  /** `awaiting-approval` while a person decides (the run is paused), `denied` when they refused it. */
+  state: 'running' | 'done' | 'error' | 'awaiting-approval' | 'denied';
   /** The tool's text result (also for a tool's own failure, `isError: true`). */
   result?: { text: string; isError: boolean };
   /** Why the call could not be made (server down, timeout, unknown tool, bad arguments). */
@@ -40,8 +41,27 @@ export interface CitationPart {
   score: number;
 }
 
-/** One entry of a message's `parts` (SPEC §3): attachments, tool calls with results, citations. */
-export type MessagePart = AttachmentPart | ToolCallPart | CitationPart;
+/**
+ * A paused run asks a person (`addressedTo`, a user id) to approve one tool call with exactly
+ * `args` (`argsHash` binds the answer to them). `status` changes from `pending` once, to
+ * `approved`, `denied`, `expired` or `cancelled`; the request's message is updated then.
+ */
+export interface HumanRequestPart {
+  type: 'human-request';
+  requestId: string;
+  runId: string;
+  kind: 'approval';
+  addressedTo: string;
+  toolName: string;
+  toolRef: string | null;
+  args: Record<string, unknown>;
+  argsHash: string;
+  status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+  expiresAt: string;
+}
+
+/** One entry of a message's `parts` (SPEC §3): attachments, tool calls with results, citations, human requests. */
+export type MessagePart = AttachmentPart | ToolCallPart | CitationPart | HumanRequestPart;
 
 /** A message as every transport shows it (SPEC §3). Timestamps are ISO 8601 strings. */
 export interface PublicMessage {

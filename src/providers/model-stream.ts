@@ -110,7 +110,13 @@ export function streamModelReply(input: ModelCallInput): Promise<ModelCallResult
 async function streamWithFallback(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
   const first = await streamWithRetries(input, input.model, startedAt);
-  if (first.outcome !== 'failed' || first.text !== '' || first.toolCalls.length > 0 || !input.fallback || input.fallback.name === input.model.name)
+  if (
+    first.outcome !== 'failed' ||
+    first.text !== '' ||
+    first.toolCalls.length > 0 ||
+    !input.fallback ||
+    input.fallback.name === input.model.name
+  )
     return first;
   const second = await streamWithRetries(input, input.fallback, startedAt);
   return { ...second, attempts: first.attempts + second.attempts };
@@ -123,7 +129,11 @@ async function streamWithRetries(input: ModelCallInput, model: ResolvedModel, st
     const result = await streamOnce(input, model, startedAt);
     const failure = result.failure;
     if (!failure) return { ...result.value, attempts };
-    const canRetry = result.value.text === '' && result.value.toolCalls.length === 0 && attempts <= input.policy.maxRetries && isRetryableProviderError(failure);
+    const canRetry =
+      result.value.text === '' &&
+      result.value.toolCalls.length === 0 &&
+      attempts <= input.policy.maxRetries &&
+      isRetryableProviderError(failure);
     if (!canRetry) return { ...result.value, attempts };
     const delayMs = retryDelayMs(failure, attempts, input.policy.retryBaseDelayMs);
     if (delayMs > input.policy.maxRetryDelayMs) {

@@ -175,6 +175,7 @@ export async function createReply(deps: RunDeps, job: RunJob, status: 'streaming
     threadRootId: job.trigger.threadRootId ?? undefined,
     onBehalfOf: job.run.onBehalfOf ?? undefined,
   });
-  if (status === 'cancelled') await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
+  if (status === 'cancelled')
+    await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
   return message;
 }

@@ -10,7 +10,9 @@ import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import type { MessageDeps } from '../messages/messages.ts';
 import { ConversationReply, createReply } from './conversation-reply.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { claimQueuedRun, finishRunRow, saveRunSteps, type RunRow } from './run-store.ts';
+import { claimQueuedRun, finishRunRow, pauseRunRow, saveRunSteps, type RunRow } from './run-store.ts';
+import { openApprovalRequest } from '../chain/human-requests.ts';
+import type { ResumeState } from '../chain/run-pause.ts';
 
 /** What a run needs from the app: storage, fan-out, models, tools and the agents' config. */
 export interface RunDeps extends MessageDeps, ChainDeps {
@@ -30,6 +32,12 @@ export interface RunJob {
    * must precede the reply message; `abandon()` releases the requester when the run ends without writing it.
    */
   started?: { insert(steps: RunStep[]): Promise<void>; abandon(): void };
+  /** Set when a paused run continues: its steps so far, where to resume, and the person's answer. */
+  resume?: {
+    steps: RunStep[];
+    state: ResumeState;
+    approval: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
+  };
 }
 
 /** The reply message is created at most this long after its run starts (ms), request out or not. */
@@ -49,7 +57,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
   // The history ends at the trigger, so it loads while the run is claimed.
   const history = loadHistory(deps.db, job.trigger, job.agent.id);
   history.catch(() => undefined); // awaited (and reported) by the steps that read it
-  const steps: RunStep[] = [];
+  const steps: RunStep[] = job.resume?.steps ?? [];
   if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, steps))) {
     await createReply(deps, job, 'cancelled');
     return undefined;
@@ -77,12 +85,14 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
       await saveRunSteps(deps.db, job.run.id, steps);
     },
     state,
+    ...(job.resume ? { resume: job.resume.state, approval: job.resume.approval } : {}),
   }).finally(() => clearTimeout(openBy));
   await reply.open(); // rethrows when the message could not be created
   const usage: MessageUsage = {
     ...(state.modelName ? { inputTokens: state.inputTokens, outputTokens: state.outputTokens, model: state.modelName } : {}),
     latencyMs: Math.round(performance.now() - startedAt),
   };
+  if (outcome.status === 'waiting') return pause(deps, job, reply, steps, outcome.resume!, usage);
   return reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
     finishRunRow(deps.db, job.run.id, {
       status: outcome.status === 'complete' ? 'completed' : outcome.status,
@@ -94,3 +104,38 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
   );
 }
 
+/**
+ * Pauses the run for a person's approval: the reply so far ends `complete` (its tool-call part
+ * `awaiting-approval`), the run row becomes `waiting` with its resume state, and the approval
+ * request is posted to the requester (`human.request`). A run no person requested cannot ask anyone:
+ * it fails instead.
+ */
+async function pause(
+  deps: RunDeps,
+  job: RunJob,
+  reply: ConversationReply,
+  steps: RunStep[],
+  resume: ResumeState,
+  usage: MessageUsage,
+): Promise<PublicMessage | undefined> {
+  const requester = job.trigger.sender.type === 'user' ? job.trigger.sender : undefined;
+  if (!requester) {
+    const error = `${resume.approval.toolName} needs a person's approval, and no person asked for this reply`;
+    return reply.close({ status: 'failed', error, usage }, () =>
+      finishRunRow(deps.db, job.run.id, { status: 'failed', messageId: reply.message!.id, steps, usage, error }),
+    );
+  }
+  return reply.close({ status: 'complete', error: null, usage }, async () => {
+    await pauseRunRow(deps.db, job.run.id, { steps, resumeState: resume, messageId: reply.message!.id, usage });
+    await openApprovalRequest(deps, {
+      workspaceId: job.run.workspaceId,
+      conversationId: job.run.conversationId,
+      runId: job.run.id,
+      agent: job.agent,
+      addressedTo: requester,
+      threadRootId: job.trigger.threadRootId,
+      approval: resume.approval,
+      ttlMs: deps.agentsConfig.humanRequestTtlMs,
+    });
+  });
+}

@@ -6,8 +6,15 @@ import { conversationTopic } from '../bus/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
 import { executeRun, type RunDeps, type RunJob } from './run-agent.ts';
+import { eq } from 'drizzle-orm';
+import { getAgentRow } from '../agents/agents.ts';
+import { answerApproval, findExpiredRequests, findPendingRequests, settleRequest } from '../chain/human-requests.ts';
+import type { ResumeState } from '../chain/run-pause.ts';
+import { messages } from '../db/schema.ts';
+import { toPublicMessage } from '../messages/message-shape.ts';
 import {
   cancelQueuedRun,
+  requeueWaitingRun,
   finishRunRow,
   findRunByTrigger,
   findStreamingReplyId,
@@ -56,6 +63,7 @@ export class RunService {
   #active = new Map<string, ActiveRun>();
   #stopping = false;
   #stopListening: () => void;
+  #expirySweep: NodeJS.Timeout;
   /** Called with each reply that completed, and its chain depth (agent-to-agent mentions). */
   onReplyCompleted: ((message: PublicMessage, depth: number) => void) | undefined;
 
@@ -67,6 +75,55 @@ export class RunService {
     this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
       if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
     });
+    const sweepEveryMs = Math.min(deps.agentsConfig.humanRequestTtlMs, 60_000);
+    this.#expirySweep = setInterval(() => {
+      this.expireRequests().catch((error: unknown) => deps.logger.error({ err: error }, 'expiring human requests failed'));
+    }, sweepEveryMs);
+    this.#expirySweep.unref();
+  }
+
+  /**
+   * Answers an approval request of a paused run the principal can see (404 otherwise), then resumes
+   * the run in its mailbox (approved: the call runs; denied: the model is told). Throws forbidden
+   * (not the addressed member) and conflict (answered before, expired, arguments changed). Returns
+   * the run (`queued` or already further).
+   */
+  async answerApproval(
+    principal: Principal,
+    runId: string,
+    requestId: string,
+    answer: { decision: 'approve' | 'deny'; argsHash?: string },
+  ): Promise<PublicRun> {
+    await getRunForPrincipal(this.#deps.db, principal, runId);
+    const request = await answerApproval(this.#deps, principal, runId, requestId, answer);
+    await this.#resume(runId, { toolCallId: request.toolCallId, argsHash: request.argsHash, decision: answer.decision });
+    return this.getRun(principal, runId);
+  }
+
+  /** Expires the approval requests whose time ran out and fails their runs with a readable error. */
+  async expireRequests(): Promise<void> {
+    for (const request of await findExpiredRequests(this.#deps.db)) {
+      if (!(await settleRequest(this.#deps, request, 'expired'))) continue;
+      await finishRunRow(this.#deps.db, request.runId, {
+        status: 'failed',
+        error: `The approval of ${request.toolName} expired unanswered`,
+      });
+    }
+  }
+
+  /** Puts a waiting run back in its mailbox with the person's answer (once; a run no longer waiting is left alone). */
+  async #resume(runId: string, approval: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' }): Promise<void> {
+    const row = await requeueWaitingRun(this.#deps.db, runId);
+    if (!row?.resumeState || !row.triggerMessageId) return;
+    const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
+    const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId));
+    const job: RunJob = {
+      run: row,
+      agent,
+      trigger: toPublicMessage(triggerRow!),
+      resume: { steps: row.steps as RunStep[], state: row.resumeState as unknown as ResumeState, approval },
+    };
+    this.#mailboxes.push(`${row.conversationId}:${agent.id}`, () => this.#execute(job, 0));
   }
 
   /** Number of runs executing in this process now. */
@@ -148,6 +205,10 @@ export class RunService {
     const run = await getRunForPrincipal(this.#deps.db, principal, runId);
     if (!(await this.#abortActive(runId))) {
       const cancelledQueued = await cancelQueuedRun(this.#deps.db, runId);
+      if (cancelledQueued) {
+        for (const request of await findPendingRequests(this.#deps.db, [runId]))
+          await settleRequest(this.#deps, request, 'cancelled');
+      }
       if (!cancelledQueued && !(await this.#abortActive(runId))) await this.#cancelElsewhere(run);
     }
     const row = await getRunRow(this.#deps.db, runId);
@@ -177,6 +238,7 @@ export class RunService {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#stopListening();
+    clearInterval(this.#expirySweep);
     const active = [...this.#active.values()];
     for (const run of active) run.controller.abort(new ServerStopping('server stopping'));
     await Promise.all(active.map((run) => run.done));

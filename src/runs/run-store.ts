@@ -122,7 +122,38 @@ export async function saveRunSteps(db: Executor, runId: string, steps: RunStep[]
     .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
 }
 
-/** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */
+/** Moves a running run to `waiting` (paused for a person) with what it needs to resume. */
+export async function pauseRunRow(
+  db: Executor,
+  runId: string,
+  paused: { steps: RunStep[]; resumeState: object; messageId: string; usage: MessageUsage },
+): Promise<void> {
+  await db
+    .update(runs)
+    .set({
+      status: 'waiting',
+      steps: paused.steps,
+      resumeState: paused.resumeState as Record<string, unknown>,
+      messageId: paused.messageId,
+      usage: paused.usage as Record<string, unknown>,
+    })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
+}
+
+/**
+ * Moves a `waiting` run back to `queued` to resume it, once. Returns the row with its resume
+ * state, undefined when it was no longer waiting (already resumed, cancelled, expired).
+ */
+export async function requeueWaitingRun(db: Executor, runId: string): Promise<RunRow | undefined> {
+  const [row] = await db
+    .update(runs)
+    .set({ status: 'queued' })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'waiting')))
+    .returning();
+  return row;
+}
+
+/** Sets a run's final status once: only a run still `queued`, `running` or `waiting` changes (resume state dropped). Returns whether it did. */
 export async function finishRunRow(
   db: Executor,
   runId: string,
@@ -130,18 +161,23 @@ export async function finishRunRow(
 ): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ ...final, usage: final.usage as Record<string, unknown> | null | undefined, finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .set({
+      ...final,
+      usage: final.usage as Record<string, unknown> | null | undefined,
+      resumeState: null,
+      finishedAt: new Date(),
+    })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running', 'waiting'])))
     .returning({ id: runs.id });
   return updated.length === 1;
 }
 
-/** Cancels a run that has not started yet. Returns false when it was no longer `queued`. */
+/** Cancels a run that has not started yet or is paused for a person. Returns false when it was neither `queued` nor `waiting`. */
 export async function cancelQueuedRun(db: Executor, runId: string): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ status: 'cancelled', finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+    .set({ status: 'cancelled', resumeState: null, finishedAt: new Date() })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'waiting'])))
     .returning({ id: runs.id });
   return updated.length === 1;
 }

@@ -17,24 +17,37 @@ export interface ChainWorld extends AgentWorld {
   getRun(runId: string): Promise<any>;
 }
 
-export async function startChainWorld(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<ChainWorld> {
-  const mcp = await startHttpMcpServer();
-  const gone = await startHttpMcpServer();
-  await gone.close();
+/** The environment of a chain world's server, besides the provider's (for a restart on the same data). */
+export function chainEnv(configFile: string, allowHosts: string[], env: Record<string, string> = {}): Record<string, string> {
+  return {
+    CHORUS_CONFIG_FILE: configFile,
+    CHORUS_OUTBOUND_ALLOW_HOSTS: allowHosts.join(','),
+    CHORUS_MCP_CALL_TIMEOUT_MS: '3000',
+    ...env,
+  };
+}
+
+/** Writes a config file naming the stdio test server `local`; returns its path. */
+export function writeMcpConfig(): string {
   const configDir = mkdtempSync(path.join(tmpdir(), 'chorus-chain-config-'));
   const configFile = path.join(configDir, 'chorus.json');
   writeFileSync(
     configFile,
     JSON.stringify({ mcpServers: [{ name: 'local', command: process.execPath, args: [mcpServerScript] }] }),
   );
+  return configFile;
+}
+
+export async function startChainWorld(
+  options: { databaseUrl?: string; dataDir?: string; env?: Record<string, string> } = {},
+): Promise<ChainWorld> {
+  const mcp = await startHttpMcpServer();
+  const gone = await startHttpMcpServer();
+  await gone.close();
   const world = await startAgentWorld({
     databaseUrl: options.databaseUrl,
-    env: {
-      CHORUS_CONFIG_FILE: configFile,
-      CHORUS_OUTBOUND_ALLOW_HOSTS: [new URL(mcp.url).host, new URL(gone.url).host].join(','),
-      CHORUS_MCP_CALL_TIMEOUT_MS: '3000',
-      ...options.env,
-    },
+    dataDir: options.dataDir,
+    env: chainEnv(writeMcpConfig(), [new URL(mcp.url).host, new URL(gone.url).host], options.env),
   });
   const add = async (name: string, url: string) => {
     const response = await world.server.request('POST', '/api/v1/mcp-servers', {

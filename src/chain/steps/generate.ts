@@ -1,8 +1,9 @@
-import type { LanguageModelV4Message } from '@ai-sdk/provider';
-import { streamModelReply, type ModelCallResult } from '../../providers/model-stream.ts';
+import type { LanguageModelV4Message, LanguageModelV4ToolResultPart } from '@ai-sdk/provider';
+import { streamModelReply, type ModelCallResult, type ModelToolCall } from '../../providers/model-stream.ts';
 import { recordUsage, type ChainRun, type StepHandler } from '../chain-context.ts';
 import type { ChainStep } from '../chain-schema.ts';
 import { planModelCall, usageOf, type ModelPlan } from '../model-plan.ts';
+import { RunPaused } from '../run-pause.ts';
 import type { RunStep } from '../run-step.ts';
 import { agentTools, executeToolCall, toModelTools } from '../tool-calls.ts';
 
@@ -31,14 +32,33 @@ export const generate: StepHandler<GenerateStep> = async (run, step, record) => 
     tools: resolved.tools.map((tool) => tool.name),
     ...(resolved.errors.length > 0 ? { toolErrors: resolved.errors } : {}),
   };
-  const continuation: LanguageModelV4Message[] = [];
-  let toolCalls = 0;
-  let last: ModelCallResult | undefined;
-  for (let round = 1; round <= maxRounds; round++) {
+  const resumed = run.resume?.generate;
+  const continuation: LanguageModelV4Message[] = resumed?.continuation ?? [];
+  let toolCalls = resumed?.toolCalls ?? 0;
+  let round = resumed?.round ?? 1;
+  /** Runs `calls` in order, then adds their results to the prompt; pauses (RunPaused with this state) on a call awaiting approval. */
+  const runCalls = async (calls: ModelToolCall[], results: LanguageModelV4ToolResultPart[]) => {
+    for (const [index, call] of calls.entries()) {
+      try {
+        results.push((await executeToolCall(run, resolved.tools, call)).result);
+      } catch (error) {
+        if (!(error instanceof RunPaused)) throw error;
+        throw new RunPaused(error.approval, { continuation, round, toolCalls, pendingCalls: calls.slice(index), results });
+      }
+      toolCalls++;
+    }
+    continuation.push({ role: 'tool', content: results });
+  };
+  if (resumed) {
+    await runCalls(resumed.pendingCalls, resumed.results);
+    record.output = { ...record.output, toolCalls };
+    round++;
+  }
+  for (; round <= maxRounds; round++) {
     if (round > 1) run.budget.spendStep();
     run.budget.checkTokens();
     const offerTools = round < maxRounds && resolved.tools.length > 0;
-    last = await callModel(run, plan, continuation, offerTools ? resolved : undefined);
+    const last = await callModel(run, plan, continuation, offerTools ? resolved : undefined);
     if (last.outcome === 'aborted') throw last.abortReason;
     recordUsage(run, record, usageOf(last, plan), last.modelName);
     record.output = outputOf(last, round, toolCalls);
@@ -61,13 +81,8 @@ export const generate: StepHandler<GenerateStep> = async (run, step, record) => 
       ],
     });
     await run.checkpoint();
-    const results = [];
-    for (const call of last.toolCalls) {
-      toolCalls++;
-      results.push((await executeToolCall(run, resolved.tools, call)).result);
-    }
+    await runCalls(last.toolCalls, []);
     record.output = outputOf(last, round, toolCalls);
-    continuation.push({ role: 'tool', content: results });
   }
   return { next: step.next };
 };
