@@ -55,6 +55,8 @@ export interface ChainRun {
   resume?: ResumeState;
   /** The answer to the approval the run paused on (only for that call id and arguments hash). */
   approval?: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
+  /** The person's reply to the `call_human` question the run paused on. */
+  humanAnswer?: { text: string; userId: string; messageId: string };
 }
 
 /** How a chain ended. `error` is readable (shown on the message and the run). */

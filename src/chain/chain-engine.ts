@@ -6,6 +6,7 @@ import { RunPaused, type ResumeState } from './run-pause.ts';
 import { ServerStopping, type RunStep } from './run-step.ts';
 import { callAgent } from './steps/call-agent.ts';
 import { decide } from './steps/decide.ts';
+import { callHuman } from './steps/call-human.ts';
 import { acceptGate, refuseGate } from './steps/gate.ts';
 import { generate } from './steps/generate.ts';
 import { memoryLoad } from './steps/memory-load.ts';
@@ -20,6 +21,7 @@ const handlers: { [T in ChainStepType]: StepHandler<Extract<ChainStep, { type: T
   decide,
   use_tool: useTool,
   call_agent: callAgent,
+  call_human: callHuman,
   rag,
   memory_load: memoryLoad,
   memory_store: memoryStore,
@@ -55,7 +57,11 @@ export async function runChain(run: ChainRun): Promise<ChainOutcome> {
       result = await (handlers[step.type] as StepHandler<ChainStep>)(run, step, record);
     } catch (error) {
       if (error instanceof RunPaused && run.runId !== null) {
-        record.output = { ...record.output, waitingFor: { approval: error.approval.toolName, args: error.approval.args } };
+        const waitingFor =
+          'approval' in error.waitingFor
+            ? { approval: error.waitingFor.approval.toolName, args: error.waitingFor.approval.args }
+            : { question: error.waitingFor.question.question, member: error.waitingFor.question.addressedTo.handle };
+        record.output = { ...record.output, waitingFor };
         return { status: 'waiting', error: null, resume: pauseState(run, index, error) };
       }
       const outcome = failureOutcome(run, error);
@@ -99,7 +105,7 @@ function pauseState(run: ChainRun, stepIndex: number, paused: RunPaused): Resume
     ...(state.modelName ? { modelName: state.modelName } : {}),
     budget: { steps: budget.steps, toolCalls: budget.toolCalls, tokens: budget.tokens },
     ...(paused.generate ? { generate: paused.generate } : {}),
-    approval: paused.approval,
+    ...paused.waitingFor,
   };
 }
 
@@ -132,6 +138,8 @@ function failureOutcome(run: ChainRun, error: unknown): ChainOutcome {
       : { status: 'cancelled', error: null };
   }
   if (error instanceof BudgetExceeded) return { status: 'failed', error: error.message };
+  if (error instanceof RunPaused)
+    return { status: 'failed', error: 'A called agent cannot wait for a person (approval or call_human)' };
   if (AppError.isInstance(error) && error.code !== 'internal') return { status: 'failed', error: error.message };
   run.deps.logger.error({ err: error, agentId: run.agent.id }, 'agent run step failed');
   return { status: 'failed', error: 'Internal error while running the agent' };

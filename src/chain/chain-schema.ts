@@ -84,6 +84,16 @@ export const chainStepSchema = z.discriminatedUnion(
       .strict(),
     z
       .object({
+        type: z.literal('call_human'),
+        ...common,
+        /** The question, posted as the agent's message; the person's thread reply to it is the answer. */
+        question: z.string().min(1).max(4_000),
+        /** Handle of the member to ask; default: the person who asked the agent. */
+        member: z.string().min(1).max(64).optional(),
+      })
+      .strict(),
+    z
+      .object({
         type: z.literal('accept'),
         ...common,
         when: gateRules,
@@ -96,7 +106,7 @@ export const chainStepSchema = z.discriminatedUnion(
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'unknown step type (expected accept, refuse, generate, decide, use_tool, call_agent, rag, memory_load or memory_store)'
+        ? 'unknown step type (expected accept, refuse, generate, decide, use_tool, call_agent, call_human, rag, memory_load or memory_store)'
         : undefined,
   },
 );

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte } from 'drizzle-orm';
 import { uuidv7 } from 'uuidv7';
 import type { Principal } from '../auth/auth-service.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
@@ -9,18 +9,18 @@ import type { HumanRequestPart, MessagePart } from '../messages/message-shape.ts
 import { toPublicMessage } from '../messages/message-shape.ts';
 import { appendMessage, type MessageDeps } from '../messages/messages.ts';
 import { publishUpdated, stampChange } from '../messaging/message-changes.ts';
-import type { PendingApproval } from './run-pause.ts';
+import type { PendingApproval, PendingQuestion } from './run-pause.ts';
 import { humanRequests, type HumanRequestStatus } from './schema.ts';
 
 type HumanRequestRow = typeof humanRequests.$inferSelect;
 
 /**
- * Opens an approval request for a paused run: stores it (`pending`, expiring after `ttlMs`), posts
- * it into the conversation as the agent's message addressed to `addressedTo` (content names the
- * person and the call; a `human-request` part carries what clients need for Approve / Deny), and
+ * Opens a request for a paused run: stores it (`pending`, expiring after `ttlMs`), posts it into the
+ * conversation as the agent's message addressed to the person (content names them; a
+ * `human-request` part carries what clients need: Approve / Deny, or "reply in thread"), and
  * publishes `human.request {conversationId, runId, messageId, request}`. Returns the part.
  */
-export async function openApprovalRequest(
+export async function openHumanRequest(
   deps: MessageDeps,
   input: {
     workspaceId: string;
@@ -29,46 +29,54 @@ export async function openApprovalRequest(
     agent: { id: string; handle: string };
     addressedTo: { id: string; handle: string };
     threadRootId: string | null;
-    approval: PendingApproval;
+    waitingFor: { approval: PendingApproval } | { question: PendingQuestion };
     ttlMs: number;
   },
 ): Promise<HumanRequestPart> {
   const id = uuidv7();
   const expiresAt = new Date(Date.now() + input.ttlMs);
-  const { approval } = input;
+  const approval = 'approval' in input.waitingFor ? input.waitingFor.approval : undefined;
+  const question = 'question' in input.waitingFor ? input.waitingFor.question.question : undefined;
+  const fields = approval
+    ? {
+        toolCallId: approval.toolCallId,
+        toolName: approval.toolName,
+        toolRef: approval.toolRef,
+        args: approval.args,
+        argsHash: approval.argsHash,
+      }
+    : { question };
   await deps.db.insert(humanRequests).values({
     id,
     workspaceId: input.workspaceId,
     runId: input.runId,
     conversationId: input.conversationId,
     agentId: input.agent.id,
-    kind: 'approval',
+    kind: approval ? 'approval' : 'question',
     addressedTo: input.addressedTo.id,
-    toolCallId: approval.toolCallId,
-    toolName: approval.toolName,
-    toolRef: approval.toolRef,
-    args: approval.args,
-    argsHash: approval.argsHash,
+    ...fields,
     expiresAt,
   });
   const part: HumanRequestPart = {
     type: 'human-request',
     requestId: id,
     runId: input.runId,
-    kind: 'approval',
+    kind: approval ? 'approval' : 'question',
     addressedTo: input.addressedTo.id,
-    toolName: approval.toolName,
-    toolRef: approval.toolRef,
-    args: approval.args,
-    argsHash: approval.argsHash,
+    ...(approval
+      ? { toolName: approval.toolName, toolRef: approval.toolRef, args: approval.args, argsHash: approval.argsHash }
+      : { question }),
     status: 'pending',
     expiresAt: expiresAt.toISOString(),
   };
+  const content = approval
+    ? `@${input.addressedTo.handle}, may I call ${approval.toolName} with ${JSON.stringify(approval.args)}?`
+    : `@${input.addressedTo.handle}, ${question}`;
   const { message } = await appendMessage(deps, {
     workspaceId: input.workspaceId,
     conversationId: input.conversationId,
     sender: { type: 'agent', id: input.agent.id, handle: input.agent.handle },
-    content: `@${input.addressedTo.handle}, may I call ${approval.toolName} with ${JSON.stringify(approval.args)}?`,
+    content,
     threadRootId: input.threadRootId ?? undefined,
     parts: [part],
   });
@@ -81,6 +89,33 @@ export async function openApprovalRequest(
     request: part,
   });
   return part;
+}
+
+/**
+ * When `message` is a person's thread reply to a pending `call_human` question addressed to them,
+ * records it as the answer (once) and returns the request; undefined otherwise (the message is then
+ * an ordinary one). A reply to a question that has expired is an ordinary message too.
+ */
+export async function answerQuestionByReply(
+  deps: MessageDeps,
+  message: { id: string; threadRootId: string | null; sender: { type: string; id: string }; content: string },
+): Promise<HumanRequestRow | undefined> {
+  if (!message.threadRootId || message.sender.type !== 'user') return undefined;
+  const [updated] = await deps.db
+    .update(humanRequests)
+    .set({ status: 'answered', answer: message.content, answeredBy: message.sender.id, answeredAt: new Date() })
+    .where(
+      and(
+        eq(humanRequests.messageId, message.threadRootId),
+        eq(humanRequests.kind, 'question'),
+        eq(humanRequests.status, 'pending'),
+        eq(humanRequests.addressedTo, message.sender.id),
+        gt(humanRequests.expiresAt, new Date()),
+      ),
+    )
+    .returning();
+  if (updated) await updateRequestMessage(deps, updated, 'answered');
+  return updated;
 }
 
 /**
@@ -102,7 +137,7 @@ export async function answerApproval(
     .where(
       and(eq(humanRequests.id, requestId), eq(humanRequests.runId, runId), eq(humanRequests.workspaceId, principal.workspaceId)),
     );
-  if (!row) throw notFound('Approval request');
+  if (!row || row.kind !== 'approval') throw notFound('Approval request');
   if (row.addressedTo !== principal.userId) throw new AppError('forbidden', 'This approval is addressed to another member');
   if (answer.argsHash !== undefined && answer.argsHash !== row.argsHash)
     throw new AppError('conflict', 'The arguments changed since this approval was shown; a new approval is needed');

@@ -35,24 +35,26 @@ export interface ResumeState {
   modelName?: string;
   budget: { steps: number; toolCalls: number; tokens: number };
   generate?: GenerateResume;
-  approval: PendingApproval;
+  /** What the run waits for: one of the two. */
+  approval?: PendingApproval;
+  question?: PendingQuestion;
 }
 
-/** A person's answer to the approval a run resumes with. */
-export interface ApprovalDecision {
-  toolCallId: string;
-  decision: 'approve' | 'deny';
+/** A `call_human` question waiting for `addressedTo`'s thread reply. */
+export interface PendingQuestion {
+  question: string;
+  addressedTo: { id: string; handle: string };
 }
 
-/** Thrown by a step to pause the run until a person approves `approval`; `generate` carries its own state. */
+/** Thrown by a step to pause the run until a person approves a call or answers a question; `generate` carries its own state. */
 export class RunPaused extends Error {
   override name = 'RunPaused';
-  readonly approval: PendingApproval;
+  readonly waitingFor: { approval: PendingApproval } | { question: PendingQuestion };
   readonly generate: GenerateResume | undefined;
 
-  constructor(approval: PendingApproval, generate?: GenerateResume) {
-    super(`waiting for approval of ${approval.toolName}`);
-    this.approval = approval;
+  constructor(waitingFor: { approval: PendingApproval } | { question: PendingQuestion }, generate?: GenerateResume) {
+    super('approval' in waitingFor ? `waiting for approval of ${waitingFor.approval.toolName}` : 'waiting for an answer');
+    this.waitingFor = waitingFor;
     this.generate = generate;
   }
 }

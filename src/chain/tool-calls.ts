@@ -68,7 +68,9 @@ export async function executeToolCall(
     if (!answer) {
       part.state = 'awaiting-approval';
       show();
-      throw new RunPaused({ toolCallId: call.toolCallId, toolName: call.toolName, toolRef: tool.ref, args, argsHash });
+      throw new RunPaused({
+        approval: { toolCallId: call.toolCallId, toolName: call.toolName, toolRef: tool.ref, args, argsHash },
+      });
     }
     if (answer.decision === 'deny') {
       part.state = 'denied';

@@ -42,21 +42,25 @@ export interface CitationPart {
 }
 
 /**
- * A paused run asks a person (`addressedTo`, a user id) to approve one tool call with exactly
- * `args` (`argsHash` binds the answer to them). `status` changes from `pending` once, to
- * `approved`, `denied`, `expired` or `cancelled`; the request's message is updated then.
+ * A paused run asks a person (`addressedTo`, a user id) for input: `approval` of one tool call with
+ * exactly `args` (`argsHash` binds the answer to them), or a `question` (`call_human`) answered by
+ * a thread reply to the message carrying this part. `status` changes from `pending` once, to
+ * `approved`, `denied`, `answered`, `expired` or `cancelled`; the message is updated then.
  */
 export interface HumanRequestPart {
   type: 'human-request';
   requestId: string;
   runId: string;
-  kind: 'approval';
+  kind: 'approval' | 'question';
   addressedTo: string;
-  toolName: string;
-  toolRef: string | null;
-  args: Record<string, unknown>;
-  argsHash: string;
-  status: 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled';
+  /** approval only */
+  toolName?: string;
+  toolRef?: string | null;
+  args?: Record<string, unknown>;
+  argsHash?: string;
+  /** question only */
+  question?: string;
+  status: 'pending' | 'approved' | 'denied' | 'answered' | 'expired' | 'cancelled';
   expiresAt: string;
 }
 

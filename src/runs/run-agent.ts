@@ -11,8 +11,8 @@ import type { MessageDeps } from '../messages/messages.ts';
 import { ConversationReply, createReply } from './conversation-reply.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
 import { claimQueuedRun, finishRunRow, pauseRunRow, saveRunSteps, type RunRow } from './run-store.ts';
-import { openApprovalRequest } from '../chain/human-requests.ts';
-import type { ResumeState } from '../chain/run-pause.ts';
+import { openHumanRequest } from '../chain/human-requests.ts';
+import type { PendingApproval, PendingQuestion, ResumeState } from '../chain/run-pause.ts';
 
 /** What a run needs from the app: storage, fan-out, models, tools and the agents' config. */
 export interface RunDeps extends MessageDeps, ChainDeps {
@@ -36,7 +36,8 @@ export interface RunJob {
   resume?: {
     steps: RunStep[];
     state: ResumeState;
-    approval: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
+    approval?: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
+    humanAnswer?: { text: string; userId: string; messageId: string };
   };
 }
 
@@ -85,7 +86,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
       await saveRunSteps(deps.db, job.run.id, steps);
     },
     state,
-    ...(job.resume ? { resume: job.resume.state, approval: job.resume.approval } : {}),
+    ...(job.resume ? { resume: job.resume.state, approval: job.resume.approval, humanAnswer: job.resume.humanAnswer } : {}),
   }).finally(() => clearTimeout(openBy));
   await reply.open(); // rethrows when the message could not be created
   const usage: MessageUsage = {
@@ -105,10 +106,10 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
 }
 
 /**
- * Pauses the run for a person's approval: the reply so far ends `complete` (its tool-call part
- * `awaiting-approval`), the run row becomes `waiting` with its resume state, and the approval
- * request is posted to the requester (`human.request`). A run no person requested cannot ask anyone:
- * it fails instead.
+ * Pauses the run for a person: the reply so far ends `complete` (a tool-call part waiting is
+ * `awaiting-approval`), the run row becomes `waiting` with its resume state, and the request is
+ * posted to the person (`human.request`): the requester for an approval, the step's member for
+ * `call_human`. An approval in a run no person requested cannot ask anyone: it fails instead.
  */
 async function pause(
   deps: RunDeps,
@@ -118,23 +119,31 @@ async function pause(
   resume: ResumeState,
   usage: MessageUsage,
 ): Promise<PublicMessage | undefined> {
-  const requester = job.trigger.sender.type === 'user' ? job.trigger.sender : undefined;
-  if (!requester) {
-    const error = `${resume.approval.toolName} needs a person's approval, and no person asked for this reply`;
+  const waitingFor: { approval: PendingApproval } | { question: PendingQuestion } = resume.approval
+    ? { approval: resume.approval }
+    : { question: resume.question! };
+  const addressedTo =
+    'question' in waitingFor
+      ? waitingFor.question.addressedTo
+      : job.trigger.sender.type === 'user'
+        ? job.trigger.sender
+        : undefined;
+  if (!addressedTo) {
+    const error = `${resume.approval?.toolName} needs a person's approval, and no person asked for this reply`;
     return reply.close({ status: 'failed', error, usage }, () =>
       finishRunRow(deps.db, job.run.id, { status: 'failed', messageId: reply.message!.id, steps, usage, error }),
     );
   }
   return reply.close({ status: 'complete', error: null, usage }, async () => {
     await pauseRunRow(deps.db, job.run.id, { steps, resumeState: resume, messageId: reply.message!.id, usage });
-    await openApprovalRequest(deps, {
+    await openHumanRequest(deps, {
       workspaceId: job.run.workspaceId,
       conversationId: job.run.conversationId,
       runId: job.run.id,
       agent: job.agent,
-      addressedTo: requester,
+      addressedTo,
       threadRootId: job.trigger.threadRootId,
-      approval: resume.approval,
+      waitingFor,
       ttlMs: deps.agentsConfig.humanRequestTtlMs,
     });
   });

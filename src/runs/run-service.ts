@@ -8,7 +8,13 @@ import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts
 import { executeRun, type RunDeps, type RunJob } from './run-agent.ts';
 import { eq } from 'drizzle-orm';
 import { getAgentRow } from '../agents/agents.ts';
-import { answerApproval, findExpiredRequests, findPendingRequests, settleRequest } from '../chain/human-requests.ts';
+import {
+  answerApproval,
+  answerQuestionByReply,
+  findExpiredRequests,
+  findPendingRequests,
+  settleRequest,
+} from '../chain/human-requests.ts';
 import type { ResumeState } from '../chain/run-pause.ts';
 import { messages } from '../db/schema.ts';
 import { toPublicMessage } from '../messages/message-shape.ts';
@@ -96,8 +102,23 @@ export class RunService {
   ): Promise<PublicRun> {
     await getRunForPrincipal(this.#deps.db, principal, runId);
     const request = await answerApproval(this.#deps, principal, runId, requestId, answer);
-    await this.#resume(runId, { toolCallId: request.toolCallId, argsHash: request.argsHash, decision: answer.decision });
+    await this.#resume(runId, {
+      approval: { toolCallId: request.toolCallId!, argsHash: request.argsHash!, decision: answer.decision },
+    });
     return this.getRun(principal, runId);
+  }
+
+  /**
+   * Resumes the run whose `call_human` question `message` answers (a thread reply by the addressed
+   * person). Returns whether it was such an answer (then no agent should reply to it as usual).
+   */
+  async resumeWithReply(message: PublicMessage): Promise<boolean> {
+    const request = await answerQuestionByReply(this.#deps, message);
+    if (!request) return false;
+    await this.#resume(request.runId, {
+      humanAnswer: { text: message.content, userId: message.sender.id, messageId: message.id },
+    });
+    return true;
   }
 
   /** Expires the approval requests whose time ran out and fails their runs with a readable error. */
@@ -106,13 +127,16 @@ export class RunService {
       if (!(await settleRequest(this.#deps, request, 'expired'))) continue;
       await finishRunRow(this.#deps.db, request.runId, {
         status: 'failed',
-        error: `The approval of ${request.toolName} expired unanswered`,
+        error:
+          request.kind === 'approval'
+            ? `The approval of ${request.toolName} expired unanswered`
+            : `The question to a person expired unanswered: ${request.question}`,
       });
     }
   }
 
   /** Puts a waiting run back in its mailbox with the person's answer (once; a run no longer waiting is left alone). */
-  async #resume(runId: string, approval: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' }): Promise<void> {
+  async #resume(runId: string, answer: Pick<NonNullable<RunJob['resume']>, 'approval' | 'humanAnswer'>): Promise<void> {
     const row = await requeueWaitingRun(this.#deps.db, runId);
     if (!row?.resumeState || !row.triggerMessageId) return;
     const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
@@ -121,7 +145,7 @@ export class RunService {
       run: row,
       agent,
       trigger: toPublicMessage(triggerRow!),
-      resume: { steps: row.steps as RunStep[], state: row.resumeState as unknown as ResumeState, approval },
+      resume: { steps: row.steps as RunStep[], state: row.resumeState as unknown as ResumeState, ...answer },
     };
     this.#mailboxes.push(`${row.conversationId}:${agent.id}`, () => this.#execute(job, 0));
   }

@@ -141,4 +141,40 @@ describe('tool approvals', () => {
     log.stop();
     assert.equal(done.content, 'ok');
   });
+
+  it('call_human asks a member; their thread reply resumes the run with it as the step output', async () => {
+    const agent = await world.createAgent({
+      handle: `asker${Math.random().toString(36).slice(2, 8)}`,
+      chain: { steps: [{ type: 'call_human', member: 'bob', question: 'Which city should I use?' }, { type: 'generate' }] },
+    });
+    const conversationId = await world.createConversation('group', [
+      { type: 'agent', id: agent.id },
+      { type: 'user', id: bob.user.id },
+    ]);
+    const log = world.watch(conversationId);
+    await world.send(conversationId, `@${agent.handle} book a hotel`);
+    const frame: any = await log.waitFor((event) => event.type === 'human.request');
+    assert.equal(frame.request.kind, 'question');
+    assert.equal(frame.request.addressedTo, bob.user.id);
+    const question = log.of('message').find((event) => event.message.id === frame.messageId).message;
+    assert.equal(question.content, '@bob, Which city should I use?');
+    assert.equal((await world.getRun(frame.runId)).status, 'waiting');
+
+    const requests = world.provider.requests.length;
+    world.provider.enqueue({ steps: [{ text: 'Booking in Lisbon.' }] });
+    await world.send(conversationId, 'Lisbon', bob, { threadRootId: frame.messageId });
+    const done = await log.done(2);
+    log.stop();
+    assert.equal(done.content, 'Booking in Lisbon.');
+    assert.equal(world.provider.requests.length, requests + 1, 'the answer resumed the run; no extra reply to it');
+    assert.match(
+      world.provider.requests.at(-1)!.body.messages[0].content,
+      /A person answered "Which city should I use\?": Lisbon/,
+    );
+    const run = await world.getRun(frame.runId);
+    assert.equal(run.status, 'completed');
+    assert.equal(run.steps[0].type, 'call_human');
+    assert.equal(run.steps[0].output.answer, 'Lisbon');
+    assert.equal(run.steps[0].output.answeredBy, bob.user.id);
+  });
 });

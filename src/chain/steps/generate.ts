@@ -43,7 +43,7 @@ export const generate: StepHandler<GenerateStep> = async (run, step, record) => 
         results.push((await executeToolCall(run, resolved.tools, call)).result);
       } catch (error) {
         if (!(error instanceof RunPaused)) throw error;
-        throw new RunPaused(error.approval, { continuation, round, toolCalls, pendingCalls: calls.slice(index), results });
+        throw new RunPaused(error.waitingFor, { continuation, round, toolCalls, pendingCalls: calls.slice(index), results });
       }
       toolCalls++;
     }
