@@ -187,4 +187,11 @@ export class ChorusApi {
   cancelRun(runId: string): Promise<unknown> {
     return this.http.request('POST', `/runs/${encodeURIComponent(runId)}/cancel`);
   }
+
+  /** Approves or denies a tool call a paused run waits for; `argsHash` binds the answer to the arguments shown. */
+  answerApproval(runId: string, requestId: string, decision: 'approve' | 'deny', argsHash?: string): Promise<unknown> {
+    return this.http.request('POST', `/runs/${encodeURIComponent(runId)}/approvals/${encodeURIComponent(requestId)}`, {
+      body: { decision, ...(argsHash ? { argsHash } : {}) },
+    });
+  }
 }

@@ -13,6 +13,8 @@ export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token
 export type {
   Agent,
   AttachmentPart,
+  HumanRequestPart,
+  ToolCallPart,
   AuthResult,
   ClientFrame,
   Conversation,
