@@ -321,7 +321,9 @@ export function toolCallReply(...calls: Array<{ name: string; args: Record<strin
     steps: calls.map((call, index) => {
       const json = JSON.stringify(call.args);
       const middle = Math.floor(json.length / 2);
-      return { toolCall: { id: `call_${index + 1}`, name: call.name, argumentChunks: [json.slice(0, middle), json.slice(middle)] } };
+      return {
+        toolCall: { id: `call_${index + 1}`, name: call.name, argumentChunks: [json.slice(0, middle), json.slice(middle)] },
+      };
     }),
   };
 }
