@@ -31,7 +31,7 @@ const editable = {
 
 /** Agent CRUD under /agents (SPEC §4). */
 export function agentRoutes(context: AppContext, feature: AgentsFeature): FastifyPluginAsyncZod {
-  const deps = { db: context.db, models: feature.models, bus: context.bus };
+  const deps = { db: context.db, models: feature.models, bus: context.bus, mcp: context.mcp };
   return async (app) => {
     app.get('/agents', { schema: { tags: ['agents'], summary: "The workspace's agents, by handle" } }, async (request) => ({
       items: await listAgents(context.db, request.principal),

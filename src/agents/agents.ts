@@ -62,6 +62,8 @@ export interface AgentDeps {
   models: ModelRegistry;
   /** Edits and deletions are announced on it, so every node drops its cached row. */
   bus: EventBus;
+  /** Checks `tools` refs against the workspace's MCP servers (absent: refs are not checked). */
+  mcp?: { validateToolRefs(workspaceId: string, refs: readonly string[]): Promise<void> };
 }
 
 /** The API shape of a stored agent. */
@@ -90,7 +92,8 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
 /**
  * Creates an agent owned by the caller. The handle is claimed in the workspace's shared handle
  * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
- * invalid_request (model names no configured provider).
+ * invalid_request (model names no configured provider, a tool ref names no MCP server or tool,
+ * a chain or toolApprovals that do not validate).
  */
 export async function createAgent(
   deps: AgentDeps,
@@ -98,6 +101,7 @@ export async function createAgent(
   input: AgentInput & { handle: string },
 ): Promise<PublicAgent> {
   checkModel(deps.models, input.model);
+  if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
   const actionChain = input.chain === undefined || input.chain === null ? null : checkChain(input.chain, input.tools ?? []);
   const id = uuidv7();
   try {
@@ -170,6 +174,7 @@ export async function updateAgent(
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   if (input.model !== undefined) checkModel(deps.models, input.model);
+  if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
   const { chain, ...fields } = input;
   const changes: Partial<AgentRow> = withoutUndefined(fields);
   if (chain !== undefined) changes.actionChain = chain === null ? null : checkChain(chain, input.tools ?? current.tools);

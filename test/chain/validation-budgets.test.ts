@@ -69,6 +69,15 @@ describe('chain validation and run budgets', () => {
     });
   }
 
+  it('refuses tool refs naming no MCP server, and toolApprovals of tools the agent lacks', async () => {
+    const unknown = await create({ tools: ['mcp:nowhere/echo'] });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error.message, /no MCP server named "nowhere"/);
+    const approvals = await create({ tools: ['mcp:web/echo'], toolApprovals: ['mcp:local/echo'] });
+    assert.equal(approvals.status, 400);
+    assert.match(approvals.body.error.message, /toolApprovals names tools the agent does not have: mcp:local\/echo/);
+  });
+
   it('validates on PATCH too, and null restores the default chain', async () => {
     const created = await create({ chain: { steps: [{ type: 'generate' }] }, budgets: { maxToolCalls: 3 } });
     assert.equal(created.status, 201);
