@@ -24,6 +24,7 @@ import { messageRoutes } from './messages/message-routes.ts';
 import { messagingRoutes } from './messaging/messaging-routes.ts';
 import { searchRoutes } from './search/search-routes.ts';
 import { attachmentRoutes } from './attachments/attachment-routes.ts';
+import { createAttachmentStorage } from './attachments/attachment-storage.ts';
 import { openAIRoutes } from './openai-compat/openai-routes.ts';
 import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
@@ -58,6 +59,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     db: deps.database.db,
     metrics,
     rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
+    attachmentStorage: createAttachmentStorage(config),
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
     cancelRun: async () => {

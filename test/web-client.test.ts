@@ -134,7 +134,7 @@ describe('web client module against a real server', () => {
     next.onEvent((event) => event.type === 'message' && replayed.push(event.message));
     next.start();
     await opened(next);
-    const lastSeq = await syncConversation(next, conversationId, first.seq, 2);
+    const { lastSeq } = await syncConversation(next, conversationId, first.seq, { pageSize: 2 });
     assert.deepEqual(
       replayed.map((item) => [item.seq, item.content]),
       [

@@ -3,12 +3,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { AppError } from '../errors/app-error.ts';
 import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';
-import { createAttachmentStorage } from './attachment-storage.ts';
 import { readAttachment, uploadAttachment, type AttachmentDeps } from './attachments.ts';
 
 /** Upload (`multipart/form-data`, one `file` field) and download of attachments. */
 export function attachmentRoutes(context: AppContext): FastifyPluginAsyncZod {
-  const deps: AttachmentDeps = { db: context.db, storage: createAttachmentStorage(context.config), config: context.config };
+  const deps: AttachmentDeps = { db: context.db, storage: context.attachmentStorage, config: context.config };
   return async (app) => {
     await app.register(multipart, { limits: { fileSize: context.config.attachments.maxBytes, files: 1, fields: 0 } });
 

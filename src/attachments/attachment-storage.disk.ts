@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AttachmentStorage } from './attachment-storage.ts';
 
@@ -19,6 +19,10 @@ export class DiskStorage implements AttachmentStorage {
 
   get(key: string): Promise<Buffer> {
     return readFile(this.#path(key));
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.#path(key), { force: true });
   }
 
   #path(key: string): string {

@@ -1,9 +1,12 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentStorage } from './attachment-storage.ts';
 
 /**
- * Attachments in an S3-compatible bucket (AWS, MinIO, Garage, R2…), path-style when an endpoint is
- * given. Not exercised by the test suite: no S3-compatible server is installable here.
+ * Attachments in an S3-compatible bucket (AWS, MinIO, Garage, R2…). With an `endpoint` (a
+ * server other than AWS) addressing is path-style and checksums are only computed and validated
+ * where an operation requires them: SDK versions since early 2025 send CRC32 checksums by default,
+ * which several S3-compatible servers reject. Tested against a real s3rver process
+ * (test/attachments/).
  */
 export class S3Storage implements AttachmentStorage {
   readonly #client: S3Client;
@@ -11,10 +14,12 @@ export class S3Storage implements AttachmentStorage {
 
   constructor(options: { bucket: string; endpoint?: string; region: string; accessKeyId?: string; secretAccessKey?: string }) {
     this.#bucket = options.bucket;
+    const compatible = options.endpoint !== undefined;
     this.#client = new S3Client({
       region: options.region,
       endpoint: options.endpoint,
-      forcePathStyle: options.endpoint !== undefined,
+      forcePathStyle: compatible,
+      ...(compatible ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
       credentials:
         options.accessKeyId && options.secretAccessKey
           ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
@@ -30,5 +35,9 @@ export class S3Storage implements AttachmentStorage {
     const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
     if (!object.Body) throw new Error(`S3 object ${key} has no body`);
     return Buffer.from(await object.Body.transformToByteArray());
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
   }
 }

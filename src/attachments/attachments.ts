@@ -36,8 +36,8 @@ const thumbnailSidePx = 256;
 /**
  * Stores an upload of the principal in a conversation they are a member of. The content type is
  * sniffed from the bytes (magic numbers; UTF-8 text without NULs is `text/plain`, anything else
- * unknown `application/octet-stream`) and must be allowed by config; a declared type that
- * disagrees with the bytes is refused. Images get a WebP thumbnail (≤ 256 px a side).
+ * unknown `application/octet-stream`) and must be allowed by config; a declared type or a file
+ * name extension (`.png`, `.pdf`…) that disagrees with the bytes is refused. Images get a WebP thumbnail (≤ 256 px a side).
  * Throws not_found (not a member), invalid_request (disguised, not allowed, empty, undecodable
  * image). The size limit is applied while reading the upload (payload_too_large, by the route).
  */
@@ -52,6 +52,9 @@ export async function uploadAttachment(
   const contentType = await sniffType(upload.bytes);
   if (!isCompatible(upload.declaredType, contentType))
     throw new AppError('invalid_request', `The file's content is ${contentType}, not the declared ${upload.declaredType}`);
+  const named = typeOfName(upload.name);
+  if (named && named !== contentType)
+    throw new AppError('invalid_request', `The file's content is ${contentType}, not the ${named} its name says`);
   if (!deps.config.attachments.allowedTypes.includes(contentType))
     throw new AppError('invalid_request', `Files of type ${contentType} are not accepted`, {
       details: { allowedTypes: deps.config.attachments.allowedTypes },
@@ -156,6 +159,21 @@ async function sniffType(bytes: Buffer): Promise<string> {
   return 'application/octet-stream';
 }
 
+/** Extensions of binary formats the sniffer recognizes: a name with one must carry that content. */
+const typeByExtension: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  pdf: 'application/pdf',
+};
+
+function typeOfName(name: string): string | undefined {
+  const extension = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
+  return extension === undefined ? undefined : typeByExtension[extension];
+}
+
 /** A declared type agrees with the sniffed one when equal, generic, or both text. */
 function isCompatible(declared: string, sniffed: string): boolean {
   const type = declared.split(';')[0].trim().toLowerCase();
@@ -183,7 +201,8 @@ function cleanName(name: string): string {
   return base.slice(0, 200) || 'file';
 }
 
-function toPart(row: AttachmentRow): AttachmentPart {
+/** The message part of a stored attachment. */
+export function toPart(row: AttachmentRow): AttachmentPart {
   const url = `/api/v1/attachments/${row.id}`;
   return {
     type: 'attachment',

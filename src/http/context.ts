@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import type { Logger } from 'pino';
 import type { AuthDeps, Principal } from '../auth/auth-service.ts';
 import type { TokenSigner } from '../auth/tokens.ts';
@@ -22,6 +23,8 @@ export interface AppContext extends AuthDeps, MessageDeps {
   redis?: Redis;
   metrics: Metrics;
   rateLimits: RateLimits;
+  /** Where attachment bytes live: the data dir, or S3 when configured. */
+  attachmentStorage: AttachmentStorage;
   /**
    * Cancels an agent run the principal may see (WebSocket `cancel` and POST /runs/:id/cancel).
    * Throws not_found. Replaced by the agents feature when it is wired in.

@@ -4,17 +4,20 @@ import type { Executor } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from '../messages/message-shape.ts';
 import { appendMessage, type MessageDeps } from '../messages/messages.ts';
+import { copyAttachments, releaseAttachments } from '../attachments/attachment-lifecycle.ts';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { findVisibleMessage } from './message-changes.ts';
 
 /**
  * Copies a message (content and parts) into `targetConversationId` as a new message of the
  * principal, with a stored reference to the original (`forwardedFrom`, hidden from readers not in
- * the source). The copy is an ordinary append: next seq, live `message`, agents may answer it.
+ * the source). Attachments are copied into the target (new ids and bytes), so its members can
+ * download them. The copy is an ordinary append: next seq, live `message`, agents may answer it.
  * Throws not_found (source not visible, or the principal is not a member of the target),
  * conflict (a tombstone).
  */
 export async function forwardMessage(
-  deps: MessageDeps,
+  deps: MessageDeps & { attachmentStorage: AttachmentStorage },
   principal: Principal,
   messageId: string,
   targetConversationId: string,
@@ -22,14 +25,21 @@ export async function forwardMessage(
   const source = await findVisibleMessage(deps.db, principal, messageId);
   if (source.deletedAt) throw new AppError('conflict', 'A deleted message cannot be forwarded');
   await requireMembership(deps.db, principal.workspaceId, targetConversationId, principal.userId);
-  const { message } = await appendMessage(deps, {
-    workspaceId: principal.workspaceId,
-    conversationId: targetConversationId,
-    sender: { type: 'user', id: principal.userId },
-    content: source.content,
-    parts: source.parts,
-    forwardedFrom: { messageId: source.id, conversationId: source.conversationId, senderHandle: source.senderHandle },
-  });
+  const parts = await copyAttachments(deps, principal, source.parts, source.conversationId, targetConversationId);
+  let message: PublicMessage;
+  try {
+    ({ message } = await appendMessage(deps, {
+      workspaceId: principal.workspaceId,
+      conversationId: targetConversationId,
+      sender: { type: 'user', id: principal.userId },
+      content: source.content,
+      parts,
+      forwardedFrom: { messageId: source.id, conversationId: source.conversationId, senderHandle: source.senderHandle },
+    }));
+  } catch (error) {
+    await releaseAttachments(deps, principal.workspaceId, targetConversationId, source.id, parts);
+    throw error;
+  }
   return withForwardOrigin(
     deps.db,
     principal,

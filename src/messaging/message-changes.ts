@@ -5,6 +5,8 @@ import { requireMembership } from '../conversations/conversations.ts';
 import type { Db, Executor } from '../db/database.ts';
 import { conversations, messages, users } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
+import { releaseAttachments } from '../attachments/attachment-lifecycle.ts';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { messageReactions } from './schema.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from '../messages/message-shape.ts';
 
@@ -13,6 +15,11 @@ export interface ChangeDeps {
   db: Db;
   bus: EventBus;
   maxMessageBytes: number;
+}
+
+/** What deleting a message needs: also the attachment storage (its attachments go with it). */
+export interface DeleteDeps extends ChangeDeps {
+  attachmentStorage: AttachmentStorage;
 }
 
 type Columns = Partial<Record<keyof MessageRow, unknown>>;
@@ -95,25 +102,27 @@ export async function editMessage(
 
 /**
  * Turns a message into a tombstone: content '' and parts [], reactions removed, `deletedAt` set,
- * seq kept; `message.updated` goes out (and the thread root's reply count drops). Allowed to the
+ * seq kept; `message.updated` goes out (and the thread root's reply count drops). Its attachments
+ * are removed (rows and bytes) unless another live message of the conversation names them. Allowed to the
  * sender and to the workspace's admins and owners, all as members of the conversation. Deleting
  * a tombstone again returns it unchanged. Throws not_found, forbidden, conflict (still streaming).
  */
-export async function deleteMessage(deps: ChangeDeps, principal: Principal, messageId: string): Promise<PublicMessage> {
+export async function deleteMessage(deps: DeleteDeps, principal: Principal, messageId: string): Promise<PublicMessage> {
   const result = await deps.db.transaction(async (tx) => {
     const row = await findVisibleMessage(tx, principal, messageId);
     const isSender = row.senderType === 'user' && row.senderId === principal.userId;
     if (!isSender && !(await isWorkspaceAdmin(tx, principal)))
       throw new AppError('forbidden', 'Only the sender or a workspace admin may delete a message');
-    if (row.deletedAt) return { row, changed: false };
+    if (row.deletedAt) return { row, changed: false, parts: [] };
     if (row.status === 'streaming') throw new AppError('conflict', 'A message still streaming cannot be deleted; cancel its run');
     await tx.delete(messageReactions).where(eq(messageReactions.messageId, row.id));
     const deleted = await stampChange(tx, row, { content: '', parts: [], reactions: [], deletedAt: new Date() });
-    return { row: deleted, changed: true };
+    return { row: deleted, changed: true, parts: row.parts };
   });
   const message = toPublicMessage(result.row);
   if (!result.changed) return message;
   await publishUpdated(deps.bus, message);
+  await releaseAttachments(deps, principal.workspaceId, message.conversationId, message.id, result.parts);
   if (message.threadRootId) await refreshThreadRoot(deps, message.conversationId, message.threadRootId);
   return message;
 }

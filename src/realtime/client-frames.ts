@@ -35,6 +35,8 @@ const clientFrameSchemas = {
     emoji: z.string().min(1).max(64),
     on: z.boolean().default(true),
   }),
+  /** Copies `messageId` into `conversationId` (a conversation the user belongs to). */
+  forward: z.object({ type: z.literal('forward'), id: frameId, messageId: z.uuid(), conversationId }),
   typing: z.object({ type: z.literal('typing'), id: frameId, conversationId }),
   read: z.object({ type: z.literal('read'), id: frameId, conversationId, seq: z.number().int().min(0) }),
   cancel: z.object({ type: z.literal('cancel'), id: frameId, runId: z.uuid() }),
@@ -52,7 +54,7 @@ const clientFrameSchemas = {
   ping: z.object({ type: z.literal('ping'), id: frameId }),
 } as const;
 
-/** `auth`, `send`, `sync`, `edit`, `delete`, `react`, `typing`, `read`, `cancel`, `approve`, `ping`. */
+/** `auth`, `send`, `sync`, `edit`, `delete`, `react`, `forward`, `typing`, `read`, `cancel`, `approve`, `ping`. */
 export type ClientFrameType = keyof typeof clientFrameSchemas;
 /** A validated client frame of type `T`. */
 export type ClientFrame<T extends ClientFrameType> = z.infer<(typeof clientFrameSchemas)[T]>;

@@ -6,6 +6,7 @@ import { markRead, postMessage, readMessages } from '../messages/messages.ts';
 import { deleteMessage, editMessage } from '../messaging/message-changes.ts';
 import { readUpdatedMessages } from '../messaging/message-reads.ts';
 import { setReaction } from '../messaging/reactions.ts';
+import { forwardMessage } from '../messaging/forward.ts';
 import { isClientFrameType, validateFrame, type ClientFrame, type ClientFrameType, type RawFrame } from './client-frames.ts';
 import type { Connection } from './connection.ts';
 import { OutboundEvent } from './outbound-event.ts';
@@ -80,6 +81,11 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
 
   async react(connection, frame) {
     const message = await setReaction(connection.context, connection.principal, frame.messageId, frame.emoji, frame.on);
+    connection.ack(frame.id, { message });
+  },
+
+  async forward(connection, frame) {
+    const message = await forwardMessage(connection.context, connection.principal, frame.messageId, frame.conversationId);
     connection.ack(frame.id, { message });
   },
 

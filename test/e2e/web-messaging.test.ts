@@ -55,6 +55,11 @@ describe('web client: edit, delete, react and threads', () => {
 
     await bobMessage.getByRole('button', { name: 'Reply' }).click();
     const thread = bobPage.getByRole('complementary', { name: 'Thread' });
+    await visible(thread);
+    const listBox = (await bobPage.getByRole('list', { name: 'Messages', exact: true }).boundingBox())!;
+    const threadBox = (await thread.boundingBox())!;
+    assert.ok(threadBox.x >= listBox.x + listBox.width - 1, 'the thread opens beside the conversation, on its right');
+    assert.ok(threadBox.y < listBox.y + listBox.height, 'side by side, not below');
     await thread.getByRole('textbox', { name: 'Reply in thread' }).fill('a reply in the thread');
     await thread.getByRole('button', { name: 'Send reply' }).click();
     await visible(thread.getByRole('list', { name: 'Thread messages' }).getByText('a reply in the thread'));
@@ -102,6 +107,22 @@ describe('web client: edit, delete, react and threads', () => {
     const forwarded = alicePage.getByRole('list', { name: 'Messages' }).locator('li.message[data-seq="1"]');
     await visible(forwarded.getByRole('img', { name: 'pink.png' }));
     await visible(forwarded.getByText('Forwarded'));
+
+    const before = await alicePage.getByRole('list', { name: 'Messages', exact: true }).locator('li.message').count();
+    await alicePage
+      .getByLabel('Attach file')
+      .setInputFiles({ name: 'evil.png', mimeType: 'image/png', buffer: Buffer.from('<html><script>alert(1)</script></html>') });
+    await visible(
+      alicePage
+        .locator('.attach')
+        .getByRole('status')
+        .getByText(/text\/plain/),
+    );
+    assert.equal(
+      await alicePage.getByRole('list', { name: 'Messages', exact: true }).locator('li.message').count(),
+      before,
+      'a refused upload sends nothing',
+    );
     await aliceContext.close();
     await bobContext.close();
   });

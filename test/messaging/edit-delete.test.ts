@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { TestClient } from '../realtime/client.ts';
+import { SseReader, TestClient } from '../realtime/client.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 
@@ -112,9 +112,41 @@ for (const database of testDatabases()) {
           (frame) => frame.type === 'message.updated' && frame.message.id === message.id && frame.message.deletedAt !== null,
         );
         assert.equal(tombstone.message.content, '');
+
+        const bobs = await send(bob, 'moderated over a socket');
+        const byAdmin = await watcher.request({ type: 'delete', messageId: bobs.id });
+        assert.equal(byAdmin.type, 'ack', 'the workspace owner may delete it over WebSocket too');
+        assert.notEqual(byAdmin.message.deletedAt, null);
+        const alices = await send(alice, 'not yours to delete');
+        const byMember = await editor.request({ type: 'delete', messageId: alices.id });
+        assert.equal(byMember.code, 'forbidden');
+        const forwardTombstone = await editor.request({ type: 'forward', messageId: message.id, conversationId });
+        assert.equal(forwardTombstone.code, 'conflict');
+        assert.equal((await history()).find((item) => item.id === alices.id).content, 'not yours to delete');
       } finally {
         await watcher.close();
         await editor.close();
+      }
+    });
+
+    it('carries message.updated for edits and deletes over SSE too', async () => {
+      const message = await send(bob, 'seen over SSE');
+      const stream = await SseReader.open(`${server.url}/api/v1/conversations/${conversationId}/events`, {
+        authorization: `Bearer ${alice.accessToken}`,
+      });
+      try {
+        assert.equal(stream.status, 200);
+        await call('PATCH', `/messages/${message.id}`, bob, { content: 'seen over SSE, edited' });
+        const edited = await stream.take((event) => event.event === 'message.updated' && event.data.message.id === message.id);
+        assert.equal(edited.data.message.content, 'seen over SSE, edited');
+        await call('DELETE', `/messages/${message.id}`, bob);
+        const deleted = await stream.take(
+          (event) =>
+            event.event === 'message.updated' && event.data.message.id === message.id && event.data.message.deletedAt !== null,
+        );
+        assert.equal(deleted.data.message.content, '');
+      } finally {
+        stream.close();
       }
     });
 

@@ -88,6 +88,24 @@ for (const database of testDatabases()) {
       assert.equal(second.body.nextCursor, null);
     });
 
+    it('finds an edited message by its new words only, over HTTP', async () => {
+      const posted = await server.request('POST', `/api/v1/conversations/${shared}/messages`, {
+        token: bob.accessToken,
+        body: { content: 'the kangaroo budget' },
+      });
+      assert.equal((await search(alice, 'q=kangaroo')).body.items.length, 1);
+      await server.request('PATCH', `/api/v1/messages/${posted.body.id}`, {
+        token: bob.accessToken,
+        body: { content: 'the wombat budget' },
+      });
+      assert.equal((await search(alice, 'q=kangaroo')).body.items.length, 0);
+      const found = await search(alice, 'q=wombat');
+      assert.deepEqual(
+        found.body.items.map((hit: any) => [hit.message.id, hit.message.editedAt !== null]),
+        [[posted.body.id, true]],
+      );
+    });
+
     it('refuses a missing query and a forged cursor', async () => {
       assert.equal((await search(alice, 'q=')).status, 400);
       const forged = await search(alice, 'q=deploy&cursor=bm90LWEtY3Vyc29y');

@@ -76,6 +76,54 @@ for (const database of testDatabases()) {
       }
     });
 
+    it('takes thread replies over WebSocket send, live to others and replayed by sync', async () => {
+      const replier = await TestClient.connect(server, bob.accessToken);
+      const watcher = await TestClient.connect(server, alice.accessToken);
+      try {
+        const root = await send(alice, 'root for sockets');
+        const ack = await replier.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'thread-ws-1',
+          content: 'reply over a socket',
+          threadRootId: root.id,
+        });
+        assert.equal(ack.type, 'ack', JSON.stringify(ack));
+        assert.equal(ack.message.threadRootId, root.id);
+        const live = await watcher.take((frame) => frame.type === 'message' && frame.message.id === ack.message.id);
+        assert.equal(live.message.threadRootId, root.id);
+        await watcher.take(
+          (frame) => frame.type === 'message.updated' && frame.message.id === root.id && frame.message.replyCount === 1,
+        );
+        const refused = await replier.request({
+          type: 'send',
+          conversationId,
+          clientMsgId: 'thread-ws-2',
+          content: 'reply to a reply',
+          threadRootId: ack.message.id,
+        });
+        assert.equal(refused.type, 'error');
+        assert.equal(refused.code, 'invalid_request');
+
+        const away = await TestClient.connect(server, alice.accessToken);
+        try {
+          const synced = await away.request({ type: 'sync', conversationId, afterSeq: root.seq });
+          assert.equal(synced.type, 'ack', JSON.stringify(synced));
+          const replayed = away.frames.filter((frame) => frame.type === 'message').map((frame) => frame.message);
+          assert.deepEqual(
+            replayed.map((message) => [message.id, message.threadRootId]),
+            [[ack.message.id, root.id]],
+            'a reply is in the same seq log as other messages',
+          );
+        } finally {
+          await away.close();
+        }
+      } finally {
+        await replier.close();
+        await watcher.close();
+      }
+    });
+
     it('refuses a thread root from another conversation or a reply as root, storing nothing', async () => {
       const elsewhere = await send(alice, 'elsewhere', {}, otherConversationId);
       const before = (await call('GET', `/conversations/${conversationId}`, alice)).body.lastSeq;
@@ -121,11 +169,21 @@ for (const database of testDatabases()) {
         assert.equal(response.status, 400, emoji);
         assert.equal(response.body.error.code, 'invalid_request');
       }
-      const left = await call('DELETE', `/conversations/${conversationId}/members/${bob.user.id}`, bob);
-      assert.ok(left.status < 300, JSON.stringify(left.body));
-      const afterLeaving = await call('PUT', `/messages/${message.id}/reactions/${encodeURIComponent('🎉')}`, bob);
-      assert.equal(afterLeaving.status, 404);
-      assert.equal(afterLeaving.body.error.code, 'not_found');
+      const socket = await TestClient.connect(server, bob.accessToken);
+      try {
+        const badOverSocket = await socket.request({ type: 'react', messageId: message.id, emoji: 'hello' });
+        assert.equal(badOverSocket.code, 'invalid_request');
+        const left = await call('DELETE', `/conversations/${conversationId}/members/${bob.user.id}`, bob);
+        assert.ok(left.status < 300, JSON.stringify(left.body));
+        const afterLeaving = await call('PUT', `/messages/${message.id}/reactions/${encodeURIComponent('🎉')}`, bob);
+        assert.equal(afterLeaving.status, 404);
+        assert.equal(afterLeaving.body.error.code, 'not_found');
+        const overSocket = await socket.request({ type: 'react', messageId: message.id, emoji: '🎉' });
+        assert.equal(overSocket.type, 'error');
+        assert.equal(overSocket.code, 'not_found');
+      } finally {
+        await socket.close();
+      }
       const stored = (await call('GET', `/messages/${message.id}/thread`, alice)).body.root;
       assert.deepEqual(stored.reactions, []);
       assert.equal(stored.updatedSeq, 0);

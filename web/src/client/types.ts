@@ -208,7 +208,7 @@ export type ServerEvent = Exclude<ServerFrame, { type: 'ack' } | { type: 'error'
 export type ClientFrame =
   | { type: 'auth'; token: string }
   | { type: 'send'; conversationId: string; clientMsgId: string; content: string; threadRootId?: string }
-  | { type: 'sync'; conversationId: string; afterSeq: number; limit?: number }
+  | { type: 'sync'; conversationId: string; afterSeq: number; limit?: number; updatedAfter?: number }
   | { type: 'typing'; conversationId: string }
   | { type: 'read'; conversationId: string; seq: number }
   | { type: 'cancel'; runId: string }

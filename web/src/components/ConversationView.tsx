@@ -7,7 +7,7 @@ import { MessageList } from './MessageList.tsx';
 import { ThreadPanel } from './ThreadPanel.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
-/** One conversation: header, live message list, who is typing, and the composer. */
+/** One conversation: header, live message list, who is typing, the composer, and the open thread beside it. */
 export function ConversationView({ conversationId }: { conversationId: string }) {
   const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
   const me = useChat((state) => state.me);
@@ -28,33 +28,35 @@ export function ConversationView({ conversationId }: { conversationId: string })
     );
   }
   return (
-    <section className="conversation" aria-labelledby="conversation-title">
-      <header className="conversation-header">
-        <button type="button" className="ghost back" onClick={() => navigate('/')} aria-label="Back to inbox">
-          ←
-        </button>
-        <div>
-          <h2 id="conversation-title">{title}</h2>
-          <p className="muted members-line">
-            {entry?.kind === 'group' ? 'Group · ' : ''}
-            {members.map((member, index) => {
-              const online = member.type === 'user' && (member.id === me?.id || presence[member.id] === 'online');
-              return (
-                <span key={member.id} className="member">
-                  {index > 0 ? ', ' : ''}
-                  {member.type === 'agent' ? '✦ ' : ''}@{member.handle}
-                  {online && <span className="online-dot" role="img" aria-label="online" />}
-                </span>
-              );
-            })}
-          </p>
-        </div>
-      </header>
-      <MessageList conversationId={conversationId} />
-      <TypingIndicator conversationId={conversationId} />
-      <Composer conversationId={conversationId} />
-      <AttachButton conversationId={conversationId} />
+    <div className="conversation-layout">
+      <section className="conversation" aria-labelledby="conversation-title">
+        <header className="conversation-header">
+          <button type="button" className="ghost back" onClick={() => navigate('/')} aria-label="Back to inbox">
+            ←
+          </button>
+          <div>
+            <h2 id="conversation-title">{title}</h2>
+            <p className="muted members-line">
+              {entry?.kind === 'group' ? 'Group · ' : ''}
+              {members.map((member, index) => {
+                const online = member.type === 'user' && (member.id === me?.id || presence[member.id] === 'online');
+                return (
+                  <span key={member.id} className="member">
+                    {index > 0 ? ', ' : ''}
+                    {member.type === 'agent' ? '✦ ' : ''}@{member.handle}
+                    {online && <span className="online-dot" role="img" aria-label="online" />}
+                  </span>
+                );
+              })}
+            </p>
+          </div>
+        </header>
+        <MessageList conversationId={conversationId} />
+        <TypingIndicator conversationId={conversationId} />
+        <Composer conversationId={conversationId} />
+        <AttachButton conversationId={conversationId} />
+      </section>
       <ThreadPanel conversationId={conversationId} />
-    </section>
+    </div>
   );
 }
