@@ -3,7 +3,7 @@
  * benchmarks, side by side against a raw `ws` ceiling and Socket.IO, measured in one run with
  * one C load generator. Each server is pinned to core 0 and the generator to core 1.
  *
- * Flags: --scenarios fanout,idle,stream   --targets raw-ws,socket.io,chorus[,chorus-pg],raw-ws-sized   --quick
+ * Flags: --scenarios fanout,idle,stream,knowledge   --targets raw-ws,socket.io,chorus[,chorus-pg],raw-ws-sized   --quick
  *        --generations N (concurrent streamed replies; default 1000, 200 with --quick)
  * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target.
  *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
@@ -20,11 +20,12 @@ import { evaluateTargets, renderReport, type BenchReport } from './lib/report.ts
 import { targetNames, type TargetName } from './lib/targets.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
+import { runKnowledge } from './scenarios/knowledge.ts';
 import { runStream } from './scenarios/stream.ts';
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'fanout,idle,stream' },
+    scenarios: { type: 'string', default: 'fanout,idle,stream,knowledge' },
     targets: {
       type: 'string',
       default: targetNames.filter((name) => name !== 'chorus-pg' || process.env.BENCH_DATABASE_URL).join(','),
@@ -69,6 +70,7 @@ const report: BenchReport = {
   fanout: {},
   idle: {},
   stream: null,
+  knowledge: null,
   targets: [],
   quietGates: [],
 };
@@ -126,6 +128,21 @@ if (scenarios.has('stream') && targets.includes('chorus') && !isInterrupted()) {
     });
   } catch (error) {
     report.stream = { error: message(error) };
+    console.error(`  ${message(error)}`);
+  }
+}
+if (scenarios.has('knowledge') && !isInterrupted()) {
+  console.error('knowledge: ingestion throughput and search latency at 10,000 chunks');
+  await quietGate('knowledge');
+  try {
+    report.knowledge = await runKnowledge({
+      pdfs: quick ? 10 : 50,
+      pagesPerPdf: 10,
+      chunks: quick ? 2_000 : 10_000,
+      queries: quick ? 50 : 200,
+    });
+  } catch (error) {
+    report.knowledge = { error: message(error) };
     console.error(`  ${message(error)}`);
   }
 }

@@ -33,6 +33,14 @@ import { createRealtime } from './realtime/realtime.ts';
 import { createMcpFeature } from './mcp/mcp-feature.ts';
 import { mcpRoutes } from './mcp/mcp-routes.ts';
 import { memoryRoutes } from './memory/memory-routes.ts';
+import { MemoryJobQueue } from './jobs/job-queue.memory.ts';
+import type { JobQueue } from './jobs/job-queue.ts';
+import { jobRoutes } from './jobs/job-routes.ts';
+import { createKnowledgeFeature } from './knowledge/knowledge-feature.ts';
+import { knowledgeRoutes } from './knowledge/knowledge-routes.ts';
+import { createModelRegistry } from './providers/model-registry.ts';
+import { scheduleRoutes } from './schedules/schedule-routes.ts';
+import { startScheduler } from './schedules/scheduler.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -43,6 +51,8 @@ export interface AppDeps {
   signer: TokenSigner;
   /** Distributed mode: shared rate-limit counters and a readiness check. */
   redis?: Redis;
+  /** Background jobs: BullMQ in distributed mode; the in-process queue when absent. */
+  jobs?: JobQueue;
 }
 
 const apiPrefix = '/api/v1';
@@ -56,6 +66,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const metrics = createMetrics();
   const context: AppContext = {
     ...deps,
+    jobs:
+      deps.jobs ??
+      new MemoryJobQueue({ onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed') }),
     db: deps.database.db,
     metrics,
     rateLimits: new RateLimits(config.rateLimitPerSecond, deps.redis),
@@ -121,7 +134,12 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   registerOperationsRoutes(app, context);
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
-  const agentsFeature = createAgentsFeature(app, context);
+  const models = createModelRegistry(config);
+  const knowledge = createKnowledgeFeature(app, context, models);
+  context.knowledge = knowledge;
+  const agentsFeature = createAgentsFeature(app, context, models, knowledge);
+  context.scheduler = startScheduler(app, context, agentsFeature.runs);
+  app.addHook('preClose', () => context.jobs.close());
 
   await app.register(
     async (api) => {
@@ -140,6 +158,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(runRoutes(context, agentsFeature));
         await protectedApi.register(mcpRoutes(mcp));
         await protectedApi.register(memoryRoutes(context.db));
+        await protectedApi.register(knowledgeRoutes(knowledge));
+        await protectedApi.register(jobRoutes(context));
+        await protectedApi.register(scheduleRoutes(context.db));
       });
     },
     { prefix: apiPrefix },

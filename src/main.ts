@@ -37,7 +37,13 @@ export async function startServer(
   const bus: EventBus = config.redisUrl
     ? new (await import('./bus/event-bus.redis.ts')).RedisEventBus(config.redisUrl, { onHandlerError })
     : new MemoryEventBus({ onHandlerError });
-  const { app, context } = await createApp({ config, database, bus, logger, signer, redis });
+  const jobs = config.redisUrl
+    ? new (await import('./jobs/job-queue.bullmq.ts')).BullMqJobQueue(config.redisUrl, {
+        prefix: config.jobs.queuePrefix,
+        onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed'),
+      })
+    : undefined;
+  const { app, context } = await createApp({ config, database, bus, logger, signer, redis, jobs });
   context.onClose.push(
     () => database.close(),
     () => bus.close(),

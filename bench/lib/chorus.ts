@@ -17,6 +17,8 @@ export interface BenchUser {
 /** A running Chorus node under test and its base URL (`http://127.0.0.1:<port>`). */
 export interface ChorusServer extends ServerProcess {
   baseUrl: string;
+  /** Its PostgreSQL database, when it stores in one (`startChorusOnPostgres`). */
+  databaseUrl?: string;
 }
 
 /**
@@ -87,6 +89,7 @@ export async function startChorusOnPostgres(core: number, adminUrl: string): Pro
   const server = await startChorus(core, { DATABASE_URL: url.toString() });
   return {
     ...server,
+    databaseUrl: url.toString(),
     async stop() {
       await server.stop();
       await dropDatabase();

@@ -1,5 +1,6 @@
 import type { FanoutResult } from '../scenarios/fanout.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
+import type { KnowledgeResult } from '../scenarios/knowledge.ts';
 import type { StreamResult } from '../scenarios/stream.ts';
 
 /** Everything one `npm run bench` measured; written to bench/results/latest.json. */
@@ -12,6 +13,7 @@ export interface BenchReport {
   fanout: Partial<Record<string, FanoutResult | { error: string }>>;
   idle: Partial<Record<string, IdleResult | { error: string }>>;
   stream: StreamResult | { error: string } | { skipped: string } | null;
+  knowledge: KnowledgeResult | { error: string } | null;
   targets: Array<{ name: string; value: number | null; goal: string; met: boolean | null }>;
   /** Before each measurement: how long the run waited for a quiet machine and the busiest core then. */
   quietGates: Array<{ label: string; waitedMs: number; busiestPct: number }>;
@@ -131,6 +133,20 @@ export function renderReport(report: BenchReport): string {
       );
     } else {
       lines.push(`  not run: ${'error' in report.stream ? report.stream.error : report.stream.skipped}`);
+    }
+  }
+  if (report.knowledge) {
+    lines.push('', 'Knowledge: ingestion (PDF pages/s, upload to ready) and search latency (API vs the same SQL)');
+    if ('error' in report.knowledge) lines.push(`  not run: ${report.knowledge.error}`);
+    else {
+      const result = report.knowledge;
+      lines.push(
+        `  ${result.database}: ${number(result.pagesPerSecond, 1)} pages/s over ${result.pagesIngested} pages; ` +
+          `search at ${number(result.chunks)} chunks p50 ${number(result.search.p50Ms, 1)} ms, p99 ${number(result.search.p99Ms, 1)} ms; ` +
+          (result.rawSql
+            ? `raw SQL p50 ${number(result.rawSql.p50Ms, 1)} ms, p99 ${number(result.rawSql.p99Ms, 1)} ms`
+            : 'raw SQL not measured (PGlite)'),
+      );
     }
   }
   return lines.join('\n');

@@ -13,6 +13,7 @@ const editable = {
   maxOutputTokens: z.number().int().min(1).max(200_000).nullable(),
   tools: z.array(z.string().min(1).max(200)).max(100),
   toolApprovals: z.array(z.string().min(1).max(200)).max(100),
+  knowledgeBaseIds: z.array(z.uuid()).max(50),
   memoryEnabled: z.boolean(),
   /** Checked in full by validateChain (src/chain/chain-schema.ts) for readable errors. */
   chain: z

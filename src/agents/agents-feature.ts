@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
-import { createModelRegistry, type ModelRegistry } from '../providers/model-registry.ts';
+import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
+import type { ModelRegistry } from '../providers/model-registry.ts';
 import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
@@ -19,13 +20,18 @@ export interface AgentsFeature {
  * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
  * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
  */
-export function createAgentsFeature(app: FastifyInstance, context: AppContext): AgentsFeature {
-  const models = createModelRegistry(context.config);
+export function createAgentsFeature(
+  app: FastifyInstance,
+  context: AppContext,
+  models: ModelRegistry,
+  knowledge: KnowledgeFeature,
+): AgentsFeature {
   const runs = new RunService({
     ...context,
     models,
     agentsConfig: context.config.agents,
     partialContent: new PartialContentWriter(context.db),
+    retrieval: knowledge.retrieval,
   });
   const agentRows = new AgentRowCache(context.bus);
   context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));

@@ -12,6 +12,7 @@ import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
 import { validateChain, type Chain } from '../chain/chain-schema.ts';
 import type { BudgetLimits } from '../chain/run-budget.ts';
+import { checkKnowledgeBaseIds } from '../knowledge/knowledge-bases.ts';
 
 /** An `agents` row as stored. */
 export type AgentRow = typeof agents.$inferSelect;
@@ -49,6 +50,8 @@ export interface AgentInput {
   temperature?: number | null;
   maxOutputTokens?: number | null;
   tools?: string[];
+  /** Knowledge bases of the agent's workspace it retrieves from (checked: invalid_request otherwise). */
+  knowledgeBaseIds?: string[];
   memoryEnabled?: boolean;
   /** Validated with `validateChain`; null restores the default chain. */
   chain?: unknown;
@@ -93,7 +96,7 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
  * Creates an agent owned by the caller. The handle is claimed in the workspace's shared handle
  * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
  * invalid_request (model names no configured provider, a tool ref names no MCP server or tool,
- * a chain or toolApprovals that do not validate).
+ * a chain or toolApprovals that do not validate, a knowledge base not of this workspace).
  */
 export async function createAgent(
   deps: AgentDeps,
@@ -103,6 +106,7 @@ export async function createAgent(
   checkModel(deps.models, input.model);
   if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
   const actionChain = input.chain === undefined || input.chain === null ? null : checkChain(input.chain, input.tools ?? []);
+  await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds ?? []);
   const id = uuidv7();
   try {
     const row = await deps.db.transaction(async (tx) => {
@@ -119,6 +123,7 @@ export async function createAgent(
           temperature: input.temperature ?? null,
           maxOutputTokens: input.maxOutputTokens ?? null,
           tools: input.tools ?? [],
+          knowledgeBaseIds: [...new Set(input.knowledgeBaseIds ?? [])],
           memoryEnabled: input.memoryEnabled ?? false,
           actionChain,
           budgets: input.budgets ?? null,
@@ -174,6 +179,10 @@ export async function updateAgent(
   const current = await getAgentRow(deps.db, principal.workspaceId, agentId);
   await checkCanManage(deps.db, principal, current);
   if (input.model !== undefined) checkModel(deps.models, input.model);
+  if (input.knowledgeBaseIds !== undefined) {
+    await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds);
+    input = { ...input, knowledgeBaseIds: [...new Set(input.knowledgeBaseIds)] };
+  }
   if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
   const { chain, ...fields } = input;
   const changes: Partial<AgentRow> = withoutUndefined(fields);

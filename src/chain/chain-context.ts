@@ -2,18 +2,18 @@ import type { Logger } from 'pino';
 import type { AgentRow } from '../agents/agents.ts';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
+import type { KnowledgeRetrieval, RetrievedChunk } from '../knowledge/search-knowledge.ts';
 import type { AgentTool, ToolRefError } from '../mcp/agent-tools.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import type { HistoryEntry } from './build-context.ts';
 import type { ChainStep } from './chain-schema.ts';
-import type { KnowledgeSearch, RetrievedChunk } from './knowledge-search.ts';
 import type { ReplySink } from './reply-sink.ts';
 import type { RunBudget } from './run-budget.ts';
 import type { ResumeState } from './run-pause.ts';
 import type { RunStep } from './run-step.ts';
 
-/** What the chain needs from the app: storage, models, MCP tools and (when installed) retrieval. */
+/** What the chain needs from the app: storage, models, MCP tools and knowledge retrieval. */
 export interface ChainDeps {
   db: Db;
   models: ModelRegistry;
@@ -23,8 +23,8 @@ export interface ChainDeps {
   mcp?: {
     resolveAgentTools(workspaceId: string, refs: readonly string[]): Promise<{ tools: AgentTool[]; errors: ToolRefError[] }>;
   };
-  /** Knowledge retrieval (issue 15); absent until documents are installed (the `rag` step then says so). */
-  searchKnowledge?: KnowledgeSearch;
+  /** Knowledge retrieval for the `rag` step (src/knowledge/search-knowledge.ts). */
+  retrieval: KnowledgeRetrieval;
 }
 
 /** One execution of an agent's chain: for a run, or for a `call_agent` sub-question. */

@@ -1,5 +1,6 @@
 import type { ModelCallResult } from '../providers/model-stream.ts';
 import type { ResolvedModel } from '../providers/model-registry.ts';
+import { renderKnowledgeBlock } from '../knowledge/rag-context.ts';
 import { countTextTokens, fitContext, type HistoryEntry, type RunContext } from './build-context.ts';
 import type { ChainRun, ChainState } from './chain-context.ts';
 
@@ -40,10 +41,7 @@ function systemPromptFor(systemPrompt: string, state: ChainState, instruction: s
   const sections = [systemPrompt.trim()];
   if (state.memories.length > 0)
     sections.push(`What you remember about this user:\n${state.memories.map((fact) => `- ${fact}`).join('\n')}`);
-  if (state.chunks.length > 0) {
-    const documents = state.chunks.map((chunk, index) => `[${index + 1}] ${chunk.documentTitle}:\n${chunk.text}`).join('\n\n');
-    sections.push(`Relevant documents (cite them as [n]):\n${documents}`);
-  }
+  if (state.chunks.length > 0) sections.push(renderKnowledgeBlock(state.chunks));
   if (state.notes.length > 0) sections.push(`Results of earlier steps:\n${state.notes.join('\n')}`);
   if (instruction) sections.push(instruction);
   return sections.filter((section) => section !== '').join('\n\n');

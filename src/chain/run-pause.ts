@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LanguageModelV4Message, LanguageModelV4ToolResultPart } from '@ai-sdk/provider';
 import type { ModelToolCall } from '../providers/model-stream.ts';
-import type { RetrievedChunk } from './knowledge-search.ts';
+import type { RetrievedChunk } from '../knowledge/search-knowledge.ts';
 
 /** A tool call waiting for a person's approval: what they are shown and bound to. */
 export interface PendingApproval {

@@ -107,9 +107,26 @@ const configSchema = z
       .min(100)
       .default(24 * 3_600_000),
     mcpServers: z.array(mcpServerEntrySchema).default([]),
+    CHORUS_EMBEDDING_MODEL: z
+      .string()
+      .regex(/^[^/]+\/.+$/, 'must be provider/model, e.g. openai/text-embedding-3-small')
+      .optional(),
+    CHORUS_DOCUMENT_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(20 * 1024 * 1024),
+    CHORUS_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    CHORUS_JOB_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and -')
+      .default('chorus'),
+    CHORUS_JOB_RETRY_BASE_DELAY_MS: z.coerce.number().int().min(1).default(5_000),
+    CHORUS_RAG_CHUNKS: z.coerce.number().int().min(0).max(50).default(4),
+    CHORUS_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(5_000),
   })
   .superRefine((value, ctx) => {
-    for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL'] as const) {
+    for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL', 'CHORUS_EMBEDDING_MODEL'] as const) {
       const provider = value[key]?.split('/')[0];
       if (provider && !configuredProviderNames(value).includes(provider)) {
         ctx.addIssue({
@@ -119,13 +136,17 @@ const configSchema = z
         });
       }
     }
+    if (value.CHORUS_EMBEDDING_MODEL?.startsWith('anthropic/')) {
+      ctx.addIssue({ code: 'custom', path: ['CHORUS_EMBEDDING_MODEL'], message: 'Anthropic has no embedding models' });
+    }
     if (value.CHORUS_ROLE !== 'all') {
-      // Splitting api and worker nodes needs the shared job queue (BullMQ), which is not built yet;
-      // accepting the flag and ignoring it would leave agent runs on api nodes silently.
+      // Splitting api and worker nodes needs agent runs on the shared job queue (issue 12; only
+      // ingestion and schedules use it so far); accepting the flag and ignoring it would leave
+      // agent runs on api nodes silently.
       ctx.addIssue({
         code: 'custom',
         path: ['CHORUS_ROLE'],
-        message: 'only "all" is supported until the distributed job queue lands (docs/configuration.md)',
+        message: 'only "all" is supported until agent runs move onto the job queue (docs/configuration.md)',
       });
     }
     if (value.REDIS_URL && !value.DATABASE_URL) {
@@ -216,6 +237,16 @@ export interface Config {
   outbound: { allowHosts: readonly string[] };
   /** MCP client: per-call timeout and the stdio servers of the config file (every workspace sees them). */
   mcp: { callTimeoutMs: number; stdioServers: readonly McpServerEntry[] };
+  /**
+   * Knowledge bases: the largest document, ingestion jobs at once per node, the embedding model
+   * (`provider/model`; none means full-text search only) and how many chunks an agent run retrieves.
+   */
+  knowledge: { maxDocumentBytes: number; ingestConcurrency: number; embeddingModel: string | undefined; ragChunks: number };
+  /**
+   * Background jobs: the first retry's delay (each later one doubles), how often schedules are
+   * checked, and the Redis key prefix of the BullMQ queues (distributed mode).
+   */
+  jobs: { retryBaseDelayMs: number; schedulerTickMs: number; queuePrefix: string };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -299,6 +330,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     outbound: { allowHosts: Object.freeze(value.CHORUS_OUTBOUND_ALLOW_HOSTS) },
     mcp: { callTimeoutMs: value.CHORUS_MCP_CALL_TIMEOUT_MS, stdioServers: Object.freeze(value.mcpServers) },
+    knowledge: {
+      maxDocumentBytes: value.CHORUS_DOCUMENT_MAX_BYTES,
+      ingestConcurrency: value.CHORUS_INGEST_CONCURRENCY,
+      embeddingModel: value.CHORUS_EMBEDDING_MODEL,
+      ragChunks: value.CHORUS_RAG_CHUNKS,
+    },
+    jobs: {
+      retryBaseDelayMs: value.CHORUS_JOB_RETRY_BASE_DELAY_MS,
+      schedulerTickMs: value.CHORUS_SCHEDULER_TICK_MS,
+      queuePrefix: value.CHORUS_JOB_QUEUE_PREFIX,
+    },
     limits: {
       maxBodyBytes: 1024 * 1024,
       maxMessageBytes: 64 * 1024,

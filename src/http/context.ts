@@ -10,6 +10,9 @@ import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import type { McpFeature } from '../mcp/mcp-feature.ts';
 import type { RateLimits } from './rate-limit.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
+import type { Scheduler } from '../schedules/scheduler.ts';
 
 /** Everything a transport adapter may call into, built once by `createApp`. */
 export interface AppContext extends AuthDeps, MessageDeps {
@@ -40,6 +43,12 @@ export interface AppContext extends AuthDeps, MessageDeps {
     approvalId: string,
     answer: { decision: 'approve' | 'deny'; argsHash?: string },
   ): Promise<unknown>;
+  /** Background jobs (in-process, or BullMQ in distributed mode). */
+  jobs: JobQueue;
+  /** Knowledge bases: ingestion and retrieval (set by createApp). */
+  knowledge?: KnowledgeFeature;
+  /** Scheduled agent runs (set by createApp): `tick()` claims and queues what is due. */
+  scheduler?: Scheduler;
   /** MCP servers and agent tools (src/mcp/mcp-feature.ts: resolveAgentTools, validateToolRefs). */
   mcp?: McpFeature;
   /** Run at shutdown, in reverse order of registration (features add their own). */

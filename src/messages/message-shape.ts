@@ -30,15 +30,20 @@ export interface ToolCallPart {
   error?: string;
 }
 
-/** A retrieved document chunk an agent's reply drew on (the `rag` step). */
+/**
+ * A knowledge chunk an agent's reply was given (the chain's `rag` step). `index` is the `[n]` the
+ * context (and so the reply's text) uses; `position` is the chunk's 0-based place in its document;
+ * `excerpt` is the chunk's start (280 characters), for showing the source.
+ */
 export interface CitationPart {
   type: 'citation';
+  index: number;
   documentId: string;
-  documentTitle: string;
   chunkId: string;
+  documentTitle: string;
   knowledgeBaseId: string;
   position: number;
-  score: number;
+  excerpt: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { LanguageModelV4 } from '@ai-sdk/provider';
+import type { EmbeddingModelV4, LanguageModelV4 } from '@ai-sdk/provider';
 import type { Config } from '../config/config.ts';
 import { AppError } from '../errors/app-error.ts';
 import { contextWindowFor } from './context-windows.ts';
@@ -30,9 +30,15 @@ export interface ModelRegistry {
    * named, or the provider is unknown.
    */
   resolve(name: string | null | undefined): ResolvedModel;
+  /**
+   * The embedding model for `provider/model` (OpenAI's embeddings API, or the same wire on an
+   * OpenAI-compatible provider). Throws provider_error when the provider is not configured or has none.
+   */
+  resolveEmbedding(name: string): EmbeddingModelV4;
 }
 
 type Factory = (modelId: string) => LanguageModelV4;
+type EmbeddingFactory = (modelId: string) => EmbeddingModelV4;
 
 const require = createRequire(import.meta.url);
 // The provider packages are loaded when a model is first resolved (~7 MB of heap and ~12 MB of RSS
@@ -67,6 +73,7 @@ function splitModelName(name: string): { provider: string; modelId: string } | u
  */
 export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultModel' | 'agents'>): ModelRegistry {
   const factories = new Map<string, Factory>();
+  const embeddingFactories = new Map<string, EmbeddingFactory>();
   const { openai, anthropic, deepseek, ollama, custom } = config.providers;
   if (openai) {
     const create = () => loadOpenAI().createOpenAI({ apiKey: openai.apiKey, baseURL: openai.baseURL });
@@ -74,6 +81,7 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       'openai',
       lazyFactory(create, (provider, modelId) => provider.chat(modelId)),
     );
+    embeddingFactories.set('openai', (modelId) => create().embedding(modelId));
   }
   if (anthropic) {
     const create = () => loadAnthropic().createAnthropic({ apiKey: anthropic.apiKey, baseURL: anthropic.baseURL });
@@ -82,11 +90,15 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
       lazyFactory(create, (provider, modelId) => provider(modelId)),
     );
   }
-  const compatible = (settings: Parameters<ReturnType<typeof loadOpenAICompatible>['createOpenAICompatible']>[0]): Factory =>
-    lazyFactory(
+  const compatible = (settings: Parameters<ReturnType<typeof loadOpenAICompatible>['createOpenAICompatible']>[0]): Factory => {
+    embeddingFactories.set(settings.name, (modelId) =>
+      loadOpenAICompatible().createOpenAICompatible(settings).embeddingModel(modelId),
+    );
+    return lazyFactory(
       () => loadOpenAICompatible().createOpenAICompatible(settings),
       (provider, modelId) => provider.chatModel(modelId),
     );
+  };
   if (deepseek) {
     factories.set(
       'deepseek',
@@ -115,6 +127,13 @@ export function createModelRegistry(config: Pick<Config, 'providers' | 'defaultM
     isKnown(name) {
       const parts = splitModelName(name);
       return parts !== undefined && factories.has(parts.provider);
+    },
+    resolveEmbedding(name) {
+      const parts = splitModelName(name);
+      const factory = parts && embeddingFactories.get(parts.provider);
+      if (!parts || !factory)
+        throw new AppError('provider_error', `Embedding model "${name}" names no configured provider with embeddings`);
+      return factory(parts.modelId);
     },
     resolve(name) {
       if (factories.size === 0) throw new AppError('provider_error', noProviderMessage);

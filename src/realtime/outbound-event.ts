@@ -2,7 +2,8 @@ import type { BusEvent } from '../bus/event-bus.ts';
 
 /**
  * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),
- * plus the Chorus additions `conversation.joined` / `conversation.left`.
+ * plus the Chorus additions `conversation.joined` / `conversation.left` and `document.status`
+ * (ingestion progress, on the uploader's `user:<id>` topic).
  */
 export const forwardedTypes: ReadonlySet<string> = new Set([
   'message',
@@ -17,6 +18,7 @@ export const forwardedTypes: ReadonlySet<string> = new Set([
   'human.request',
   'conversation.joined',
   'conversation.left',
+  'document.status',
 ]);
 
 /**

@@ -62,7 +62,14 @@ export class EventLog {
 
 /** Starts a fake provider of `wire` format and a server configured to use it as `test/…` models. */
 export async function startAgentWorld(
-  options: { wire?: 'openai' | 'anthropic'; env?: Record<string, string>; databaseUrl?: string; dataDir?: string } = {},
+  options: {
+    wire?: 'openai' | 'anthropic';
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    dataDir?: string;
+    /** Keep the data directory when the server closes (to start another server on it). */
+    keepDataDir?: boolean;
+  } = {},
 ): Promise<AgentWorld> {
   const wire = options.wire ?? 'openai';
   const provider = wire === 'openai' ? await startFakeOpenAI() : await startFakeAnthropic();
@@ -73,6 +80,7 @@ export async function startAgentWorld(
   const server = await startTestServer({
     databaseUrl: options.databaseUrl,
     dataDir: options.dataDir,
+    keepDataDir: options.keepDataDir,
     env: {
       ...providerEnv,
       CHORUS_MODEL_RETRY_BASE_DELAY_MS: '10',

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
  * Local HTTP servers that speak the real provider wire formats, scripted per test:
  * OpenAI Chat Completions SSE (`POST /v1/chat/completions`, `data: {...}` lines, usage chunk,
  * `data: [DONE]`) and Anthropic Messages SSE (`POST /v1/messages`, `event:` + `data:` pairs).
+ * The OpenAI wire also answers `POST /v1/embeddings` with deterministic vectors (`fakeEmbedding`).
  * Nothing leaves the machine.
  */
 
@@ -50,6 +51,8 @@ type Wire = 'openai' | 'anthropic';
 export class FakeProvider {
   readonly wire: Wire;
   readonly requests: RecordedRequest[] = [];
+  /** Requests to `/v1/embeddings` (kept apart from the chat requests above). */
+  readonly embeddingRequests: RecordedRequest[] = [];
   url = '';
   #server: Server;
   #scripts: ReplyScript[] = [];
@@ -118,6 +121,21 @@ export class FakeProvider {
       }
       markEnded();
     });
+    if (this.wire === 'openai' && recorded.path.endsWith('/embeddings')) {
+      this.embeddingRequests.push(recorded);
+      const inputs = (body as { input: string | string[] }).input;
+      const values = Array.isArray(inputs) ? inputs : [inputs];
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify({
+          object: 'list',
+          data: values.map((value, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(value) })),
+          model: (body as { model?: string }).model ?? 'fake-embedding',
+          usage: { prompt_tokens: values.length, total_tokens: values.length },
+        }),
+      );
+      return;
+    }
     this.requests.push(recorded);
     for (const waiter of this.#waiters.splice(0)) waiter(recorded);
     const script = this.#scripts.shift() ?? this.#fallback(recorded);
@@ -326,4 +344,20 @@ export function toolCallReply(...calls: Array<{ name: string; args: Record<strin
       };
     }),
   };
+}
+
+/**
+ * The fake's embedding of a text: a 64-dimensional bag of words (lowercased words, a trailing "s"
+ * dropped, each hashed to one dimension). Texts sharing words are close, so rankings by it are
+ * predictable in tests, and the same text always gives the same vector.
+ */
+export function fakeEmbedding(text: string): number[] {
+  const vector = new Array<number>(64).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const stem = word.length > 3 ? word.replace(/s$/, '') : word;
+    let hash = 2166136261;
+    for (const char of stem) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+    vector[(hash >>> 0) % 64]! += 1;
+  }
+  return vector;
 }

@@ -6,6 +6,8 @@ import type {
   AuthResult,
   Conversation,
   InboxEntry,
+  KnowledgeBase,
+  KnowledgeDocument,
   Message,
   MessagePage,
   ModelInfo,
@@ -76,6 +78,29 @@ export class ChorusApi {
 
   createAgent(input: NewAgent): Promise<Agent> {
     return this.http.request('POST', '/agents', { body: input });
+  }
+
+  listKnowledgeBases(): Promise<Page<KnowledgeBase>> {
+    return this.http.request('GET', '/knowledge-bases');
+  }
+
+  createKnowledgeBase(input: { name: string; description?: string }): Promise<KnowledgeBase> {
+    return this.http.request('POST', '/knowledge-bases', { body: input });
+  }
+
+  listDocuments(knowledgeBaseId: string): Promise<Page<KnowledgeDocument>> {
+    return this.http.request('GET', `/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}/documents`);
+  }
+
+  /** Uploads a document (text, Markdown, HTML, PDF); it starts `queued` and is ingested in the background. */
+  async uploadDocument(knowledgeBaseId: string, file: File): Promise<KnowledgeDocument> {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    const response = await this.#authorizedFetch(`/api/v1/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}/documents`, {
+      method: 'POST',
+      body: form,
+    });
+    return (await response.json()) as KnowledgeDocument;
   }
 
   /** Models agents can be given (`provider/model`): the default first, then the fallback and those in use. */

@@ -146,6 +146,18 @@ export interface HumanRequestPart {
   expiresAt: string;
 }
 
+/** A message part citing a knowledge-base chunk an agent's reply drew on (`[index]` in its text). */
+export interface CitationPart {
+  type: 'citation';
+  index: number;
+  documentId: string;
+  chunkId: string;
+  documentTitle: string;
+  knowledgeBaseId: string;
+  position: number;
+  excerpt: string;
+}
+
 /** An agent of the workspace; other fields (temperature, tools, …) pass through. */
 export interface Agent {
   id: string;
@@ -164,6 +176,31 @@ export interface NewAgent {
   /** Omitted: the server's default model. */
   model?: string;
   systemPrompt?: string;
+  /** Knowledge bases the agent retrieves from. */
+  knowledgeBaseIds?: string[];
+}
+
+/** A knowledge base of the workspace. */
+export interface KnowledgeBase {
+  id: string;
+  name: string;
+  description: string;
+  createdBy: string;
+  createdAt: string;
+}
+
+/** A document of a knowledge base with its ingestion status (`progress` 0–1). */
+export interface KnowledgeDocument {
+  id: string;
+  knowledgeBaseId: string;
+  title: string;
+  sourceUrl: string | null;
+  contentType: string | null;
+  status: 'queued' | 'processing' | 'ready' | 'failed';
+  error: string | null;
+  progress: number;
+  chunkCount: number;
+  createdAt: string;
 }
 
 /** A model the server can run, named `provider/model`. */

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { AttachmentPart, Message } from '../client/index.ts';
+import type { AttachmentPart, CitationPart, Message } from '../client/index.ts';
 import { AttachmentView } from './AttachmentView.tsx';
 import { openThread } from '../state/open-thread.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
@@ -33,6 +33,9 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
   const attachments = message.parts.filter(
     (part): part is AttachmentPart => (part as { type?: unknown } | null)?.type === 'attachment',
   );
+  const citations = message.parts.filter(
+    (part): part is CitationPart => (part as { type?: unknown } | null)?.type === 'citation',
+  );
   const targets = inbox.filter((entry) => entry.id !== message.conversationId);
   return (
     <div className="message-extras">
@@ -44,6 +47,21 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
       {attachments.map((part) => (
         <AttachmentView key={part.attachmentId} part={part} />
       ))}
+      {citations.length > 0 && (
+        <details className="sources">
+          <summary>
+            {citations.length} {citations.length === 1 ? 'source' : 'sources'}
+          </summary>
+          <ol>
+            {citations.map((part) => (
+              <li key={part.chunkId} value={part.index}>
+                <strong>{part.documentTitle}</strong> <span className="muted">part {part.position + 1}</span>
+                <blockquote>{part.excerpt}</blockquote>
+              </li>
+            ))}
+          </ol>
+        </details>
+      )}
       {message.editedAt && <span className="muted edited">(edited)</span>}
       {draft !== null ? (
         <form

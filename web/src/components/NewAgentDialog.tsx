@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { ModelInfo } from '../client/index.ts';
+import type { KnowledgeBase, ModelInfo } from '../client/index.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
 import { Dialog } from './Dialog.tsx';
 
@@ -11,6 +11,8 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
   const [model, setModel] = useState('');
   const [systemPrompt, setSystemPrompt] = useState('');
   const [models, setModels] = useState<ModelInfo[]>([]);
+  const [bases, setBases] = useState<KnowledgeBase[]>([]);
+  const [knowledgeBaseIds, setKnowledgeBaseIds] = useState<string[]>([]);
   const agents = useChat((state) => state.agents);
   // The server's default first, then the fallback and the models other agents use.
   const inUse = agents.map((agent) => agent.model).filter((name): name is string => !!name);
@@ -26,6 +28,10 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
       },
       () => undefined,
     );
+    store.api.listKnowledgeBases().then(
+      (page) => setBases(page.items),
+      () => undefined,
+    );
   }, [store]);
 
   async function submit(event: FormEvent) {
@@ -33,7 +39,13 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await store.api.createAgent({ displayName: displayName.trim(), handle: handle.trim(), model: model.trim(), systemPrompt });
+      await store.api.createAgent({
+        displayName: displayName.trim(),
+        handle: handle.trim(),
+        model: model.trim(),
+        systemPrompt,
+        knowledgeBaseIds,
+      });
       await store.loadDirectory();
       onClose();
     } catch (caught) {
@@ -90,6 +102,25 @@ export function NewAgentDialog({ onClose }: { onClose: () => void }) {
             placeholder="You are a helpful assistant."
           />
         </label>
+        {bases.length > 0 && (
+          <fieldset>
+            <legend>Knowledge bases</legend>
+            {bases.map((base) => (
+              <label key={base.id} className="checkbox">
+                <input
+                  type="checkbox"
+                  checked={knowledgeBaseIds.includes(base.id)}
+                  onChange={(event) =>
+                    setKnowledgeBaseIds((current) =>
+                      event.target.checked ? [...current, base.id] : current.filter((id) => id !== base.id),
+                    )
+                  }
+                />
+                {base.name}
+              </label>
+            ))}
+          </fieldset>
+        )}
         {error && (
           <p className="error" role="alert">
             {error}

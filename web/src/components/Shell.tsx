@@ -5,10 +5,11 @@ import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { InboxList } from './InboxList.tsx';
 import { InviteDialog } from './InviteDialog.tsx';
+import { KnowledgeDialog } from './KnowledgeDialog.tsx';
 import { NewAgentDialog } from './NewAgentDialog.tsx';
 import { NewConversationDialog } from './NewConversationDialog.tsx';
 
-type OpenDialog = 'conversation' | 'agent' | 'invite' | null;
+type OpenDialog = 'conversation' | 'agent' | 'invite' | 'knowledge' | null;
 
 /** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
 export function Shell() {
@@ -53,6 +54,9 @@ export function Shell() {
           <button type="button" onClick={() => setDialog('invite')}>
             Invite
           </button>
+          <button type="button" onClick={() => setDialog('knowledge')}>
+            Knowledge
+          </button>
         </div>
         <InboxList activeId={conversationId} />
       </aside>
@@ -77,6 +81,7 @@ export function Shell() {
       {dialog === 'conversation' && <NewConversationDialog onClose={() => setDialog(null)} />}
       {dialog === 'agent' && <NewAgentDialog onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
+      {dialog === 'knowledge' && <KnowledgeDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }
