@@ -32,6 +32,7 @@ import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
 import { createMcpFeature } from './mcp/mcp-feature.ts';
 import { mcpRoutes } from './mcp/mcp-routes.ts';
+import { memoryRoutes } from './memory/memory-routes.ts';
 import { MemoryJobQueue } from './jobs/job-queue.memory.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { jobRoutes } from './jobs/job-routes.ts';
@@ -77,6 +78,9 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     maxMessageBytes: config.limits.maxMessageBytes,
     messagePosted: new Set(),
     cancelRun: async () => {
+      throw new AppError('not_found', 'Run not found');
+    },
+    answerApproval: async () => {
       throw new AppError('not_found', 'Run not found');
     },
     onClose: [],
@@ -135,7 +139,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   const models = createModelRegistry(config);
   const knowledge = createKnowledgeFeature(app, context, models);
   context.knowledge = knowledge;
-  const agentsFeature = createAgentsFeature(app, context, models);
+  const agentsFeature = createAgentsFeature(app, context, models, knowledge);
   context.scheduler = startScheduler(app, context, agentsFeature.runs);
   app.addHook('preClose', () => context.jobs.close());
   const bindingsFeature = createBindingsFeature(app, context, agentsFeature.runs);
@@ -157,6 +161,7 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
         await protectedApi.register(modelRoutes(context, agentsFeature.models));
         await protectedApi.register(runRoutes(context, agentsFeature));
         await protectedApi.register(mcpRoutes(mcp));
+        await protectedApi.register(memoryRoutes(context.db));
         await protectedApi.register(knowledgeRoutes(knowledge));
         await protectedApi.register(jobRoutes(context));
         await protectedApi.register(scheduleRoutes(context.db));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appendMessage } from '../src/messages/messages.ts';
-import { loadHistory } from '../src/runs/build-context.ts';
+import { loadHistory } from '../src/chain/build-context.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer, type Session, type TestServer } from './support/server.ts';
 

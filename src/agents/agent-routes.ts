@@ -12,13 +12,27 @@ const editable = {
   temperature: z.number().min(0).max(2).nullable(),
   maxOutputTokens: z.number().int().min(1).max(200_000).nullable(),
   tools: z.array(z.string().min(1).max(200)).max(100),
+  toolApprovals: z.array(z.string().min(1).max(200)).max(100),
   knowledgeBaseIds: z.array(z.uuid()).max(50),
   memoryEnabled: z.boolean(),
+  /** Checked in full by validateChain (src/chain/chain-schema.ts) for readable errors. */
+  chain: z
+    .object({ steps: z.array(z.unknown()) })
+    .passthrough()
+    .nullable(),
+  budgets: z
+    .object({
+      maxSteps: z.number().int().min(1).max(1_000).optional(),
+      maxToolCalls: z.number().int().min(0).max(1_000).optional(),
+      maxTokens: z.number().int().min(1).max(100_000_000).optional(),
+    })
+    .strict()
+    .nullable(),
 };
 
 /** Agent CRUD under /agents (SPEC §4). */
 export function agentRoutes(context: AppContext, feature: AgentsFeature): FastifyPluginAsyncZod {
-  const deps = { db: context.db, models: feature.models, bus: context.bus };
+  const deps = { db: context.db, models: feature.models, bus: context.bus, mcp: context.mcp };
   return async (app) => {
     app.get('/agents', { schema: { tags: ['agents'], summary: "The workspace's agents, by handle" } }, async (request) => ({
       items: await listAgents(context.db, request.principal),

@@ -30,22 +30,20 @@ export function createReplyTrigger(deps: {
     deps.agentRows.store(rows, generation);
     return rows;
   };
-  const route = (
-    message: PublicMessage,
-    conversation: Pick<ConversationRow, 'id' | 'kind'> & { agentMemberIds?: readonly string[] },
-    depth: number,
-  ) =>
-    deps.runs.inConversationOrder(conversation.id, async () => {
-      if (depth >= maxAgentChainDepth) return;
-      const members = await membersOf(conversation.id, conversation.agentMemberIds);
-      if (members.length === 0) return;
-      const threadRootSender = message.threadRootId ? await senderOf(deps.db, message.threadRootId) : undefined;
-      for (const agent of members) {
-        if (shouldReply({ conversationKind: conversation.kind, message, agent, threadRootSender })) {
-          await deps.runs.requestReplyInOrder({ agent, trigger: message, depth, checkExisting: false });
-        }
+  type Target = Pick<ConversationRow, 'id' | 'kind'> & { agentMemberIds?: readonly string[] };
+  const route = (message: PublicMessage, conversation: Target, depth: number) =>
+    deps.runs.inConversationOrder(conversation.id, () => routeNow(message, conversation, depth));
+  const routeNow = async (message: PublicMessage, conversation: Target, depth: number) => {
+    if (depth >= maxAgentChainDepth) return;
+    const members = await membersOf(conversation.id, conversation.agentMemberIds);
+    if (members.length === 0) return;
+    const threadRootSender = message.threadRootId ? await senderOf(deps.db, message.threadRootId) : undefined;
+    for (const agent of members) {
+      if (shouldReply({ conversationKind: conversation.kind, message, agent, threadRootSender })) {
+        await deps.runs.requestReplyInOrder({ agent, trigger: message, depth, checkExisting: false });
       }
-    });
+    }
+  };
 
   deps.runs.onReplyCompleted = (message, depth) => {
     // An agent's message makes another agent answer only by mentioning it (reply-policy.ts).
@@ -59,6 +57,15 @@ export function createReplyTrigger(deps: {
     // An agent's message is routed when it completes (its content is empty while streaming).
     if (message.status !== 'complete' || message.sender.type === 'agent') return;
     if (conversation.agentMemberIds.length === 0) return;
+    if (message.threadRootId) {
+      // A thread reply may answer an agent's `call_human` question: then it resumes that run instead.
+      deps.runs
+        .inConversationOrder(conversation.id, async () => {
+          if (!(await deps.runs.resumeWithReply(message))) await routeNow(message, conversation, 0);
+        })
+        .catch(() => undefined); // logged by the ordered task runner
+      return;
+    }
     route(message, conversation, 0).catch(() => undefined); // logged by the ordered task runner
   };
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
+import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
@@ -19,21 +20,28 @@ export interface AgentsFeature {
  * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
  * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
  */
-export function createAgentsFeature(app: FastifyInstance, context: AppContext, models: ModelRegistry): AgentsFeature {
+export function createAgentsFeature(
+  app: FastifyInstance,
+  context: AppContext,
+  models: ModelRegistry,
+  knowledge: KnowledgeFeature,
+): AgentsFeature {
   const runs = new RunService({
     ...context,
     models,
     agentsConfig: context.config.agents,
     partialContent: new PartialContentWriter(context.db),
-    retrieval: context.knowledge ? { search: context.knowledge.search, limit: context.config.knowledge.ragChunks } : undefined,
+    retrieval: knowledge.retrieval,
   });
   const agentRows = new AgentRowCache(context.bus);
   context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };
+  context.answerApproval = (principal, runId, approvalId, answer) => runs.answerApproval(principal, runId, approvalId, answer);
   if (context.config.mode !== 'distributed') {
     app.addHook('onReady', async () => {
+      await runs.expireRequests();
       const recovered = await markAbandonedRunsInterrupted(context.db);
       for (const message of recovered) {
         await context.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });

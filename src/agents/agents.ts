@@ -10,6 +10,8 @@ import type { ModelRegistry } from '../providers/model-registry.ts';
 import type { EventBus } from '../bus/event-bus.ts';
 import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
+import { validateChain, type Chain } from '../chain/chain-schema.ts';
+import type { BudgetLimits } from '../chain/run-budget.ts';
 import { checkKnowledgeBaseIds } from '../knowledge/knowledge-bases.ts';
 
 /** An `agents` row as stored. */
@@ -28,6 +30,12 @@ export interface PublicAgent {
   tools: string[];
   knowledgeBaseIds: string[];
   memoryEnabled: boolean;
+  /** The declared action chain (docs/agents.md), null for the default chain. */
+  chain: Chain | null;
+  /** Per-agent run budgets over the config defaults; null for the defaults. */
+  budgets: Partial<BudgetLimits> | null;
+  /** Tool refs whose calls pause the run for the requester's approval (each covered by `tools`). */
+  toolApprovals: string[];
   ownerId: string;
   createdAt: string;
   updatedAt: string;
@@ -45,6 +53,10 @@ export interface AgentInput {
   /** Knowledge bases of the agent's workspace it retrieves from (checked: invalid_request otherwise). */
   knowledgeBaseIds?: string[];
   memoryEnabled?: boolean;
+  /** Validated with `validateChain`; null restores the default chain. */
+  chain?: unknown;
+  budgets?: Partial<BudgetLimits> | null;
+  toolApprovals?: string[];
 }
 
 /** What agent CRUD needs: storage and the configured models (to check `model`). */
@@ -53,6 +65,8 @@ export interface AgentDeps {
   models: ModelRegistry;
   /** Edits and deletions are announced on it, so every node drops its cached row. */
   bus: EventBus;
+  /** Checks `tools` refs against the workspace's MCP servers (absent: refs are not checked). */
+  mcp?: { validateToolRefs(workspaceId: string, refs: readonly string[]): Promise<void> };
 }
 
 /** The API shape of a stored agent. */
@@ -69,6 +83,9 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
     tools: row.tools,
     knowledgeBaseIds: row.knowledgeBaseIds,
     memoryEnabled: row.memoryEnabled,
+    chain: (row.actionChain as Chain | null) ?? null,
+    budgets: (row.budgets as Partial<BudgetLimits> | null) ?? null,
+    toolApprovals: row.toolApprovals,
     ownerId: row.ownerId,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -78,7 +95,8 @@ export function toPublicAgent(row: AgentRow): PublicAgent {
 /**
  * Creates an agent owned by the caller. The handle is claimed in the workspace's shared handle
  * namespace in the same transaction. Throws conflict (handle taken by a user or agent),
- * invalid_request (model names no configured provider, a knowledge base not of this workspace).
+ * invalid_request (model names no configured provider, a tool ref names no MCP server or tool,
+ * a chain or toolApprovals that do not validate, a knowledge base not of this workspace).
  */
 export async function createAgent(
   deps: AgentDeps,
@@ -86,6 +104,8 @@ export async function createAgent(
   input: AgentInput & { handle: string },
 ): Promise<PublicAgent> {
   checkModel(deps.models, input.model);
+  if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
+  const actionChain = input.chain === undefined || input.chain === null ? null : checkChain(input.chain, input.tools ?? []);
   await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds ?? []);
   const id = uuidv7();
   try {
@@ -105,6 +125,9 @@ export async function createAgent(
           tools: input.tools ?? [],
           knowledgeBaseIds: [...new Set(input.knowledgeBaseIds ?? [])],
           memoryEnabled: input.memoryEnabled ?? false,
+          actionChain,
+          budgets: input.budgets ?? null,
+          toolApprovals: checkApprovals(input.toolApprovals ?? [], input.tools ?? []),
           ownerId: principal.userId,
         })
         .returning();
@@ -160,6 +183,13 @@ export async function updateAgent(
     await checkKnowledgeBaseIds(deps.db, principal.workspaceId, input.knowledgeBaseIds);
     input = { ...input, knowledgeBaseIds: [...new Set(input.knowledgeBaseIds)] };
   }
+  if (input.tools?.length) await deps.mcp?.validateToolRefs(principal.workspaceId, input.tools);
+  const { chain, ...fields } = input;
+  const changes: Partial<AgentRow> = withoutUndefined(fields);
+  if (chain !== undefined) changes.actionChain = chain === null ? null : checkChain(chain, input.tools ?? current.tools);
+  else if (input.tools !== undefined && current.actionChain) checkChain(current.actionChain, input.tools);
+  if (input.toolApprovals !== undefined || input.tools !== undefined)
+    checkApprovals(input.toolApprovals ?? current.toolApprovals, input.tools ?? current.tools);
   try {
     const row = await deps.db.transaction(async (tx) => {
       if (input.handle !== undefined && input.handle.toLowerCase() !== current.handle.toLowerCase()) {
@@ -168,7 +198,7 @@ export async function updateAgent(
       }
       const [updated] = await tx
         .update(agents)
-        .set({ ...withoutUndefined(input), updatedAt: new Date() })
+        .set({ ...changes, updatedAt: new Date() })
         .where(eq(agents.id, agentId))
         .returning();
       return updated;
@@ -206,6 +236,40 @@ function checkModel(models: ModelRegistry, model: string | null | undefined): vo
       details: [{ path: 'model', message: 'unknown provider' }],
     });
   }
+}
+
+/**
+ * A declared chain checked (validateChain) and each `use_tool` step's tool among the agent's
+ * `tools` (the exact ref or its server's `*` ref). Throws invalid_request.
+ */
+function checkChain(raw: unknown, tools: readonly string[]): Chain {
+  const chain = validateChain(raw);
+  chain.steps.forEach((step, index) => {
+    if (step.type !== 'use_tool') return;
+    if (!isCovered(step.tool, tools)) {
+      const path = `chain.steps.${index}.tool`;
+      throw new AppError('invalid_request', `Invalid chain: ${path}: ${step.tool} is not one of the agent's tools`, {
+        details: [{ path, message: `${step.tool} is not one of the agent's tools` }],
+      });
+    }
+  });
+  return chain;
+}
+
+/** Each approval ref must be one of `tools` or covered by one (its server's `*`). Throws invalid_request. */
+function checkApprovals(approvals: string[], tools: readonly string[]): string[] {
+  const uncovered = approvals.filter((ref) => !isCovered(ref, tools));
+  if (uncovered.length > 0) {
+    throw new AppError('invalid_request', `toolApprovals names tools the agent does not have: ${uncovered.join(', ')}`, {
+      details: uncovered.map((ref) => ({ path: 'toolApprovals', ref, message: "not one of the agent's tools" })),
+    });
+  }
+  return approvals;
+}
+
+function isCovered(ref: string, tools: readonly string[]): boolean {
+  const server = /^mcp:([^/]+)\//.exec(ref)?.[1];
+  return tools.includes(ref) || (server !== undefined && tools.includes(`mcp:${server}/*`));
 }
 
 async function checkCanManage(db: Executor, principal: Principal, agent: AgentRow): Promise<void> {

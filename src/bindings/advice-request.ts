@@ -1,13 +1,12 @@
 import { getAgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
-import type { EventBus } from '../bus/event-bus.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import { readMessages } from '../messages/messages.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { getUser } from '../users/users.ts';
-import { createAdviceTarget } from './advice-target.ts';
+import { adviceOutput, type AdviceDeps } from './advice-reply.ts';
 import { findOwnBinding, isPaused } from './bindings.ts';
 import { bindingPerspective } from './perspective.ts';
 
@@ -20,12 +19,12 @@ import { bindingPerspective } from './perspective.ts';
  * conversation), conflict (the principal's bindings are paused).
  */
 export async function requestAdvice(
-  deps: { db: Db; bus: EventBus; runs: RunService },
+  deps: { db: Db; runs: RunService; advice: AdviceDeps },
   principal: Principal,
   conversationId: string,
   input: { agentId?: string },
 ): Promise<{ runId: string; agentId: string }> {
-  const { db, bus } = deps;
+  const { db } = deps;
   await requireMembership(db, principal.workspaceId, conversationId, principal.userId);
   const binding = await findOwnBinding(db, principal, conversationId, 'advice');
   const agentId = input.agentId ?? binding?.agentId;
@@ -41,19 +40,14 @@ export async function requestAdvice(
     trigger,
     checkExisting: false,
     perspective: bindingPerspective({ agent, person, mode: 'advice', instructions }),
-    targetFor: (runId) =>
-      createAdviceTarget(
-        { db, bus },
-        {
-          workspaceId: principal.workspaceId,
-          conversationId,
-          userId: principal.userId,
-          agentId: agent.id,
-          bindingId: binding?.agentId === agent.id ? binding.id : null,
-          triggerMessageId: trigger.id,
-        },
-        runId,
-      ),
+    output: adviceOutput(deps.advice, {
+      workspaceId: principal.workspaceId,
+      conversationId,
+      userId: principal.userId,
+      agentId: agent.id,
+      bindingId: binding?.agentId === agent.id ? binding.id : null,
+      triggerMessageId: trigger.id,
+    }),
   });
   return { runId: run.id, agentId: agent.id };
 }

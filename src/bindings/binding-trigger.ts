@@ -8,10 +8,10 @@ import type { PublicMessage } from '../messages/message-shape.ts';
 import type { MessagePostedListener } from '../messages/messages.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { getUser } from '../users/users.ts';
-import { createAdviceTarget } from './advice-target.ts';
 import type { BindingCache } from './binding-cache.ts';
 import { spendBindingBudget } from './binding-budget.ts';
 import { isPaused, type BindingRow } from './bindings.ts';
+import { adviceOutput, type AdviceDeps } from './advice-reply.ts';
 import { bindingPerspective } from './perspective.ts';
 import { bindings } from './schema.ts';
 
@@ -22,6 +22,7 @@ export interface BindingTriggerDeps {
   runs: RunService;
   cache: BindingCache;
   logger: Logger;
+  advice: AdviceDeps;
 }
 
 interface PendingReply {
@@ -148,19 +149,14 @@ export class BindingTrigger {
       ...(binding.mode === 'autoreply'
         ? { onBehalfOf: binding.userId }
         : {
-            targetFor: (runId: string) =>
-              createAdviceTarget(
-                { db, bus },
-                {
-                  workspaceId: binding.workspaceId,
-                  conversationId: binding.conversationId,
-                  userId: binding.userId,
-                  agentId: agent.id,
-                  bindingId: binding.id,
-                  triggerMessageId: trigger.id,
-                },
-                runId,
-              ),
+            output: adviceOutput(this.#deps.advice, {
+              workspaceId: binding.workspaceId,
+              conversationId: binding.conversationId,
+              userId: binding.userId,
+              agentId: agent.id,
+              bindingId: binding.id,
+              triggerMessageId: trigger.id,
+            }),
           }),
     });
   }

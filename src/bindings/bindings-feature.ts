@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
 import type { RunService } from '../runs/run-service.ts';
+import type { AdviceDeps } from './advice-reply.ts';
 import { markAbandonedAdviceInterrupted, publishAdvice } from './advice.ts';
 import { BindingCache } from './binding-cache.ts';
 import { BindingTrigger } from './binding-trigger.ts';
@@ -9,6 +10,8 @@ import { BindingTrigger } from './binding-trigger.ts';
 export interface BindingsFeature {
   runs: RunService;
   trigger: BindingTrigger;
+  /** What advice runs write with. */
+  advice: AdviceDeps;
 }
 
 /**
@@ -18,7 +21,8 @@ export interface BindingsFeature {
  */
 export function createBindingsFeature(app: FastifyInstance, context: AppContext, runs: RunService): BindingsFeature {
   const cache = new BindingCache(context.db, context.bus);
-  const trigger = new BindingTrigger({ db: context.db, bus: context.bus, runs, cache, logger: context.logger });
+  const advice: AdviceDeps = { db: context.db, bus: context.bus, logger: context.logger, agentsConfig: context.config.agents };
+  const trigger = new BindingTrigger({ db: context.db, bus: context.bus, runs, cache, logger: context.logger, advice });
   context.messagePosted.add(trigger.listener);
   if (context.config.mode !== 'distributed') {
     app.addHook('onReady', async () => {
@@ -29,5 +33,5 @@ export function createBindingsFeature(app: FastifyInstance, context: AppContext,
     trigger.close();
     cache.close();
   });
-  return { runs, trigger };
+  return { runs, trigger, advice };
 }

@@ -1,5 +1,5 @@
 import type { AgentRow } from '../agents/agents.ts';
-import type { ReplyPerspective } from '../runs/reply-target.ts';
+import type { ReplyPerspective } from '../chain/build-context.ts';
 
 /** The person a binding's agent writes for. */
 export interface BoundPerson {

@@ -98,6 +98,14 @@ const configSchema = z
     providers: z.array(providerEntrySchema).default([]),
     CHORUS_OUTBOUND_ALLOW_HOSTS: z.union([csv, z.array(z.string())]).default([]),
     CHORUS_MCP_CALL_TIMEOUT_MS: z.coerce.number().int().min(1).default(30_000),
+    CHORUS_RUN_MAX_STEPS: z.coerce.number().int().min(1).default(25),
+    CHORUS_RUN_MAX_TOOL_CALLS: z.coerce.number().int().min(0).default(20),
+    CHORUS_RUN_MAX_TOKENS: z.coerce.number().int().min(1).default(200_000),
+    CHORUS_HUMAN_REQUEST_TTL_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .default(24 * 3_600_000),
     mcpServers: z.array(mcpServerEntrySchema).default([]),
     CHORUS_EMBEDDING_MODEL: z
       .string()
@@ -209,6 +217,10 @@ export interface Config {
     contextWindowTokens: number | undefined;
     deltaCoalesceMs: number;
     partialSaveIntervalMs: number;
+    /** Default run budgets (an agent's `budgets` may override each): chain steps and extra model rounds, tool calls, tokens in + out. */
+    budgets: { maxSteps: number; maxToolCalls: number; maxTokens: number };
+    /** How long a paused run's approval request waits for its answer before it expires. */
+    humanRequestTtlMs: number;
   };
   /** WebSocket and SSE: heartbeat period (a dead socket is dropped within two) and the per-connection outbound buffer bound. */
   realtime: {
@@ -292,6 +304,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       contextWindowTokens: value.CHORUS_CONTEXT_WINDOW_TOKENS,
       deltaCoalesceMs: value.CHORUS_DELTA_COALESCE_MS,
       partialSaveIntervalMs: value.CHORUS_PARTIAL_SAVE_INTERVAL_MS,
+      budgets: {
+        maxSteps: value.CHORUS_RUN_MAX_STEPS,
+        maxToolCalls: value.CHORUS_RUN_MAX_TOOL_CALLS,
+        maxTokens: value.CHORUS_RUN_MAX_TOKENS,
+      },
+      humanRequestTtlMs: value.CHORUS_HUMAN_REQUEST_TTL_MS,
     },
     realtime: {
       heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,

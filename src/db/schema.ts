@@ -120,7 +120,12 @@ export const agents = pgTable('agents', {
   temperature: real('temperature'),
   maxOutputTokens: integer('max_output_tokens'),
   tools: jsonb('tools').$type<string[]>().notNull().default([]),
-  actionChain: jsonb('action_chain').$type<unknown[] | null>(),
+  /** The agent's own action chain (src/chain/chain-schema.ts), null for the default chain. */
+  actionChain: jsonb('action_chain').$type<unknown>(),
+  /** Per-agent run budgets `{maxSteps?, maxToolCalls?, maxTokens?}` over the config defaults. */
+  budgets: jsonb('budgets').$type<Record<string, number> | null>(),
+  /** Tool refs (exact, or `mcp:<server>/*`) whose calls wait for the requester's approval. */
+  toolApprovals: jsonb('tool_approvals').$type<string[]>().notNull().default([]),
   knowledgeBaseIds: jsonb('knowledge_base_ids').$type<string[]>().notNull().default([]),
   memoryEnabled: boolean('memory_enabled').notNull().default(false),
   ownerId: uuid('owner_id').notNull(),
@@ -234,7 +239,7 @@ export const messages = pgTable(
   ],
 );
 
-export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
 
 export const runs = pgTable(
   'runs',
@@ -248,9 +253,11 @@ export const runs = pgTable(
     triggerMessageId: uuid('trigger_message_id'),
     messageId: uuid('message_id'),
     onBehalfOf: uuid('on_behalf_of'),
-    status: text('status', { enum: ['queued', 'running', 'completed', 'failed', 'cancelled', 'interrupted'] })
+    status: text('status', { enum: ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'interrupted'] })
       .$type<RunStatus>()
       .notNull(),
+    /** While `waiting`: where the chain resumes once a person answers (src/chain/run-pause.ts). */
+    resumeState: jsonb('resume_state').$type<Record<string, unknown> | null>(),
     steps: jsonb('steps').$type<unknown[]>().notNull().default([]),
     usage: jsonb('usage').$type<Record<string, unknown> | null>(),
     error: text('error'),

@@ -34,6 +34,16 @@ export interface AppContext extends AuthDeps, MessageDeps {
    * Throws not_found. Replaced by the agents feature when it is wired in.
    */
   cancelRun(principal: Principal, runId: string): Promise<void>;
+  /**
+   * Answers an approval request of a paused run (WebSocket `approve` and POST /runs/:id/approvals/:approvalId)
+   * and returns the run. Throws not_found, forbidden, conflict. Replaced by the agents feature.
+   */
+  answerApproval(
+    principal: Principal,
+    runId: string,
+    approvalId: string,
+    answer: { decision: 'approve' | 'deny'; argsHash?: string },
+  ): Promise<unknown>;
   /** Background jobs (in-process, or BullMQ in distributed mode). */
   jobs: JobQueue;
   /** Knowledge bases: ingestion and retrieval (set by createApp). */

@@ -8,13 +8,15 @@ import { queueIngestion, type KnowledgeDeps } from './documents.ts';
 import { createEmbedder, detectPgvector } from './embeddings.ts';
 import { ingestionJob } from './ingest-document.ts';
 import { knowledgeDocuments } from './schema.ts';
-import type { SearchDeps } from './search-knowledge.ts';
+import { searchKnowledge, type KnowledgeRetrieval, type SearchDeps } from './search-knowledge.ts';
 
 /** The knowledge feature's long-lived parts: what its routes and agent runs use. */
 export interface KnowledgeFeature {
   deps: KnowledgeDeps;
   /** For `searchKnowledge` (agent runs, the search route). */
   search: SearchDeps;
+  /** `searchKnowledge` over `search`, for the agents' `rag` step. */
+  retrieval: KnowledgeRetrieval;
 }
 
 /**
@@ -52,5 +54,9 @@ export function createKnowledgeFeature(app: FastifyInstance, context: AppContext
     for (const row of pending) await queueIngestion(deps, row);
     if (pending.length > 0) context.logger.info({ count: pending.length }, 'documents left unfinished re-queued for ingestion');
   });
-  return { deps, search };
+  const retrieval: KnowledgeRetrieval = {
+    search: (input) => searchKnowledge(search, input),
+    defaultLimit: context.config.knowledge.ragChunks,
+  };
+  return { deps, search, retrieval };
 }

@@ -1,45 +1,14 @@
-import { searchKnowledge, type RetrievedChunk, type SearchDeps } from './search-knowledge.ts';
-
-/**
- * A message part citing a knowledge chunk (SPEC §3 `parts`; beside `attachment` parts, one parts
- * model). `index` is the `[n]` the reply uses; `excerpt` is the chunk's start, for showing the source.
- */
-export interface CitationPart {
-  type: 'citation';
-  index: number;
-  documentId: string;
-  chunkId: string;
-  documentTitle: string;
-  knowledgeBaseId: string;
-  position: number;
-  excerpt: string;
-}
-
-/** What a reply's context gains from its agent's knowledge bases. */
-export interface KnowledgeContext {
-  /** The block appended to the system prompt; undefined when nothing was retrieved. */
-  system: string | undefined;
-  citations: CitationPart[];
-}
+import type { CitationPart } from '../messages/message-shape.ts';
+import type { RetrievedChunk } from './search-knowledge.ts';
 
 const excerptChars = 280;
 
 /**
- * Retrieves the top `limit` chunks of the agent's knowledge bases for `query` (the trigger message)
- * in `workspaceId` only, and renders them as a numbered system-context block with one citation
- * part per chunk. No knowledge bases or no match: no block, no citations. Throws what
- * `searchKnowledge` throws (provider_error when the query cannot be embedded).
+ * Renders retrieved chunks as the system-context block a model call gets (the chain's `rag` step
+ * fills them): an instruction to cite, then `[n] title (part p)` and the chunk's text, numbered from 1
+ * in the order given. Callers pass at least one chunk.
  */
-export async function retrieveKnowledgeContext(
-  deps: SearchDeps,
-  input: { workspaceId: string; knowledgeBaseIds: readonly string[]; query: string; limit: number },
-): Promise<KnowledgeContext> {
-  const chunks = await searchKnowledge(deps, input);
-  if (chunks.length === 0) return { system: undefined, citations: [] };
-  return { system: renderBlock(chunks), citations: chunks.map(toCitation) };
-}
-
-function renderBlock(chunks: RetrievedChunk[]): string {
+export function renderKnowledgeBlock(chunks: readonly RetrievedChunk[]): string {
   const sources = chunks.map(
     (chunk, index) => `[${index + 1}] ${chunk.documentTitle} (part ${chunk.position + 1})\n${chunk.text}`,
   );
@@ -49,10 +18,11 @@ function renderBlock(chunks: RetrievedChunk[]): string {
   ].join('\n\n');
 }
 
-function toCitation(chunk: RetrievedChunk, index: number): CitationPart {
+/** The citation part of a chunk shown as `[index]` (1-based) in the context; `excerpt` is its first 280 characters. */
+export function citationOf(chunk: RetrievedChunk, index: number): CitationPart {
   return {
     type: 'citation',
-    index: index + 1,
+    index,
     documentId: chunk.documentId,
     chunkId: chunk.chunkId,
     documentTitle: chunk.documentTitle,

@@ -24,6 +24,20 @@ export interface RetrievedChunk {
   score: number;
 }
 
+/**
+ * Retrieval as agent runs use it (the chain's `rag` step): `search` is `searchKnowledge` bound to the
+ * app's storage and embedder; `defaultLimit` is `CHORUS_RAG_CHUNKS`, for a step without `limit`.
+ */
+export interface KnowledgeRetrieval {
+  search(input: {
+    workspaceId: string;
+    knowledgeBaseIds: readonly string[];
+    query: string;
+    limit: number;
+  }): Promise<RetrievedChunk[]>;
+  defaultLimit: number;
+}
+
 /** RRF's constant, as in Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and individual Rank Learning Methods", SIGIR 2009. */
 const rrfK = 60;
 /** Candidates taken from each ranking before fusion, per result wanted. */

@@ -1,3 +1,4 @@
+import type { AttachmentPart } from '../attachments/attachments.ts';
 import type { messages, MessageStatus } from '../db/schema.ts';
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -10,6 +11,67 @@ export interface MessageUsage {
   latencyMs?: number;
 }
 
+/**
+ * A tool call of an agent and, once it ran, its result: one part updated in place
+ * (`running` → `done` | `error`), streamed live as `message.delta` part updates.
+ * `name` is the model-facing name (`server__tool`), `ref` the agent's tool ref it came from.
+ */
+export interface ToolCallPart {
+  type: 'tool-call';
+  toolCallId: string;
+  name: string;
+  ref: string | null;
+  args: Record<string, unknown>;
+  /** `awaiting-approval` while a person decides (the run is paused), `denied` when they refused it. */
+  state: 'running' | 'done' | 'error' | 'awaiting-approval' | 'denied';
+  /** The tool's text result (also for a tool's own failure, `isError: true`). */
+  result?: { text: string; isError: boolean };
+  /** Why the call could not be made (server down, timeout, unknown tool, bad arguments). */
+  error?: string;
+}
+
+/**
+ * A knowledge chunk an agent's reply was given (the chain's `rag` step). `index` is the `[n]` the
+ * context (and so the reply's text) uses; `position` is the chunk's 0-based place in its document;
+ * `excerpt` is the chunk's start (280 characters), for showing the source.
+ */
+export interface CitationPart {
+  type: 'citation';
+  index: number;
+  documentId: string;
+  chunkId: string;
+  documentTitle: string;
+  knowledgeBaseId: string;
+  position: number;
+  excerpt: string;
+}
+
+/**
+ * A paused run asks a person (`addressedTo`, a user id) for input: `approval` of one tool call with
+ * exactly `args` (`argsHash` binds the answer to them), or a `question` (`call_human`) answered by
+ * a thread reply to the message carrying this part. `status` changes from `pending` once, to
+ * `approved`, `denied`, `answered`, `expired` or `cancelled`; the message is updated then.
+ */
+export interface HumanRequestPart {
+  type: 'human-request';
+  requestId: string;
+  runId: string;
+  kind: 'approval' | 'question';
+  addressedTo: string;
+  /** approval only */
+  toolName?: string;
+  toolRef?: string | null;
+  args?: Record<string, unknown>;
+  argsHash?: string;
+  /** question only */
+  question?: string;
+  status: 'pending' | 'approved' | 'denied' | 'answered' | 'expired' | 'cancelled';
+  expiresAt: string;
+}
+
+/** One entry of a message's `parts` (SPEC §3): attachments, tool calls with results, citations, human requests. */
+export type MessagePart = AttachmentPart | ToolCallPart | CitationPart | HumanRequestPart;
+
 /** A message as every transport shows it (SPEC §3). Timestamps are ISO 8601 strings. */
 export interface PublicMessage {
   id: string;
@@ -19,7 +81,7 @@ export interface PublicMessage {
   sender: { type: 'user' | 'agent'; id: string; handle: string };
   onBehalfOf: string | null;
   content: string;
-  parts: unknown[];
+  parts: MessagePart[];
   status: MessageStatus;
   error: string | null;
   usage: MessageUsage | null;
@@ -58,7 +120,7 @@ export function toPublicMessage(row: MessageRow): PublicMessage {
     sender: { type: row.senderType, id: row.senderId, handle: row.senderHandle },
     onBehalfOf: row.onBehalfOf,
     content: row.content,
-    parts: row.parts,
+    parts: row.parts as MessagePart[],
     status: row.status,
     error: row.error,
     usage: (row.usage as MessageUsage | null) ?? null,

@@ -1,7 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LanguageModelV4Prompt } from '@ai-sdk/provider';
+import type {
+  LanguageModelV4CallOptions,
+  LanguageModelV4FunctionTool,
+  LanguageModelV4Message,
+  LanguageModelV4Prompt,
+  LanguageModelV4ToolChoice,
+} from '@ai-sdk/provider';
 import {
   describeProviderError,
   isRetryableProviderError,
@@ -35,6 +41,13 @@ export interface ModelCallInput {
   fallback?: ResolvedModel;
   system: string | undefined;
   messages: ChatTurn[];
+  /** Prompt messages after `messages`: the assistant's tool calls and their results of earlier rounds. */
+  continuation?: LanguageModelV4Message[];
+  /** Tools the model may call (AI SDK LanguageModel spec function tools). */
+  tools?: LanguageModelV4FunctionTool[];
+  toolChoice?: LanguageModelV4ToolChoice;
+  /** Structured output: `{type: 'json', schema}` asks for JSON matching the schema. */
+  responseFormat?: LanguageModelV4CallOptions['responseFormat'];
   temperature?: number | null;
   maxOutputTokens: number;
   /** Cancellation from outside (cancel, shutdown, a client gone); its reason is reported back. */
@@ -54,6 +67,8 @@ export interface ModelCallInput {
 export interface ModelCallResult {
   outcome: 'completed' | 'aborted' | 'failed';
   text: string;
+  /** The tool calls the model asked for, complete (`input` is the JSON text of the arguments). */
+  toolCalls: ModelToolCall[];
   /** The `provider/model` that produced the text (the fallback when it was used). */
   modelName: string;
   usage: { inputTokens?: number; outputTokens?: number };
@@ -65,6 +80,14 @@ export interface ModelCallResult {
   attempts: number;
   /** Milliseconds from the call's start to the first text delta. */
   firstTokenMs?: number;
+}
+
+/** A tool call as the model streamed it. */
+export interface ModelToolCall {
+  toolCallId: string;
+  toolName: string;
+  /** JSON text of the arguments. */
+  input: string;
 }
 
 /** The `onRequestSent` of the model call whose async context a fetch runs in. */
@@ -87,7 +110,13 @@ export function streamModelReply(input: ModelCallInput): Promise<ModelCallResult
 async function streamWithFallback(input: ModelCallInput): Promise<ModelCallResult> {
   const startedAt = performance.now();
   const first = await streamWithRetries(input, input.model, startedAt);
-  if (first.outcome !== 'failed' || first.text !== '' || !input.fallback || input.fallback.name === input.model.name)
+  if (
+    first.outcome !== 'failed' ||
+    first.text !== '' ||
+    first.toolCalls.length > 0 ||
+    !input.fallback ||
+    input.fallback.name === input.model.name
+  )
     return first;
   const second = await streamWithRetries(input, input.fallback, startedAt);
   return { ...second, attempts: first.attempts + second.attempts };
@@ -100,7 +129,11 @@ async function streamWithRetries(input: ModelCallInput, model: ResolvedModel, st
     const result = await streamOnce(input, model, startedAt);
     const failure = result.failure;
     if (!failure) return { ...result.value, attempts };
-    const canRetry = result.value.text === '' && attempts <= input.policy.maxRetries && isRetryableProviderError(failure);
+    const canRetry =
+      result.value.text === '' &&
+      result.value.toolCalls.length === 0 &&
+      attempts <= input.policy.maxRetries &&
+      isRetryableProviderError(failure);
     if (!canRetry) return { ...result.value, attempts };
     const delayMs = retryDelayMs(failure, attempts, input.policy.retryBaseDelayMs);
     if (delayMs > input.policy.maxRetryDelayMs) {
@@ -130,11 +163,13 @@ async function streamOnce(
   if (input.signal.aborted) forwardAbort();
   else input.signal.addEventListener('abort', forwardAbort, { once: true });
   const watchdog = new Watchdog(controller, input.policy);
-  const value: ModelCallResult = { outcome: 'completed', text: '', modelName: model.name, usage: {}, attempts: 0 };
+  const value: ModelCallResult = { outcome: 'completed', text: '', toolCalls: [], modelName: model.name, usage: {}, attempts: 0 };
   let failure: unknown;
   try {
     const { stream } = await model.languageModel.doStream({
-      prompt: toPrompt(input.system, input.messages),
+      prompt: toPrompt(input.system, input.messages, input.continuation),
+      ...(input.tools?.length ? { tools: input.tools, toolChoice: input.toolChoice } : {}),
+      ...(input.responseFormat ? { responseFormat: input.responseFormat } : {}),
       temperature: input.temperature ?? undefined,
       maxOutputTokens: input.maxOutputTokens,
       abortSignal: controller.signal,
@@ -151,6 +186,9 @@ async function streamOnce(
         input.onText(part.delta);
       } else if (part.type === 'reasoning-delta' || part.type === 'tool-input-delta') {
         watchdog.sawOutput();
+      } else if (part.type === 'tool-call') {
+        watchdog.sawOutput();
+        value.toolCalls.push({ toolCallId: part.toolCallId, toolName: part.toolName, input: part.input });
       } else if (part.type === 'finish') {
         value.finishReason = part.finishReason.unified;
         value.usage = { inputTokens: part.usage.inputTokens.total, outputTokens: part.usage.outputTokens.total };
@@ -176,9 +214,14 @@ async function streamOnce(
   return { value };
 }
 
-function toPrompt(system: string | undefined, messages: ChatTurn[]): LanguageModelV4Prompt {
+function toPrompt(
+  system: string | undefined,
+  messages: ChatTurn[],
+  continuation: LanguageModelV4Message[] = [],
+): LanguageModelV4Prompt {
   const prompt: LanguageModelV4Prompt = system ? [{ role: 'system', content: system }] : [];
   for (const message of messages) prompt.push({ role: message.role, content: [{ type: 'text', text: message.content }] });
+  prompt.push(...continuation);
   return prompt;
 }
 

@@ -40,10 +40,21 @@ const clientFrameSchemas = {
   typing: z.object({ type: z.literal('typing'), id: frameId, conversationId }),
   read: z.object({ type: z.literal('read'), id: frameId, conversationId, seq: z.number().int().min(0) }),
   cancel: z.object({ type: z.literal('cancel'), id: frameId, runId: z.uuid() }),
+  approve: z.object({
+    type: z.literal('approve'),
+    id: frameId,
+    runId: z.uuid(),
+    approvalId: z.uuid(),
+    decision: z.enum(['approve', 'deny']),
+    argsHash: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+  }),
   ping: z.object({ type: z.literal('ping'), id: frameId }),
 } as const;
 
-/** `auth`, `send`, `sync`, `edit`, `delete`, `react`, `forward`, `typing`, `read`, `cancel`, `ping`. */
+/** `auth`, `send`, `sync`, `edit`, `delete`, `react`, `forward`, `typing`, `read`, `cancel`, `approve`, `ping`. */
 export type ClientFrameType = keyof typeof clientFrameSchemas;
 /** A validated client frame of type `T`. */
 export type ClientFrame<T extends ClientFrameType> = z.infer<(typeof clientFrameSchemas)[T]>;

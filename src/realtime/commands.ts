@@ -109,6 +109,14 @@ const commands: { [T in ClientFrameType]: Command<T> } = {
     connection.ack(frame.id, { runId: frame.runId });
   },
 
+  async approve(connection, frame) {
+    const run = await connection.context.answerApproval(connection.principal, frame.runId, frame.approvalId, {
+      decision: frame.decision,
+      argsHash: frame.argsHash,
+    });
+    connection.ack(frame.id, { run });
+  },
+
   async ping(connection, frame) {
     connection.sendFrame({ type: 'pong', id: frame.id ?? null });
   },

@@ -1,29 +1,25 @@
-import type { Logger } from 'pino';
 import type { AgentRow } from '../agents/agents.ts';
 import type { Config } from '../config/config.ts';
-import { AppError } from '../errors/app-error.ts';
+import { loadHistory, type ReplyPerspective } from '../chain/build-context.ts';
+import type { ChainDeps } from '../chain/chain-context.ts';
+import { newChainState } from '../chain/chain-context.ts';
+import { runChain } from '../chain/chain-engine.ts';
+import { budgetLimitsFor, RunBudget } from '../chain/run-budget.ts';
+import type { ReplySink } from '../chain/reply-sink.ts';
+import type { RunStep } from '../chain/run-step.ts';
 import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
-import { appendMessage, type MessageDeps } from '../messages/messages.ts';
-import type { ModelRegistry, ResolvedModel } from '../providers/model-registry.ts';
-import { streamModelReply, type ModelCallResult } from '../providers/model-stream.ts';
-import { conversationTopic } from '../bus/event-bus.ts';
-import { countTextTokens, fitContext, loadHistory, type HistoryEntry, type RunContext } from './build-context.ts';
-import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
+import type { MessageDeps } from '../messages/messages.ts';
+import { ConversationReply, createReply } from './conversation-reply.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { retrieveKnowledgeContext, type CitationPart, type KnowledgeContext } from '../knowledge/rag-context.ts';
-import type { SearchDeps } from '../knowledge/search-knowledge.ts';
-import type { ReplyPerspective, ReplyTarget } from './reply-target.ts';
-import { claimQueuedRun, finishMessage, finishRunRow, type RunRow, type RunStep } from './run-store.ts';
+import { claimQueuedRun, finishRunRow, pauseRunRow, saveRunSteps, type RunRow } from './run-store.ts';
+import { openHumanRequest } from '../chain/human-requests.ts';
+import type { PendingApproval, PendingQuestion, ResumeState } from '../chain/run-pause.ts';
 
-/** What a run needs from the app: storage, fan-out, models and the agents' config. */
-export interface RunDeps extends MessageDeps {
-  models: ModelRegistry;
+/** What a run needs from the app: storage, fan-out, models, tools and the agents' config. */
+export interface RunDeps extends MessageDeps, ChainDeps {
   /** Batches the partial-content saves of every streaming reply. */
   partialContent: PartialContentWriter;
   agentsConfig: Config['agents'];
-  logger: Logger;
-  /** Knowledge retrieval for agents with knowledge bases: where to search and how many chunks. */
-  retrieval?: { search: SearchDeps; limit: number };
 }
 
 /** One reply to run: the run, the agent answering and the message it answers. */
@@ -32,388 +28,160 @@ export interface RunJob {
   agent: AgentRow;
   trigger: PublicMessage;
   /**
-   * Set when the run starts at once (its mailbox was idle): nothing to claim; `insert()` writes the
-   * run row `running` with `step` (once; rejects with the write's error) and must precede the reply
-   * message; `abandon()` releases the requester when the run ends without writing it.
+   * Set when the run starts at once (its mailbox was idle): nothing to claim; `insert(steps)`
+   * writes the run row `running` with its steps so far (once; rejects with the write's error) and
+   * must precede the reply message; `abandon()` releases the requester when the run ends without writing it.
    */
-  started?: { step: RunStep; insert(): Promise<void>; abandon(): void };
-  /** Where the reply goes when it is not a conversation message (e.g. private advice). */
-  target?: ReplyTarget;
-  /** The person the agent writes for (bindings): shapes the context. */
+  started?: { insert(steps: RunStep[]): Promise<void>; abandon(): void };
+  /** The person the agent writes for (bindings): shapes the context, owns the memory and approvals. */
   perspective?: ReplyPerspective;
+  /** Where the reply goes when it is not the agent's conversation message (bindings' private advice). */
+  output?: RunOutput;
+  /** Set when a paused run continues: its steps so far, where to resume, and the person's answer. */
+  resume?: {
+    steps: RunStep[];
+    state: ResumeState;
+    approval?: { toolCallId: string; argsHash: string; decision: 'approve' | 'deny' };
+    humanAnswer?: { text: string; userId: string; messageId: string };
+  };
 }
 
-/** The reply being written: a conversation message, or a `ReplyTarget`'s own record. */
-type OpenedReply = Pick<PublicMessage, 'id' | 'conversationId'>;
-
-/** Abort reason for an explicit cancel (WebSocket `cancel`, POST /runs/:id/cancel). */
-export class RunCancelled extends Error {
-  override name = 'RunCancelled';
+/** A run's reply as the run drives it: the chain's `ReplySink`, and its close. */
+export interface RunReply extends ReplySink {
+  /** The conversation message written, once open (stored on the run row); undefined for other outputs. */
+  readonly messageId: string | undefined;
+  /**
+   * Stores the final state once, runs `beforeDone` (the run row's final write), then announces the
+   * end. Returns the final conversation message, undefined for other outputs or when another
+   * writer (recovery) had already ended it.
+   */
+  close(
+    final: { status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage },
+    beforeDone: () => Promise<unknown>,
+  ): Promise<PublicMessage | undefined>;
 }
 
-/** Abort reason when this process stops mid-run; the reply ends `interrupted`. */
-export class ServerStopping extends Error {
-  override name = 'ServerStopping';
+/** Where a run's reply goes instead of the agent's conversation message (e.g. src/bindings/advice-reply.ts). */
+export interface RunOutput {
+  /** The reply of a run that starts; `onOpenFailed` stops the run when the reply cannot be created. */
+  start(job: RunJob, steps: RunStep[], onOpenFailed: (error: unknown) => void): RunReply;
+  /** Records the reply of a run cancelled while queued. */
+  cancelled(job: RunJob): Promise<void>;
 }
 
-type FinalStatus = 'complete' | 'failed' | 'cancelled' | 'interrupted';
-
-interface Outcome {
-  status: FinalStatus;
-  text: string;
-  error: string | null;
-  usage: MessageUsage | null;
-  step: RunStep;
-  /** Citation parts of the knowledge the reply was given. */
-  parts?: CitationPart[];
-}
-
-const defaultMaxOutputTokens = 4096;
 /** The reply message is created at most this long after its run starts (ms), request out or not. */
 const replyOpenMaxDelayMs = 25;
 
-/** A run's `generate` step as it starts (stored when the run is claimed or inserted `running`). */
-export function newGenerateStep(): RunStep {
-  return { type: 'generate', input: {}, output: null, startedAt: new Date().toISOString(), finishedAt: null, error: null };
-}
-
 /**
- * Executes one run as a short sequence of named steps: `openReply` (the agent's message appears,
- * status `streaming`), `generate` (`buildContext`, then `callModel` streaming deltas), `closeReply`
- * (final content, status and usage, `message.done`). The model is called as soon as the context is
- * loaded; the run row and the reply message are written once the request is out: text that arrives
- * first is held and sent as the first delta once the message exists, so `message.delta` never
- * precedes its `message`.
- * The message always ends in exactly one final status, even when `signal` aborts it or a step
- * throws. Returns the final message, or undefined when the run had already ended before it
- * started (cancelled while queued). Throws when the reply message cannot be created (the model
- * call is aborted first).
+ * Executes one run: claims it (unless it started at once), runs the agent's action chain
+ * (src/chain) into the reply, then closes the reply and the run. The reply message opens when the
+ * first model request is out, when a step needs it, or 25 ms after the start, whichever comes
+ * first, so the model request never queues behind database writes; what arrives before is held.
+ * The message always ends in exactly one final status, even when `signal` aborts the run or a step
+ * throws. Returns the final message, or undefined when the run had already ended before it started
+ * (cancelled while queued). Throws when the reply message cannot be created (the chain is aborted first).
  */
 export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
   const startedAt = performance.now();
   // The history ends at the trigger, so it loads while the run is claimed.
   const history = loadHistory(deps.db, job.trigger, job.agent.id);
-  history.catch(() => undefined); // awaited (and reported) in generate
-  const step = job.started?.step ?? newGenerateStep();
-  if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, [step]))) {
-    await openReply(deps, job, step, 'cancelled');
+  history.catch(() => undefined); // awaited (and reported) by the steps that read it
+  const steps: RunStep[] = job.resume?.steps ?? [];
+  if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, steps))) {
+    await (job.output ? job.output.cancelled(job) : createReply(deps, job, 'cancelled'));
     return undefined;
   }
-  const stopCall = new AbortController();
-  // The run row and the reply are written once the model request is out (or the call failed before
-  // it), so the request does not queue behind them in the database; text that arrives first is held.
-  // Bounded by replyOpenMaxDelayMs when the request cannot go out (a provider down, retries).
-  const requestOut = Promise.withResolvers<void>();
-  const openBy = setTimeout(requestOut.resolve, replyOpenMaxDelayMs);
-  const reply = requestOut.promise.then(() => {
-    clearTimeout(openBy);
-    return openReply(deps, job, step, 'streaming');
-  });
-  reply.catch(() => undefined); // awaited below
-  const generation = generate(deps, job, reply, step, AbortSignal.any([signal, stopCall.signal]), history, () =>
-    requestOut.resolve(),
-  );
-  let message: OpenedReply;
-  try {
-    message = await reply;
-  } catch (error) {
-    stopCall.abort(error);
-    await generation;
-    throw error;
-  }
-  return closeReply(deps, job, message, await generation, startedAt);
-}
-
-/**
- * Creates the agent's message with its runId (after the run row is written, when it is being):
- * `streaming` for a claimed run, `cancelled` with `message.done` for a run cancelled while queued.
- * The run row stores the message id when it finishes (`findStreamingReplyId` reads it before).
- */
-async function openReply(deps: RunDeps, job: RunJob, step: RunStep, status: 'streaming' | 'cancelled'): Promise<OpenedReply> {
-  await job.started?.insert();
-  if (job.target) {
-    const opened = await job.target.open(status);
-    if (status === 'streaming') await publishStep(deps, job, step);
-    return { id: opened.id, conversationId: job.run.conversationId };
-  }
-  const { message } = await appendMessage(deps, {
+  const stopChain = new AbortController();
+  const onOpenFailed = (error: unknown) => stopChain.abort(error);
+  const reply: RunReply = job.output
+    ? job.output.start(job, steps, onOpenFailed)
+    : new ConversationReply(deps, job, steps, onOpenFailed);
+  const state = newChainState();
+  const openBy = setTimeout(() => void reply.open().catch(() => undefined), replyOpenMaxDelayMs);
+  const outcome = await runChain({
+    deps,
+    agent: job.agent,
     workspaceId: job.run.workspaceId,
-    conversationId: job.run.conversationId,
-    sender: { type: 'agent', id: job.agent.id, handle: job.agent.handle },
-    content: '',
-    status,
     runId: job.run.id,
-    threadRootId: job.trigger.threadRootId ?? undefined,
-    onBehalfOf: job.run.onBehalfOf ?? undefined,
-  });
-  if (status === 'cancelled') {
-    await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message.done', message });
-    return message;
-  }
-  await publishStep(deps, job, step);
-  return message;
-}
-
-/**
- * Builds the context and calls the model; `requestOut` is called once the model request has been
- * handed to the network, or when the context cannot be built or the call ends before that. Never
- * throws: a failure becomes a `failed` outcome.
- */
-async function generate(
-  deps: RunDeps,
-  job: RunJob,
-  reply: Promise<OpenedReply>,
-  step: RunStep,
-  signal: AbortSignal,
-  history: Promise<HistoryEntry[]>,
-  requestOut: () => void,
-): Promise<Outcome> {
-  try {
-    const knowledge = await retrieveKnowledge(deps, job);
-    const plan = buildContext(deps, job, await history, knowledge.system);
-    step.input = {
-      model: plan.model.name,
-      contextWindowTokens: plan.model.contextWindowTokens,
-      promptTokens: plan.context.promptTokens,
-      includedMessages: plan.context.includedMessages,
-      droppedMessages: plan.context.droppedMessages,
-      retrievedChunks: knowledge.citations.length,
-    };
-    const result = await callModel(deps, job, reply, plan, signal, requestOut);
-    return { ...outcomeOf(withEstimatedUsage(result, plan), step), parts: knowledge.citations };
-  } catch (error) {
-    requestOut();
-    if (!AppError.isInstance(error)) deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed');
-    return failedOutcome(step, '', error);
-  }
-}
-
-/** What one model call sends: the model (and fallback), the fitted context and the reply's token cap. */
-interface GenerationPlan {
-  model: ResolvedModel;
-  fallback: ResolvedModel | undefined;
-  context: RunContext;
-  maxOutputTokens: number;
-}
-
-/**
- * The agent's knowledge for this reply (SPEC §6 `rag`): the top chunks of its knowledge bases for
- * the trigger's text, as a system block and citation parts. Retrieval that fails (an embedding
- * provider down) is logged and the reply goes on without knowledge.
- */
-async function retrieveKnowledge(deps: RunDeps, job: RunJob): Promise<KnowledgeContext> {
-  const { retrieval } = deps;
-  if (!retrieval || job.agent.knowledgeBaseIds.length === 0 || retrieval.limit === 0) return { system: undefined, citations: [] };
-  try {
-    return await retrieveKnowledgeContext(retrieval.search, {
-      workspaceId: job.run.workspaceId,
-      knowledgeBaseIds: job.agent.knowledgeBaseIds,
-      query: job.trigger.content,
-      limit: retrieval.limit,
-    });
-  } catch (error) {
-    deps.logger.warn({ err: error, runId: job.run.id }, 'knowledge retrieval failed; replying without it');
-    return { system: undefined, citations: [] };
-  }
-}
-
-/** Resolves the agent's model and fits the history (and retrieved knowledge) into its window. Throws provider_error. */
-function buildContext(deps: RunDeps, job: RunJob, history: HistoryEntry[], knowledge: string | undefined): GenerationPlan {
-  const model = deps.models.resolve(job.agent.model);
-  const fallbackName = deps.agentsConfig.fallbackModel;
-  const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
-  // The reply's reserve is also its cap, so prompt + reply never exceed the window (vLLM rejects that).
-  const maxOutputTokens = Math.min(
-    job.agent.maxOutputTokens ?? defaultMaxOutputTokens,
-    Math.floor(model.contextWindowTokens / 2),
-  );
-  const context = fitContext({
-    agentId: job.agent.id,
-    systemPrompt: [(job.perspective?.system ?? job.agent.systemPrompt).trim(), knowledge].filter(Boolean).join('\n\n'),
+    trigger: job.trigger,
+    requesterId: job.perspective?.userId ?? (job.trigger.sender.type === 'user' ? job.trigger.sender.id : job.run.onBehalfOf),
     history,
-    perspective: job.perspective,
-    contextWindowTokens: model.contextWindowTokens,
-    maxOutputTokens,
-  });
-  return { model, fallback, context, maxOutputTokens };
-}
-
-/**
- * Streams the model's reply into the message once `reply` (its creation) resolves: deltas
- * coalesced per message onto the bus, partial content saved periodically; text streamed before
- * that is held and goes out as the first delta. Calls `requestOut` once the request has been
- * handed to the network, and at the latest when the call ends. Pending deltas are flushed and saves
- * stopped before it returns.
- */
-async function callModel(
-  deps: RunDeps,
-  job: RunJob,
-  reply: Promise<OpenedReply>,
-  plan: GenerationPlan,
-  signal: AbortSignal,
-  requestOut: () => void,
-): Promise<ModelCallResult> {
-  let text = '';
-  let live: LiveReply | undefined;
-  const attached = reply.then((message) => {
-    live = startLiveReply(deps, job, message, () => text);
-    live.push(text);
-  });
-  attached.catch(() => undefined); // the caller handles a reply that could not be created
-  try {
-    return await streamModelReply({
-      model: plan.model,
-      fallback: plan.fallback,
-      system: plan.context.system,
-      messages: plan.context.messages,
-      temperature: job.agent.temperature,
-      maxOutputTokens: plan.maxOutputTokens,
-      signal,
-      policy: deps.agentsConfig,
-      onText: (delta) => {
-        requestOut();
-        text += delta;
-        live?.push(delta);
-      },
-      onRequestSent: requestOut,
-      onRetry: (info) => deps.logger.warn({ runId: job.run.id, ...info }, 'model call retried'),
-    });
-  } finally {
-    requestOut(); // a call that ended without sending (no provider reachable) still opens its reply now
-    await attached.catch(() => undefined);
-    await live?.close();
-  }
-}
-
-/** The live side of a streaming message: coalesced deltas on the bus and periodic partial saves. */
-interface LiveReply {
-  push(delta: string): void;
-  /** Publishes what is pending and waits for a partial save in flight. */
-  close(): Promise<void>;
-}
-
-function startLiveReply(deps: RunDeps, job: RunJob, message: OpenedReply, currentText: () => string): LiveReply {
-  const topic = conversationTopic(message.conversationId);
-  const { target } = job;
-  const coalescer = new DeltaCoalescer((delta) => {
-    (target
-      ? target.publishDelta(message.id, delta)
-      : deps.bus.publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
-    ).catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
-  }, deps.agentsConfig.deltaCoalesceMs);
-  const saver = new PartialSaver(
-    () => (target ? target.savePartial(message.id, currentText()) : deps.partialContent.save(message.id, currentText())),
-    deps.agentsConfig.partialSaveIntervalMs,
-    (error) => deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
+    steps,
+    reply,
+    ...(job.perspective ? { perspective: job.perspective } : {}),
+    signal: AbortSignal.any([signal, stopChain.signal]),
+    budget: new RunBudget(budgetLimitsFor(deps.agentsConfig.budgets, job.agent.budgets)),
+    callPath: [{ id: job.agent.id, handle: job.agent.handle }],
+    execute: runChain,
+    checkpoint: async () => {
+      await reply.open();
+      await saveRunSteps(deps.db, job.run.id, steps);
+    },
+    state,
+    ...(job.resume ? { resume: job.resume.state, approval: job.resume.approval, humanAnswer: job.resume.humanAnswer } : {}),
+  }).finally(() => clearTimeout(openBy));
+  await reply.open(); // rethrows when the message could not be created
+  const usage: MessageUsage = {
+    ...(state.modelName ? { inputTokens: state.inputTokens, outputTokens: state.outputTokens, model: state.modelName } : {}),
+    latencyMs: Math.round(performance.now() - startedAt),
+  };
+  if (outcome.status === 'waiting') return pause(deps, job, reply, steps, outcome.resume!, usage);
+  return reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
+    finishRunRow(deps.db, job.run.id, {
+      status: outcome.status === 'complete' ? 'completed' : outcome.status,
+      messageId: reply.messageId,
+      steps,
+      usage,
+      error: outcome.error,
+    }),
   );
-  return {
-    push(delta) {
-      if (delta === '') return;
-      coalescer.push(delta);
-      saver.markDirty();
-    },
-    async close() {
-      coalescer.flush();
-      await saver.stop();
-    },
-  };
 }
 
 /**
- * Some OpenAI-compatible servers send no usage: fill the gaps with Chorus's own token counts
- * (the prompt as budgeted, the text as streamed) so every reply reports usage.
+ * Pauses the run for a person: the reply so far ends `complete` (a tool-call part waiting is
+ * `awaiting-approval`), the run row becomes `waiting` with its resume state, and the request is
+ * posted to the person (`human.request`): the requester for an approval, the step's member for
+ * `call_human`. An approval in a run no person requested cannot ask anyone, and a binding's run
+ * (written on someone's behalf) cannot be resumed: those fail instead.
  */
-function withEstimatedUsage(result: ModelCallResult, plan: GenerationPlan): ModelCallResult {
-  const { inputTokens, outputTokens } = result.usage;
-  if (inputTokens !== undefined && outputTokens !== undefined) return result;
-  const prompt = [plan.context.system ?? '', ...plan.context.messages.map((turn) => turn.content)];
-  return {
-    ...result,
-    usage: {
-      inputTokens: inputTokens ?? plan.context.promptTokens ?? prompt.reduce((sum, text) => sum + countTextTokens(text), 0),
-      outputTokens: outputTokens ?? countTextTokens(result.text),
-    },
-  };
-}
-
-function outcomeOf(result: ModelCallResult, step: RunStep): Outcome {
-  const status: FinalStatus =
-    result.outcome === 'completed'
-      ? 'complete'
-      : result.outcome === 'failed'
-        ? 'failed'
-        : result.abortReason instanceof ServerStopping
-          ? 'interrupted'
-          : 'cancelled';
-  const error =
-    status === 'failed'
-      ? (result.error ?? 'The model call failed')
-      : status === 'interrupted'
-        ? 'The server stopped during this reply'
-        : null;
-  step.output = {
-    finishReason: result.finishReason ?? null,
-    model: result.modelName,
-    attempts: result.attempts,
-    firstTokenMs: result.firstTokenMs ?? null,
-    outputChars: result.text.length,
-  };
-  step.error = error;
-  return {
-    status,
-    text: result.text,
-    error,
-    usage: { inputTokens: result.usage.inputTokens, outputTokens: result.usage.outputTokens, model: result.modelName },
-    step,
-  };
-}
-
-function failedOutcome(step: RunStep, text: string, error: unknown): Outcome {
-  const readable =
-    AppError.isInstance(error) && error.code !== 'internal' ? error.message : 'Internal error while running the agent';
-  step.error = readable;
-  return { status: 'failed', text, error: readable, usage: null, step };
-}
-
-async function closeReply(
+async function pause(
   deps: RunDeps,
   job: RunJob,
-  message: OpenedReply,
-  outcome: Outcome,
-  startedAt: number,
+  reply: RunReply,
+  steps: RunStep[],
+  resume: ResumeState,
+  usage: MessageUsage,
 ): Promise<PublicMessage | undefined> {
-  const latencyMs = Math.round(performance.now() - startedAt);
-  const usage: MessageUsage = { ...outcome.usage, latencyMs };
-  outcome.step.finishedAt = new Date().toISOString();
-  const fields = {
-    content: outcome.text,
-    status: outcome.status,
-    error: outcome.error,
-    usage,
-    ...(outcome.parts?.length ? { parts: outcome.parts } : {}),
-  };
-  const final = job.target ? undefined : await finishMessage(deps.db, message.id, fields);
-  const runStatus = outcome.status === 'complete' ? 'completed' : outcome.status;
-  await finishRunRow(deps.db, job.run.id, {
-    status: runStatus,
-    messageId: job.target ? undefined : message.id,
-    steps: [outcome.step],
-    usage,
-    error: outcome.error,
-  });
-  await publishStep(deps, job, outcome.step);
-  // A target's reply is stored and announced last, like `message.done`: its run is already final.
-  if (job.target) await job.target.finish(message.id, fields);
-  if (final) await deps.bus.publish(conversationTopic(final.conversationId), { type: 'message.done', message: final });
-  return final;
-}
-
-async function publishStep(deps: RunDeps, job: RunJob, step: RunStep): Promise<void> {
-  if (job.target) return job.target.publishStep(job.run.id, { ...step });
-  await deps.bus.publish(conversationTopic(job.run.conversationId), {
-    type: 'run.step',
-    runId: job.run.id,
-    conversationId: job.run.conversationId,
-    step: { ...step },
+  const waitingFor: { approval: PendingApproval } | { question: PendingQuestion } = resume.approval
+    ? { approval: resume.approval }
+    : { question: resume.question! };
+  const addressedTo =
+    'question' in waitingFor
+      ? waitingFor.question.addressedTo
+      : job.trigger.sender.type === 'user'
+        ? job.trigger.sender
+        : undefined;
+  // A binding's run is not resumable (its perspective and output are not stored): it cannot wait.
+  if (job.perspective || !addressedTo) {
+    const error = job.perspective
+      ? `A run on someone's behalf cannot wait for a person (${resume.approval ? `approval of ${resume.approval.toolName}` : 'a question'})`
+      : `${resume.approval?.toolName} needs a person's approval, and no person asked for this reply`;
+    return reply.close({ status: 'failed', error, usage }, () =>
+      finishRunRow(deps.db, job.run.id, { status: 'failed', messageId: reply.messageId, steps, usage, error }),
+    );
+  }
+  return reply.close({ status: 'complete', error: null, usage }, async () => {
+    // Only a conversation reply pauses (not a binding's), so the message exists.
+    await pauseRunRow(deps.db, job.run.id, { steps, resumeState: resume, messageId: reply.messageId!, usage });
+    await openHumanRequest(deps, {
+      workspaceId: job.run.workspaceId,
+      conversationId: job.run.conversationId,
+      runId: job.run.id,
+      agent: job.agent,
+      addressedTo,
+      threadRootId: job.trigger.threadRootId,
+      waitingFor,
+      ttlMs: deps.agentsConfig.humanRequestTtlMs,
+    });
   });
 }

@@ -28,6 +28,27 @@ export function runRoutes(context: AppContext, feature: AgentsFeature): FastifyP
     );
 
     app.post(
+      '/runs/:id/approvals/:approvalId',
+      {
+        schema: {
+          tags: ['runs'],
+          summary:
+            'Approve or deny a tool call a paused run waits for (the addressed member only, once); argsHash binds the answer to the arguments shown',
+          params: z.object({ id: z.uuid(), approvalId: z.uuid() }),
+          body: z.object({
+            decision: z.enum(['approve', 'deny']),
+            argsHash: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/)
+              .optional(),
+          }),
+        },
+      },
+      async (request) =>
+        feature.runs.answerApproval(request.principal, request.params.id, request.params.approvalId, request.body),
+    );
+
+    app.post(
       '/chat/stream',
       {
         schema: {

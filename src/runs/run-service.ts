@@ -4,10 +4,24 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { Mailboxes, OrderedTasks } from './mailbox.ts';
-import { executeRun, newGenerateStep, RunCancelled, ServerStopping, type RunDeps, type RunJob } from './run-agent.ts';
-import type { ReplyPerspective, ReplyTarget } from './reply-target.ts';
+import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
+import { executeRun, type RunDeps, type RunJob, type RunOutput } from './run-agent.ts';
+import type { ReplyPerspective } from '../chain/build-context.ts';
+import { eq } from 'drizzle-orm';
+import { getAgentRow } from '../agents/agents.ts';
+import {
+  answerApproval,
+  answerQuestionByReply,
+  findExpiredRequests,
+  findPendingRequests,
+  settleRequest,
+} from '../chain/human-requests.ts';
+import type { ResumeState } from '../chain/run-pause.ts';
+import { messages } from '../db/schema.ts';
+import { toPublicMessage } from '../messages/message-shape.ts';
 import {
   cancelQueuedRun,
+  requeueWaitingRun,
   finishRunRow,
   findRunByTrigger,
   findStreamingReplyId,
@@ -34,8 +48,8 @@ export interface ReplyRequest {
   onBehalfOf?: string;
   /** Whose side the context is written from (bindings); their runs get their own mailbox. */
   perspective?: ReplyPerspective;
-  /** Where the reply goes instead of a conversation message (bindings' private advice), given the run's id. */
-  targetFor?: (runId: string) => ReplyTarget;
+  /** Where the reply goes instead of a conversation message (bindings' private advice). */
+  output?: RunOutput;
 }
 
 /** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
@@ -62,6 +76,7 @@ export class RunService {
   #active = new Map<string, ActiveRun>();
   #stopping = false;
   #stopListening: () => void;
+  #expirySweep: NodeJS.Timeout;
   /** Called with each reply that completed, and its chain depth (agent-to-agent mentions). */
   onReplyCompleted: ((message: PublicMessage, depth: number) => void) | undefined;
 
@@ -73,6 +88,73 @@ export class RunService {
     this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
       if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
     });
+    const sweepEveryMs = Math.min(deps.agentsConfig.humanRequestTtlMs, 60_000);
+    this.#expirySweep = setInterval(() => {
+      this.expireRequests().catch((error: unknown) => deps.logger.error({ err: error }, 'expiring human requests failed'));
+    }, sweepEveryMs);
+    this.#expirySweep.unref();
+  }
+
+  /**
+   * Answers an approval request of a paused run the principal can see (404 otherwise), then resumes
+   * the run in its mailbox (approved: the call runs; denied: the model is told). Throws forbidden
+   * (not the addressed member) and conflict (answered before, expired, arguments changed). Returns
+   * the run (`queued` or already further).
+   */
+  async answerApproval(
+    principal: Principal,
+    runId: string,
+    requestId: string,
+    answer: { decision: 'approve' | 'deny'; argsHash?: string },
+  ): Promise<PublicRun> {
+    await getRunForPrincipal(this.#deps.db, principal, runId);
+    const request = await answerApproval(this.#deps, principal, runId, requestId, answer);
+    await this.#resume(runId, {
+      approval: { toolCallId: request.toolCallId!, argsHash: request.argsHash!, decision: answer.decision },
+    });
+    return this.getRun(principal, runId);
+  }
+
+  /**
+   * Resumes the run whose `call_human` question `message` answers (a thread reply by the addressed
+   * person). Returns whether it was such an answer (then no agent should reply to it as usual).
+   */
+  async resumeWithReply(message: PublicMessage): Promise<boolean> {
+    const request = await answerQuestionByReply(this.#deps, message);
+    if (!request) return false;
+    await this.#resume(request.runId, {
+      humanAnswer: { text: message.content, userId: message.sender.id, messageId: message.id },
+    });
+    return true;
+  }
+
+  /** Expires the approval requests whose time ran out and fails their runs with a readable error. */
+  async expireRequests(): Promise<void> {
+    for (const request of await findExpiredRequests(this.#deps.db)) {
+      if (!(await settleRequest(this.#deps, request, 'expired'))) continue;
+      await finishRunRow(this.#deps.db, request.runId, {
+        status: 'failed',
+        error:
+          request.kind === 'approval'
+            ? `The approval of ${request.toolName} expired unanswered`
+            : `The question to a person expired unanswered: ${request.question}`,
+      });
+    }
+  }
+
+  /** Puts a waiting run back in its mailbox with the person's answer (once; a run no longer waiting is left alone). */
+  async #resume(runId: string, answer: Pick<NonNullable<RunJob['resume']>, 'approval' | 'humanAnswer'>): Promise<void> {
+    const row = await requeueWaitingRun(this.#deps.db, runId);
+    if (!row?.resumeState || !row.triggerMessageId) return;
+    const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
+    const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId));
+    const job: RunJob = {
+      run: row,
+      agent,
+      trigger: toPublicMessage(triggerRow!),
+      resume: { steps: row.steps as RunStep[], state: row.resumeState as unknown as ResumeState, ...answer },
+    };
+    this.#mailboxes.push(`${row.conversationId}:${agent.id}`, () => this.#execute(job, 0));
   }
 
   /** Number of runs executing in this process now. */
@@ -100,7 +182,7 @@ export class RunService {
       const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
       if (existing) return existing;
     }
-    const { perspective } = request;
+    const { perspective, output } = request;
     const key = `${trigger.conversationId}:${agent.id}${perspective ? `:${perspective.userId}` : ''}`;
     const depth = request.depth ?? 0;
     const input = {
@@ -111,21 +193,18 @@ export class RunService {
       triggerMessageId: trigger.id,
       onBehalfOf: request.onBehalfOf ?? null,
     };
-    const target = request.targetFor?.(input.id);
     if (this.#stopping || !this.#mailboxes.isIdle(key)) {
       const run = await insertRun(this.#deps.db, input);
-      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, perspective, target }, depth));
+      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, perspective, output }, depth));
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
     // writes the row as it starts, beside its context read, rather than the requester waiting for it.
-    const step = newGenerateStep();
     const inserted = Promise.withResolvers<RunRow>();
     let insert: Promise<void> | undefined;
     const started = {
-      step,
-      insert: () =>
-        (insert ??= insertRun(this.#deps.db, input, { steps: [step] }).then(inserted.resolve, (error: unknown) => {
+      insert: (steps: RunStep[]) =>
+        (insert ??= insertRun(this.#deps.db, input, { steps }).then(inserted.resolve, (error: unknown) => {
           inserted.reject(error);
           throw error;
         })),
@@ -139,7 +218,7 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
-    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started, perspective, target }, depth));
+    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started, perspective, output }, depth));
     return inserted.promise;
   }
 
@@ -164,6 +243,10 @@ export class RunService {
     const run = await getRunForPrincipal(this.#deps.db, principal, runId);
     if (!(await this.#abortActive(runId))) {
       const cancelledQueued = await cancelQueuedRun(this.#deps.db, runId);
+      if (cancelledQueued) {
+        for (const request of await findPendingRequests(this.#deps.db, [runId]))
+          await settleRequest(this.#deps, request, 'cancelled');
+      }
       if (!cancelledQueued && !(await this.#abortActive(runId))) await this.#cancelElsewhere(run);
     }
     const row = await getRunRow(this.#deps.db, runId);
@@ -193,6 +276,7 @@ export class RunService {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#stopListening();
+    clearInterval(this.#expirySweep);
     const active = [...this.#active.values()];
     for (const run of active) run.controller.abort(new ServerStopping('server stopping'));
     await Promise.all(active.map((run) => run.done));

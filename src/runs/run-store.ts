@@ -4,33 +4,11 @@ import { requireMembership } from '../conversations/conversations.ts';
 import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
-import { toPublicMessage, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
+import type { RunStep } from '../chain/run-step.ts';
+import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
 /** A `runs` row as stored. */
 export type RunRow = typeof runs.$inferSelect;
-
-/**
- * One step of a run's action chain (SPEC §6), as stored and as sent in `run.step`.
- * `finishedAt` is null while the step runs. Times are ISO 8601.
- */
-export interface RunStep {
-  type:
-    | 'accept'
-    | 'refuse'
-    | 'generate'
-    | 'decide'
-    | 'use_tool'
-    | 'call_agent'
-    | 'call_human'
-    | 'rag'
-    | 'memory_load'
-    | 'memory_store';
-  input: Record<string, unknown>;
-  output: Record<string, unknown> | null;
-  startedAt: string;
-  finishedAt: string | null;
-  error: string | null;
-}
 
 /** A run as the API shows it (`GET /runs/:id`). */
 export interface PublicRun {
@@ -143,7 +121,46 @@ export async function findStreamingReplyId(db: Executor, run: Pick<RunRow, 'id' 
   return row?.id ?? null;
 }
 
-/** Sets a run's final status once: only a run still `queued` or `running` changes. Returns whether it did. */
+/** Stores a running run's steps so far (before a step that takes time, so `GET /runs/:id` shows progress). */
+export async function saveRunSteps(db: Executor, runId: string, steps: RunStep[]): Promise<void> {
+  await db
+    .update(runs)
+    .set({ steps })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
+}
+
+/** Moves a running run to `waiting` (paused for a person) with what it needs to resume. */
+export async function pauseRunRow(
+  db: Executor,
+  runId: string,
+  paused: { steps: RunStep[]; resumeState: object; messageId: string; usage: MessageUsage },
+): Promise<void> {
+  await db
+    .update(runs)
+    .set({
+      status: 'waiting',
+      steps: paused.steps,
+      resumeState: paused.resumeState as Record<string, unknown>,
+      messageId: paused.messageId,
+      usage: paused.usage as Record<string, unknown>,
+    })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
+}
+
+/**
+ * Moves a `waiting` run back to `queued` to resume it, once. Returns the row with its resume
+ * state, undefined when it was no longer waiting (already resumed, cancelled, expired).
+ */
+export async function requeueWaitingRun(db: Executor, runId: string): Promise<RunRow | undefined> {
+  const [row] = await db
+    .update(runs)
+    .set({ status: 'queued' })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'waiting')))
+    .returning();
+  return row;
+}
+
+/** Sets a run's final status once: only a run still `queued`, `running` or `waiting` changes (resume state dropped). Returns whether it did. */
 export async function finishRunRow(
   db: Executor,
   runId: string,
@@ -151,18 +168,23 @@ export async function finishRunRow(
 ): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ ...final, usage: final.usage as Record<string, unknown> | null | undefined, finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running'])))
+    .set({
+      ...final,
+      usage: final.usage as Record<string, unknown> | null | undefined,
+      resumeState: null,
+      finishedAt: new Date(),
+    })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'running', 'waiting'])))
     .returning({ id: runs.id });
   return updated.length === 1;
 }
 
-/** Cancels a run that has not started yet. Returns false when it was no longer `queued`. */
+/** Cancels a run that has not started yet or is paused for a person. Returns false when it was neither `queued` nor `waiting`. */
 export async function cancelQueuedRun(db: Executor, runId: string): Promise<boolean> {
   const updated = await db
     .update(runs)
-    .set({ status: 'cancelled', finishedAt: new Date() })
-    .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
+    .set({ status: 'cancelled', resumeState: null, finishedAt: new Date() })
+    .where(and(eq(runs.id, runId), inArray(runs.status, ['queued', 'waiting'])))
     .returning({ id: runs.id });
   return updated.length === 1;
 }
@@ -177,11 +199,10 @@ export async function finishMessage(
   messageId: string,
   final: {
     content: string;
+    parts?: MessagePart[];
     status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
     error: string | null;
     usage: MessageUsage | null;
-    /** Replaces the message's parts when given (an agent reply's citations). */
-    parts?: unknown[];
   },
 ): Promise<PublicMessage | undefined> {
   const [row] = await db

@@ -70,6 +70,7 @@ describe('cancelling runs and clients leaving', () => {
       models: createModelRegistry(context.config),
       agentsConfig: context.config.agents,
       partialContent: new PartialContentWriter(context.db),
+      retrieval: context.knowledge!.retrieval,
     });
     try {
       const log = world.watch(conversationId);

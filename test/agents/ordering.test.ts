@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appendMessage } from '../../src/messages/messages.ts';
-import { loadHistory } from '../../src/runs/build-context.ts';
+import { loadHistory } from '../../src/chain/build-context.ts';
 import { createGate, type RecordedRequest } from '../support/fake-providers.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
@@ -173,7 +173,7 @@ describe('who answers in a group', () => {
 
 describe('context window', () => {
   it('keeps the system prompt and the newest messages that fit, dropping the oldest first', async () => {
-    const { countTextTokens } = await import('../../src/runs/build-context.ts');
+    const { countTextTokens } = await import('../../src/chain/build-context.ts');
     const agent = await world.createAgent({
       handle: 'summarizer',
       systemPrompt: 'Summarize the conversation.',
@@ -205,6 +205,6 @@ describe('context window', () => {
     const nextOlder = `alice: note ${12 - notes.length}: ${'the quick brown fox jumps over the lazy dog '.repeat(2).trim()}`;
     assert.ok(used + cost(nextOlder) > budget, 'the next older note would not have fit');
     const run = await world.server.request('GET', `/api/v1/runs/${done.runId}`, { token: world.alice.accessToken });
-    assert.equal(run.body.steps[0].input.droppedMessages, 12 - notes.length);
+    assert.equal(run.body.steps.find((step: any) => step.type === 'generate').input.droppedMessages, 12 - notes.length);
   });
 });

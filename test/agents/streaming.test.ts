@@ -44,10 +44,22 @@ for (const database of testDatabases())
       assert.equal(done.usage.model, 'openai/fake-model');
       assert.ok(done.usage.latencyMs >= 0);
       const steps = log.of('run.step');
-      assert.equal(steps.length, 2);
-      assert.equal(steps[0].step.type, 'generate');
-      assert.equal(steps[0].step.finishedAt, null);
-      assert.ok(steps[1].step.finishedAt);
+      // The default chain: memory_load → rag → generate → memory_store, each started then finished.
+      assert.deepEqual(
+        steps.map((event) => [event.step.type, event.step.finishedAt === null]),
+        [
+          ['memory_load', true],
+          ['memory_load', false],
+          ['rag', true],
+          ['rag', false],
+          ['generate', true],
+          ['generate', false],
+          ['memory_store', true],
+          ['memory_store', false],
+        ],
+      );
+      const messageAt = log.events.findIndex((event) => event.type === 'message' && (event.message as any).id === started.id);
+      assert.ok(log.events.findIndex((event) => event.type === 'run.step') > messageAt, 'run.step follows the reply message');
       assert.equal(log.events.at(-1)!.type, 'message.done', 'no delta trails message.done');
 
       const request = world.provider.requests.at(-1)!;
@@ -69,10 +81,15 @@ for (const database of testDatabases())
       assert.equal(run.body.status, 'completed');
       assert.equal(run.body.messageId, started.id);
       assert.equal(run.body.triggerMessageId, sent.id);
-      assert.equal(run.body.steps.length, 1);
-      assert.equal(run.body.steps[0].type, 'generate');
-      assert.equal(run.body.steps[0].input.model, 'openai/fake-model');
-      assert.equal(run.body.steps[0].output.finishReason, 'stop');
+      assert.deepEqual(
+        run.body.steps.map((step: any) => step.type),
+        ['memory_load', 'rag', 'generate', 'memory_store'],
+      );
+      assert.equal(run.body.steps[0].output.skipped, 'memory is off for this agent');
+      assert.equal(run.body.steps[1].output.skipped, 'no knowledge bases');
+      assert.equal(run.body.steps[2].input.model, 'openai/fake-model');
+      assert.equal(run.body.steps[2].output.finishReason, 'stop');
+      assert.deepEqual(run.body.steps[2].usage, { inputTokens: 21, outputTokens: 3 });
     });
 
     it('coalesces deltas to at most one frame per 30 ms per message', async () => {

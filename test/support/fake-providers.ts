@@ -328,6 +328,24 @@ export function createGate(): { promise: Promise<void>; open: () => void } {
   return { promise, open };
 }
 
+/** A reply whose text is `value` as JSON: what a model answers under structured output (`response_format`). */
+export function jsonReply(value: unknown, usage?: { inputTokens: number; outputTokens: number }): ReplyScript {
+  return { steps: [{ text: JSON.stringify(value) }], ...(usage ? { usage } : {}) };
+}
+
+/** A reply that only calls tools, each `{name, args}` (arguments streamed in two chunks), ids `call_1`, `call_2` … */
+export function toolCallReply(...calls: Array<{ name: string; args: Record<string, unknown> }>): ReplyScript {
+  return {
+    steps: calls.map((call, index) => {
+      const json = JSON.stringify(call.args);
+      const middle = Math.floor(json.length / 2);
+      return {
+        toolCall: { id: `call_${index + 1}`, name: call.name, argumentChunks: [json.slice(0, middle), json.slice(middle)] },
+      };
+    }),
+  };
+}
+
 /**
  * The fake's embedding of a text: a 64-dimensional bag of words (lowercased words, a trailing "s"
  * dropped, each hashed to one dimension). Texts sharing words are close, so rankings by it are

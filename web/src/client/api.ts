@@ -278,4 +278,11 @@ export class ChorusApi {
   setBindingsPaused(userId: string, paused: boolean): Promise<BindingPause> {
     return this.http.request('POST', `/users/${encodeURIComponent(userId)}/bindings/${paused ? 'pause' : 'resume'}`);
   }
+
+  /** Approves or denies a tool call a paused run waits for; `argsHash` binds the answer to the arguments shown. */
+  answerApproval(runId: string, requestId: string, decision: 'approve' | 'deny', argsHash?: string): Promise<unknown> {
+    return this.http.request('POST', `/runs/${encodeURIComponent(runId)}/approvals/${encodeURIComponent(requestId)}`, {
+      body: { decision, ...(argsHash ? { argsHash } : {}) },
+    });
+  }
 }

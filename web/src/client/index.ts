@@ -14,6 +14,8 @@ export type {
   Advice,
   Agent,
   AttachmentPart,
+  HumanRequestPart,
+  ToolCallPart,
   CitationPart,
   AuthResult,
   Binding,

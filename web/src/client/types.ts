@@ -119,6 +119,33 @@ export interface AttachmentPart {
   thumbnailUrl?: string;
 }
 
+/** An agent's tool call and its result, one part updated in place (docs/agents.md). */
+export interface ToolCallPart {
+  type: 'tool-call';
+  toolCallId: string;
+  name: string;
+  ref: string | null;
+  args: Record<string, unknown>;
+  state: 'running' | 'done' | 'error' | 'awaiting-approval' | 'denied';
+  result?: { text: string; isError: boolean };
+  error?: string;
+}
+
+/** A paused run's request to one member: approve a tool call, or answer a question in the thread. */
+export interface HumanRequestPart {
+  type: 'human-request';
+  requestId: string;
+  runId: string;
+  kind: 'approval' | 'question';
+  addressedTo: string;
+  toolName?: string;
+  args?: Record<string, unknown>;
+  argsHash?: string;
+  question?: string;
+  status: 'pending' | 'approved' | 'denied' | 'answered' | 'expired' | 'cancelled';
+  expiresAt: string;
+}
+
 /** A message part citing a knowledge-base chunk an agent's reply drew on (`[index]` in its text). */
 export interface CitationPart {
   type: 'citation';
@@ -250,7 +277,7 @@ export type ServerFrame =
   | { type: 'ack'; id: string; [field: string]: unknown }
   | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'message'; message: Message }
-  | { type: 'message.delta'; conversationId: string; messageId: string; delta: string }
+  | { type: 'message.delta'; conversationId: string; messageId: string; delta: string; partIndex?: number; part?: unknown }
   | { type: 'message.done'; message: Message }
   | { type: 'message.updated'; message: Message }
   | { type: 'typing'; conversationId: string; userId: string }

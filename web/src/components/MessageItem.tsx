@@ -2,6 +2,7 @@ import { memo, type ReactNode } from 'react';
 import type { Conversation, Message } from '../client/index.ts';
 import { displayName, formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { AgentParts } from './AgentParts.tsx';
 import { Avatar } from './Avatar.tsx';
 import { Markdown } from './Markdown.tsx';
 import { MessageExtras } from './MessageExtras.tsx';
@@ -48,7 +49,12 @@ export const MessageItem = memo(function MessageItem(props: {
           )}
           <time dateTime={message.createdAt}>{formatTime(message.createdAt)}</time>
         </p>
-        {message.content ? <Markdown text={message.content} /> : streaming ? <p className="muted thinking">Thinking…</p> : null}
+        {isAgent && <AgentParts message={message} />}
+        {message.content ? (
+          <Markdown text={message.content} />
+        ) : streaming && message.parts.length === 0 ? (
+          <p className="muted thinking">Thinking…</p>
+        ) : null}
         {streaming && (
           <div className="message-actions">
             <span className="streaming-dot" aria-hidden="true" />

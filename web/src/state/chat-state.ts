@@ -1,7 +1,7 @@
 import type { ConnectionStatus, InboxEntry, Message, OutgoingMessage, User, Workspace, Agent } from '../client/index.ts';
 import type { AdviceByConversation } from './advice.ts';
 import { applyMessage } from './inbox.ts';
-import { appendDelta, contiguousSeq, mergeMessages, type MessageLog } from './message-log.ts';
+import { appendDelta, contiguousSeq, mergeMessages, putPart, type MessageLog } from './message-log.ts';
 
 /** Everything the UI renders. Replaced (never mutated) on each change, so React can compare by reference. */
 export interface ChatState {
@@ -76,6 +76,19 @@ export function receiveDelta(state: ChatState, conversationId: string, messageId
       : entry,
   );
   return { ...state, logs, inbox };
+}
+
+/** `message.delta` with a part: part `index` of a streaming message is set (no text changes). */
+export function receivePart(
+  state: ChatState,
+  conversationId: string,
+  messageId: string,
+  index: number,
+  part: unknown,
+): ChatState {
+  const log = state.logs[conversationId];
+  if (!log) return state;
+  return { ...state, logs: { ...state.logs, [conversationId]: putPart(log, messageId, index, part) } };
 }
 
 /** `message.done` / `message.updated`: the message's new state replaces the one held. */

@@ -18,6 +18,7 @@ import {
   forgetConversation,
   initialState,
   receiveDelta,
+  receivePart,
   receiveFinal,
   receiveUpdated,
   receiveMessage,
@@ -344,6 +345,8 @@ export class ChatStore {
       case 'message':
         return this.#onMessage(event.message);
       case 'message.delta':
+        if (event.part !== undefined && event.partIndex !== undefined)
+          return this.#replace(receivePart(this.#state, event.conversationId, event.messageId, event.partIndex, event.part));
         return this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta));
       case 'message.done':
         return this.#replace(receiveFinal(this.#state, event.message));

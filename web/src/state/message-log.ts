@@ -33,6 +33,18 @@ export function appendDelta(log: MessageLog, messageId: string, delta: string): 
   return { ...log, items };
 }
 
+/** Sets part `index` of a streaming message (a part delta: a tool call starting or ending). */
+export function putPart(log: MessageLog, messageId: string, index: number, part: unknown): MessageLog {
+  const position = log.items.findIndex((message) => message.id === messageId);
+  const target = log.items[position];
+  if (!target || target.status !== 'streaming') return log;
+  const parts = target.parts.slice();
+  parts[index] = part;
+  const items = log.items.slice();
+  items[position] = { ...target, parts };
+  return { ...log, items };
+}
+
 /**
  * The highest seq up to which the log has no gap, counting from its first item; 0 when empty.
  * Sync resumes after it, so a gap is always filled.

@@ -3,7 +3,18 @@ import { prepareStatement, type Db, type PreparedStatement } from '../db/databas
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
-import type { ReplyPerspective } from './reply-target.ts';
+
+/**
+ * Whose side a run writes from (bindings): `userId`'s own messages, and messages written on their
+ * behalf, become the model's `assistant` turns; everyone else's are `user` turns prefixed with their
+ * handle. `system` replaces the agent's system prompt; `closingTurn`, when set, is appended as a
+ * last `user` turn (asks the model for the next message).
+ */
+export interface ReplyPerspective {
+  userId: string;
+  system: string;
+  closingTurn?: string;
+}
 
 /** Tokens a chat message costs beyond its text (role and separators), as OpenAI documents. */
 const perMessageOverheadTokens = 4;
@@ -122,7 +133,8 @@ function toChatTurn(entry: HistoryEntry, agentId: string, forUserId: string | un
  * the trigger's seq; plus `agentId`'s own replies stored after the trigger (messages sent while an
  * earlier run was starting can take their seq before its reply), placed just before the trigger.
  * Runs of one agent in one conversation go one at a time in trigger order, so those replies all
- * answer earlier messages. Messages still streaming and empty messages are left out. One prepared
+ * answer earlier messages. Messages still streaming, empty messages and a paused run's requests to
+ * a person (a `human-request` part) are left out. One prepared
  * statement: this read is on the path from a posted message to the model request.
  */
 export async function loadHistory(db: Db, trigger: PublicMessage, agentId: string): Promise<HistoryEntry[]> {
@@ -163,7 +175,8 @@ function historySql(scope: string): string {
     select seq, sender_type, sender_id, sender_handle, on_behalf_of, content from messages
     where conversation_id = $1::uuid
       and (seq <= $2::bigint or (sender_type = 'agent' and sender_id = $3::uuid))
-      and status <> 'streaming' and content <> '' and ${scope.replaceAll('$4', '$4::uuid')}
+      and status <> 'streaming' and content <> '' and not parts @> '[{"type":"human-request"}]'::jsonb
+      and ${scope.replaceAll('$4', '$4::uuid')}
     order by seq desc
     limit ${maxHistoryMessages}`;
 }

@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import type { RunStep } from '../chain/run-step.ts';
+import { userTopic, type EventBus } from '../bus/event-bus.ts';
+import type { Executor } from '../db/database.ts';
+import type { MessagePart, MessageUsage } from '../messages/message-shape.ts';
+import { DeltaCoalescer, PartialSaver } from '../runs/delta-coalescer.ts';
+import type { RunJob, RunOutput, RunReply } from '../runs/run-agent.ts';
+import { finishAdvice, insertAdvice, publishAdvice, saveAdviceContent } from './advice.ts';
+
+/** Who an advice run writes for and why. */
+export interface AdviceRunInput {
+  workspaceId: string;
+  conversationId: string;
+  userId: string;
+  agentId: string;
+  bindingId: string | null;
+  triggerMessageId: string;
+}
+
+/** What an advice reply needs: storage, fan-out, a logger, and the streaming settings. */
+export interface AdviceDeps {
+  db: Executor;
+  bus: EventBus;
+  logger: Logger;
+  agentsConfig: Pick<Config['agents'], 'deltaCoalesceMs' | 'partialSaveIntervalMs'>;
+}
+
+/**
+ * A run's output as a private suggestion: an `advice` row (never a message, so no seq), streamed
+ * only on its owner's `user:` topic as `advice` → `advice.delta` … → `advice.done`, with the run's
+ * `run.step` frames on the same topic. A run cancelled while queued leaves a `cancelled` advice.
+ */
+export function adviceOutput(deps: AdviceDeps, input: AdviceRunInput): RunOutput {
+  return {
+    start: (job, steps, onOpenFailed) => new AdviceReply(deps, input, job, steps, onOpenFailed),
+    cancelled: async (job) => {
+      await insertAdvice(deps, { ...input, runId: job.run.id, kind: 'suggestion', status: 'cancelled' });
+    },
+  };
+}
+
+/**
+ * The advice being written, as the run's `ReplySink`: `open()` writes the run row (when the run
+ * started at once), then the advice row `streaming` (`advice` frame); text and steps that came
+ * before are held and go out right after it. Text is coalesced (`advice.delta`) and saved
+ * periodically. Parts (tool calls, citations) are kept for the run but advice stores only text.
+ */
+class AdviceReply implements RunReply {
+  text = '';
+  parts: MessagePart[] = [];
+  readonly messageId = undefined;
+  #deps: AdviceDeps;
+  #input: AdviceRunInput;
+  #job: RunJob;
+  #steps: RunStep[];
+  #onOpenFailed: (error: unknown) => void;
+  #opening: Promise<void> | undefined;
+  #adviceId: string | undefined;
+  #pendingSteps: RunStep[] = [];
+  #coalescer: DeltaCoalescer | undefined;
+  #saver: PartialSaver | undefined;
+
+  constructor(deps: AdviceDeps, input: AdviceRunInput, job: RunJob, steps: RunStep[], onOpenFailed: (error: unknown) => void) {
+    this.#deps = deps;
+    this.#input = input;
+    this.#job = job;
+    this.#steps = steps;
+    this.#onOpenFailed = onOpenFailed;
+  }
+
+  open(): Promise<void> {
+    this.#opening ??= this.#open();
+    return this.#opening;
+  }
+
+  async #open(): Promise<void> {
+    try {
+      await this.#job.started?.insert(this.#steps);
+      const item = await insertAdvice(this.#deps, {
+        ...this.#input,
+        runId: this.#job.run.id,
+        kind: 'suggestion',
+        status: 'streaming',
+      });
+      this.#adviceId = item.id;
+    } catch (error) {
+      this.#onOpenFailed(error);
+      throw error;
+    }
+    const adviceId = this.#adviceId;
+    for (const step of this.#pendingSteps.splice(0)) await this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
+    this.#coalescer = new DeltaCoalescer((delta) => {
+      void this.#publish({ type: 'advice.delta', conversationId: this.#input.conversationId, adviceId, delta });
+    }, this.#deps.agentsConfig.deltaCoalesceMs);
+    this.#saver = new PartialSaver(
+      () => saveAdviceContent(this.#deps.db, adviceId, this.text),
+      this.#deps.agentsConfig.partialSaveIntervalMs,
+      (error) => this.#deps.logger.warn({ err: error, adviceId }, 'saving advice content failed'),
+    );
+    if (this.text !== '') this.#pushLive(this.text);
+  }
+
+  pushText(delta: string): void {
+    if (delta === '') return;
+    this.text += delta;
+    if (this.#coalescer) this.#pushLive(delta);
+  }
+
+  putPart(index: number, part: MessagePart): void {
+    this.parts[index] = part;
+  }
+
+  publishStep(step: RunStep): void {
+    if (!this.#coalescer) {
+      this.#pendingSteps.push(structuredClone(step));
+      return;
+    }
+    void this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
+  }
+
+  /** Stores the final advice (`complete` becomes `ready`) after `beforeDone`, then publishes `advice.done`. */
+  async close(
+    final: { status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage },
+    beforeDone: () => Promise<unknown>,
+  ): Promise<undefined> {
+    this.#coalescer?.flush();
+    await this.#saver?.stop();
+    await beforeDone();
+    // Stored and announced last, like `message.done`: a client told the advice is done reads the run final.
+    const status = final.status === 'complete' ? 'ready' : final.status;
+    const item = await finishAdvice(this.#deps.db, this.#adviceId!, { ...final, content: this.text, status });
+    if (item) await publishAdvice(this.#deps.bus, 'advice.done', item);
+    return undefined;
+  }
+
+  #pushLive(delta: string): void {
+    this.#coalescer!.push(delta);
+    this.#saver!.markDirty();
+  }
+
+  #stepFrame(step: RunStep) {
+    return { runId: this.#job.run.id, conversationId: this.#input.conversationId, step: structuredClone(step) };
+  }
+
+  async #publish(event: { type: string } & Record<string, unknown>): Promise<void> {
+    try {
+      await this.#deps.bus.publish(userTopic(this.#input.userId), event);
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, runId: this.#job.run.id, type: event.type }, 'publishing an advice event failed');
+    }
+  }
+}
