@@ -111,6 +111,20 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     for (const close of [...context.onClose].reverse()) await close();
   });
 
+  app.addHook('preClose', () => context.jobs.close());
+  registerOperationsRoutes(app, context);
+  // A worker node serves only the operations routes above (SPEC §1: `--role worker`).
+  if (config.role !== 'worker') await registerApiSide(app, context);
+  return { app, context };
+}
+
+/**
+ * The API side of a node (roles `api` and `all`): OpenAPI docs, the WebSocket and SSE transports,
+ * every `/api/v1` and `/v1` route and the web client. Agent runs, knowledge ingestion and schedules
+ * are wired here too (their job handlers register here): until they move to the worker side, they
+ * run on the nodes that serve the API.
+ */
+async function registerApiSide(app: FastifyInstance, context: AppContext): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -127,7 +141,6 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   context.mcp = mcp;
   context.onClose.push(() => mcp.close());
 
-  registerOperationsRoutes(app, context);
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
   const models = createModelRegistry(config);
@@ -135,7 +148,6 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   context.knowledge = knowledge;
   const agentsFeature = createAgentsFeature(app, context, models);
   context.scheduler = startScheduler(app, context, agentsFeature.runs);
-  app.addHook('preClose', () => context.jobs.close());
 
   await app.register(
     async (api) => {
@@ -166,6 +178,4 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   });
 
   await registerWebRoutes(app);
-
-  return { app, context };
 }
