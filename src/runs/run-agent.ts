@@ -280,9 +280,12 @@ interface LiveReply {
 
 function startLiveReply(deps: RunDeps, message: PublicMessage, currentText: () => string): LiveReply {
   const topic = conversationTopic(message.conversationId);
+  let published = 0; // UTF-16 code units of the reply already published: the next delta's offset
   const coalescer = new DeltaCoalescer((delta) => {
+    const offset = published;
+    published += delta.length;
     deps.bus
-      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta })
+      .publish(topic, { type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta, offset })
       .catch((error: unknown) => deps.logger.warn({ err: error, messageId: message.id }, 'publishing a delta failed'));
   }, deps.agentsConfig.deltaCoalesceMs);
   const saver = new PartialSaver(
