@@ -13,7 +13,7 @@ export const errorTable = {
   rate_limited: { status: 429, closeCode: 4429, retryable: true },
   provider_error: { status: 502, closeCode: 4502, retryable: true },
   internal: { status: 500, closeCode: 1011, retryable: true },
-  // Not in SPEC §4 (decision 0009): a dependency (PostgreSQL, Redis) is unreachable; nothing was stored.
+  // Not in SPEC §4 (decision 0009): a dependency (PostgreSQL, Redis) is unreachable; retry.
   unavailable: { status: 503, closeCode: 1013, retryable: true },
 } as const satisfies Record<string, { status: number; closeCode: number; retryable: boolean }>;
 
@@ -64,9 +64,13 @@ export class AppError extends Error {
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (isUnreachable(error)) {
-    return new AppError('unavailable', 'A storage service is unreachable; nothing was stored, try again shortly', {
-      cause: error,
-    });
+    return new AppError(
+      'unavailable',
+      'A service this server depends on is unreachable; try again shortly (resending the same clientMsgId never stores it twice)',
+      {
+        cause: error,
+      },
+    );
   }
   return new AppError('internal', 'Internal server error', { cause: error });
 }
