@@ -72,11 +72,18 @@ function rootCause(error: unknown): string {
 
 /** A Redis client that answered PING; a wrong URL fails start-up here, not at first use. */
 async function connectRedis(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5_000 });
+  const [{ Redis }, { reconnectDelayMs }] = await Promise.all([import('ioredis'), import('./bus/event-bus.redis.ts')]);
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    connectTimeout: 5_000,
+    retryStrategy: reconnectDelayMs,
+  });
   try {
     await redis.connect();
     await redis.ping();
+    // Losing Redis later is reported by /readyz and by the requests that need it; the client reconnects by itself.
+    redis.on('error', () => {});
     return redis;
   } catch (error) {
     redis.disconnect();

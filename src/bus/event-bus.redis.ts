@@ -5,6 +5,13 @@ import { RedisPresence } from './presence.redis.ts';
 const channelPrefix = 'chorus:';
 
 /**
+ * Delay before reconnect attempt `times` to a lost Redis: 50 ms more each time, at most 500 ms, so
+ * nodes resume within half a second of Redis coming back, and a command issued meanwhile fails
+ * (after `maxRetriesPerRequest` attempts) within about 1.5 s instead of waiting for it.
+ */
+export const reconnectDelayMs = (times: number): number => Math.min(times * 50, 500);
+
+/**
  * Event bus over Redis pub/sub, for many nodes. Each event is serialised once on publish and parsed
  * once per node; a node subscribes to a Redis channel only while it has local handlers for the topic.
  * Delivery is at most once (pub/sub keeps nothing for nodes that are away): clients recover by seq.
@@ -30,13 +37,22 @@ export class RedisEventBus implements EventBus {
     options: { onHandlerError?: (error: unknown) => void; presenceTtlMs?: number; presencePrefix?: string } = {},
   ) {
     this.#onHandlerError = options.onHandlerError ?? ((error) => console.error(error));
-    this.#publisher = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    this.#publisher = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3, retryStrategy: reconnectDelayMs });
     const ttlMs = options.presenceTtlMs ?? 20_000;
     this.presenceSweepMs = Math.max(1, Math.floor(ttlMs / 4));
     this.#presence = new RedisPresence(this.#publisher, { ttlMs, prefix: options.presencePrefix });
-    this.#subscriber = new Redis(url, { lazyConnect: false });
+    // ioredis subscribes again to every channel once it has reconnected (autoResubscribe).
+    this.#subscriber = new Redis(url, { lazyConnect: false, retryStrategy: reconnectDelayMs });
     this.#subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.#dispatch(channel.toString(), payload));
-    for (const connection of [this.#publisher, this.#subscriber]) connection.on('error', this.#onHandlerError);
+    for (const connection of [this.#publisher, this.#subscriber]) {
+      // One report per outage, not one per reconnect attempt.
+      let reported = false;
+      connection.on('error', (error: unknown) => {
+        if (!reported) this.#onHandlerError(error);
+        reported = true;
+      });
+      connection.on('ready', () => (reported = false));
+    }
   }
 
   async publish(topic: string, event: BusEvent): Promise<void> {
