@@ -29,7 +29,7 @@ describe('Redis restarting under a running cluster', { skip: postgres ? false : 
   it('nodes reconnect and resume fan-out by themselves; nothing acked is lost', async () => {
     const redis = await startRedis();
     try {
-      const env = { DATABASE_URL: await postgres!.createUrl(), REDIS_URL: redis.url, CHORUS_JWT_SECRET: jwtSecret };
+      const env = { DATABASE_URL: (await postgres!.createUrl())!, REDIS_URL: redis.url, CHORUS_JWT_SECRET: jwtSecret };
       const [nodeA, nodeB] = await Promise.all([startNode('all', env), startNode('all', env)]);
       nodes.push(nodeA, nodeB);
       const alice = await register(nodeA.url, 'redis-restart', 'alice');

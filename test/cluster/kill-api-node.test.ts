@@ -20,7 +20,7 @@ describe('a cluster of two api nodes and a worker, as child processes', { skip }
 
   before(async () => {
     const env = {
-      DATABASE_URL: await postgres!.createUrl(),
+      DATABASE_URL: (await postgres!.createUrl())!,
       REDIS_URL: redisUrl!,
       CHORUS_JWT_SECRET: 'cluster-test-secret-cluster-test-secret-0123',
       CHORUS_PRESENCE_TTL_MS: String(presenceTtlMs),
