@@ -13,7 +13,7 @@ export const errorTable = {
   rate_limited: { status: 429, closeCode: 4429, retryable: true },
   provider_error: { status: 502, closeCode: 4502, retryable: true },
   internal: { status: 500, closeCode: 1011, retryable: true },
-  // Not in SPEC §4 (decision 0010): a dependency (PostgreSQL, Redis) is unreachable; retry.
+  // Not in SPEC §4 (decision 0012): a dependency (PostgreSQL, Redis) is unreachable; retry.
   unavailable: { status: 503, closeCode: 1013, retryable: true },
 } as const satisfies Record<string, { status: number; closeCode: number; retryable: boolean }>;
 
