@@ -143,7 +143,7 @@ async function registerApiSide(app: FastifyInstance, context: AppContext): Promi
 
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
-  const models = createModelRegistry(config);
+  const models = createModelRegistry(context.config);
   const knowledge = createKnowledgeFeature(app, context, models);
   context.knowledge = knowledge;
   const agentsFeature = createAgentsFeature(app, context, models);

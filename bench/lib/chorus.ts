@@ -104,7 +104,7 @@ export async function startChorusOnPostgres(core: number, adminUrl: string): Pro
   const server = await startChorus(core, { DATABASE_URL: database.url });
   return {
     ...server,
-    databaseUrl: url.toString(),
+    databaseUrl: database.url,
     async stop() {
       await server.stop();
       await database.drop();
