@@ -3,9 +3,11 @@
  * benchmarks, side by side against a raw `ws` ceiling and Socket.IO, measured in one run with
  * one C load generator. Each server is pinned to core 0 and the generator to core 1.
  *
- * Flags: --scenarios fanout,idle,stream,knowledge   --targets raw-ws,socket.io,chorus[,chorus-pg],raw-ws-sized   --quick
+ * Flags: --scenarios fanout,idle,stream,knowledge[,cluster]   --targets raw-ws,socket.io,chorus[,chorus-pg],raw-ws-sized   --quick
  *        --generations N (concurrent streamed replies; default 1000, 200 with --quick)
- * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target.
+ * BENCH_DATABASE_URL=postgres://… (a user allowed to CREATE DATABASE) adds the `chorus-pg` target;
+ *        with BENCH_REDIS_URL=redis://… too, the `cluster` scenario (two api nodes through Redis vs one).
+ *        --connections N (fan-out and cluster; default 2000).
  *        --out <file> (default bench/results/latest.json). BENCH_QUICK=1 equals --quick.
  * Prints a table (ratios and targets first) and writes the JSON report.
  */
@@ -18,6 +20,7 @@ import { buildLoadgen } from './lib/loadgen.ts';
 import { waitForQuietMachine } from './lib/machine-load.ts';
 import { evaluateTargets, renderReport, type BenchReport } from './lib/report.ts';
 import { targetNames, type TargetName } from './lib/targets.ts';
+import { runCluster } from './scenarios/cluster.ts';
 import { runFanout } from './scenarios/fanout.ts';
 import { runIdle } from './scenarios/idle.ts';
 import { runKnowledge } from './scenarios/knowledge.ts';
@@ -25,7 +28,11 @@ import { runStream } from './scenarios/stream.ts';
 
 const { values } = parseArgs({
   options: {
-    scenarios: { type: 'string', default: 'fanout,idle,stream,knowledge' },
+    scenarios: {
+      type: 'string',
+      default: `fanout,idle,stream,knowledge${process.env.BENCH_DATABASE_URL && process.env.BENCH_REDIS_URL ? ',cluster' : ''}`,
+    },
+    connections: { type: 'string', default: '2000' },
     targets: {
       type: 'string',
       default: targetNames.filter((name) => name !== 'chorus-pg' || process.env.BENCH_DATABASE_URL).join(','),
@@ -78,7 +85,7 @@ const report: BenchReport = {
 installInterruptCleanup();
 buildLoadgen();
 if (scenarios.has('fanout')) {
-  const connections = 2000;
+  const connections = Number(values.connections);
   console.error(`fan-out: ${connections} connections in rooms of 100`);
   for (const target of targets) {
     if (isInterrupted()) break;
@@ -144,6 +151,35 @@ if (scenarios.has('knowledge') && !isInterrupted()) {
   } catch (error) {
     report.knowledge = { error: message(error) };
     console.error(`  ${message(error)}`);
+  }
+}
+if (scenarios.has('cluster') && !isInterrupted()) {
+  const adminUrl = process.env.BENCH_DATABASE_URL;
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  const connections = Number(values.connections);
+  console.error(
+    `cluster: ${connections} connections in rooms of ${Math.min(100, connections)}, one node vs two api nodes through Redis`,
+  );
+  if (!adminUrl || !redisUrl) report.cluster = { error: 'needs BENCH_DATABASE_URL and BENCH_REDIS_URL' };
+  else {
+    await quietGate('cluster');
+    try {
+      report.cluster = await runCluster(
+        {
+          connections,
+          roomSize: Math.min(100, connections),
+          startRate: startRates.chorus,
+          stepSeconds: quick ? 2 : 3,
+          maxSteps: quick ? 5 : 8,
+          p99LimitMs: 100,
+        },
+        adminUrl,
+        redisUrl,
+      );
+    } catch (error) {
+      report.cluster = { error: message(error) };
+      console.error(`  ${message(error)}`);
+    }
   }
 }
 if (isInterrupted()) await new Promise(() => {}); // the interrupt handler exits once cleanup is done

@@ -117,6 +117,20 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     for (const close of [...context.onClose].reverse()) await close();
   });
 
+  app.addHook('preClose', () => context.jobs.close());
+  registerOperationsRoutes(app, context);
+  // A worker node serves only the operations routes above (SPEC §1: `--role worker`).
+  if (config.role !== 'worker') await registerApiSide(app, context);
+  return { app, context };
+}
+
+/**
+ * The API side of a node (roles `api` and `all`): OpenAPI docs, the WebSocket and SSE transports,
+ * every `/api/v1` and `/v1` route and the web client. Agent runs, knowledge ingestion and schedules
+ * are wired here too (their job handlers register here): until they move to the worker side, they
+ * run on the nodes that serve the API.
+ */
+async function registerApiSide(app: FastifyInstance, context: AppContext): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -133,15 +147,13 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   context.mcp = mcp;
   context.onClose.push(() => mcp.close());
 
-  registerOperationsRoutes(app, context);
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
-  const models = createModelRegistry(config);
+  const models = createModelRegistry(context.config);
   const knowledge = createKnowledgeFeature(app, context, models);
   context.knowledge = knowledge;
   const agentsFeature = createAgentsFeature(app, context, models, knowledge);
   context.scheduler = startScheduler(app, context, agentsFeature.runs);
-  app.addHook('preClose', () => context.jobs.close());
   const bindingsFeature = createBindingsFeature(app, context, agentsFeature.runs);
   context.bindings = bindingsFeature;
 
@@ -176,6 +188,4 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
   });
 
   await registerWebRoutes(app);
-
-  return { app, context };
 }

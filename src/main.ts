@@ -35,7 +35,10 @@ export async function startServer(
   // The Redis client loads only when Redis is configured.
   const redis = config.redisUrl ? await connectRedis(config.redisUrl) : undefined;
   const bus: EventBus = config.redisUrl
-    ? new (await import('./bus/event-bus.redis.ts')).RedisEventBus(config.redisUrl, { onHandlerError })
+    ? new (await import('./bus/event-bus.redis.ts')).RedisEventBus(config.redisUrl, {
+        onHandlerError,
+        presenceTtlMs: config.realtime.presenceTtlMs,
+      })
     : new MemoryEventBus({ onHandlerError });
   const jobs = config.redisUrl
     ? new (await import('./jobs/job-queue.bullmq.ts')).BullMqJobQueue(config.redisUrl, {
@@ -43,6 +46,10 @@ export async function startServer(
         onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed'),
       })
     : undefined;
+  // Roles (SPEC §1): createApp registers the API side unless the role is `worker`. The worker side
+  // (roles `worker` and `all`) is where job consumers should start once agent runs are jobs; until
+  // then runs, ingestion and schedules run on the API side of the node that received the request,
+  // and a `worker` node serves only /healthz, /readyz and /metrics (docs/deployment.md).
   const { app, context } = await createApp({ config, database, bus, logger, signer, redis, jobs });
   context.onClose.push(
     () => database.close(),
@@ -52,7 +59,7 @@ export async function startServer(
     },
   );
   const url = await app.listen({ port: config.port, host: config.host });
-  logger.info({ url, mode: config.mode, database: database.kind }, 'Chorus is listening');
+  logger.info({ url, mode: config.mode, role: config.role, database: database.kind }, 'Chorus is listening');
   return { app, context, url };
 }
 
@@ -65,11 +72,18 @@ function rootCause(error: unknown): string {
 
 /** A Redis client that answered PING; a wrong URL fails start-up here, not at first use. */
 async function connectRedis(url: string): Promise<Redis> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3, connectTimeout: 5_000 });
+  const [{ Redis }, { reconnectDelayMs }] = await Promise.all([import('ioredis'), import('./bus/event-bus.redis.ts')]);
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 3,
+    connectTimeout: 5_000,
+    retryStrategy: reconnectDelayMs,
+  });
   try {
     await redis.connect();
     await redis.ping();
+    // Losing Redis later is reported by /readyz and by the requests that need it; the client reconnects by itself.
+    redis.on('error', () => {});
     return redis;
   } catch (error) {
     redis.disconnect();

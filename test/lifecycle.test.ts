@@ -129,7 +129,17 @@ describe('lifecycle', () => {
     );
     assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h' }), /CHORUS_JWT_SECRET/);
     assert.throws(() => loadConfig({ REDIS_URL: 'redis://h' }), /REDIS_URL needs DATABASE_URL/);
-    assert.throws(() => loadConfig({ CHORUS_ROLE: 'worker' }), /CHORUS_ROLE: only "all" is supported/);
+    assert.throws(
+      () => loadConfig({ CHORUS_ROLE: 'worker' }),
+      /CHORUS_ROLE: "worker" needs distributed mode \(DATABASE_URL and REDIS_URL\)/,
+    );
+    assert.throws(
+      () => loadConfig({ CHORUS_ROLE: 'api', DATABASE_URL: 'postgres://h/db' }),
+      /CHORUS_ROLE: "api" needs distributed mode/,
+    );
+    assert.throws(() => loadConfig({ CHORUS_ROLE: 'web' }), /CHORUS_ROLE: must be all, api or worker \(got "web"\)/);
+    const distributed = { DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://h', CHORUS_JWT_SECRET: 'x'.repeat(32) };
+    assert.equal(loadConfig({ ...distributed, CHORUS_ROLE: 'worker' }).role, 'worker');
     const config = loadConfig({});
     assert.equal(config.mode, 'embedded');
     assert.equal(config.port, 3000);
@@ -144,6 +154,19 @@ describe('lifecycle', () => {
     assert.equal(code, 1);
     assert.equal(stderr.trim().split('\n').length, 1, stderr);
     assert.match(stderr, /^chorus: Invalid configuration: PORT/);
+  });
+
+  it('refuses a wrong --role at start-up with one clear line', async () => {
+    const child = spawn(nodeBinary, [cli, 'start', '--role', 'gateway'], {
+      env: { ...process.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(code, 1);
+    assert.equal(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /^chorus: Invalid configuration: CHORUS_ROLE: must be all, api or worker \(got "gateway"\)/);
   });
 
   it('starts with `chorus start` and shuts down cleanly on SIGTERM', async () => {

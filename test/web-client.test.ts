@@ -15,7 +15,8 @@ import {
 } from '../web/src/client/index.ts';
 import { applyMessage } from '../web/src/state/inbox.ts';
 import { filterMentions, insertMention, mentionAt } from '../web/src/state/mentions.ts';
-import { appendDelta, contiguousSeq, mergeMessages, resumeSeq } from '../web/src/state/message-log.ts';
+import { appendDelta, contiguousSeq, hasDeltaGap, mergeMessages, resumeSeq } from '../web/src/state/message-log.ts';
+import { applyDeltas } from '../web/src/client/stream-text.ts';
 import { startTestServer, type Session, type TestServer } from './support/server.ts';
 
 const password = 'correct horse battery';
@@ -260,6 +261,37 @@ describe('web client state rules', () => {
     assert.equal(contiguousSeq(mergeMessages(log, [message(5)])), 3, 'sync resumes before a gap');
     const streaming = mergeMessages(log, [message(4, { status: 'streaming' }), message(5)]);
     assert.equal(resumeSeq(streaming), 3, 'and before a reply still streaming, to learn how it ended');
+  });
+
+  test('places deltas by offset: what the loaded content covers is dropped, a gap waits for the content to catch up', () => {
+    assert.deepEqual(applyDeltas('Hello', [{ offset: 3, delta: 'lo, w' }]), { content: 'Hello, w', pending: [] });
+    assert.deepEqual(applyDeltas('Hello', [{ offset: 0, delta: 'Hel' }]), { content: 'Hello', pending: [] });
+    assert.deepEqual(applyDeltas('Hé', [{ offset: 4, delta: 'x' }]), { content: 'Hé', pending: [{ offset: 4, delta: 'x' }] });
+    assert.deepEqual(
+      applyDeltas('ab', [
+        { offset: 4, delta: 'ef' },
+        { offset: 2, delta: 'cd' },
+      ]),
+      { content: 'abcdef', pending: [] },
+      'in offset order, whatever the arrival order',
+    );
+
+    // A viewer loaded the reply as saved ("Hel"), then live deltas from further on arrive.
+    let log = mergeMessages({ items: [], hasOlder: false }, [message(1, { status: 'streaming', content: 'Hel' })]);
+    log = appendDelta(log, 'm1', ', world', 5);
+    assert.equal(log.items[0]!.content, 'Hel', 'a gap: not applied');
+    assert.ok(hasDeltaGap(log, 'm1'));
+    log = appendDelta(log, 'm1', '!', 12);
+    // Loading the message again returns what was saved since: the waiting deltas continue it exactly.
+    log = mergeMessages(log, [message(1, { status: 'streaming', content: 'Hello, w' })]);
+    assert.equal(log.items[0]!.content, 'Hello, world!');
+    assert.ok(!hasDeltaGap(log, 'm1'));
+    log = appendDelta(log, 'm1', 'ld!', 10);
+    assert.equal(log.items[0]!.content, 'Hello, world!', 'a repeated delta adds nothing');
+    log = mergeMessages(log, [message(1, { status: 'streaming', content: 'Hello' })]);
+    assert.equal(log.items[0]!.content, 'Hello, world!', 'an older snapshot never shortens the text');
+    log = appendDelta(log, 'm1', ' Bye', undefined);
+    assert.equal(log.items[0]!.content, 'Hello, world! Bye', 'a server without offsets: appended');
   });
 
   test('the inbox counts unread messages from others, not mine nor the one I am reading', () => {

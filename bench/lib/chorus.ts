@@ -24,16 +24,17 @@ export interface ChorusServer extends ServerProcess {
 /**
  * Starts Chorus through its CLI (`src/cli.ts start`), pinned to `core`, with auth and embedded
  * PGlite persistence in a fresh temporary data directory, rate limits off, logs at `warn`.
- * `env` adds variables (e.g. a model provider). `stop()` also removes the data directory.
+ * `env` adds variables (e.g. a model provider), `args` follow `start` (e.g. `--role api`).
+ * `stop()` also removes the data directory.
  */
-export async function startChorus(core: number, env: Record<string, string> = {}): Promise<ChorusServer> {
+export async function startChorus(core: number, env: Record<string, string> = {}, args: string[] = []): Promise<ChorusServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'chorus-bench-'));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = await startPinnedNode({
     core,
     script: path.join(repoRoot, 'src', 'cli.ts'),
-    args: ['start'],
+    args: ['start', ...args],
     env: {
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -61,11 +62,10 @@ export async function startChorus(core: number, env: Record<string, string> = {}
 }
 
 /**
- * Like `startChorus`, but storing in a fresh PostgreSQL database created on the server named by
- * `adminUrl` (a user allowed to CREATE DATABASE) and dropped on `stop()`. PostgreSQL runs as its
- * own process, so the measured RSS is Chorus's alone.
+ * A fresh PostgreSQL database created on the server named by `adminUrl` (a user allowed to
+ * CREATE DATABASE): its URL, and `drop()` (also run on interrupt).
  */
-export async function startChorusOnPostgres(core: number, adminUrl: string): Promise<ChorusServer> {
+export async function createBenchDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `chorus_bench_${process.pid}_${Date.now()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -86,14 +86,28 @@ export async function startChorusOnPostgres(core: number, adminUrl: string): Pro
     }
   };
   const unregister = onInterrupt(dropDatabase);
-  const server = await startChorus(core, { DATABASE_URL: url.toString() });
   return {
-    ...server,
-    databaseUrl: url.toString(),
-    async stop() {
-      await server.stop();
+    url: url.toString(),
+    async drop() {
       await dropDatabase();
       unregister();
+    },
+  };
+}
+
+/**
+ * Like `startChorus`, but storing in a fresh PostgreSQL database (`createBenchDatabase`) dropped
+ * on `stop()`. PostgreSQL runs as its own process, so the measured RSS is Chorus's alone.
+ */
+export async function startChorusOnPostgres(core: number, adminUrl: string): Promise<ChorusServer> {
+  const database = await createBenchDatabase(adminUrl);
+  const server = await startChorus(core, { DATABASE_URL: database.url });
+  return {
+    ...server,
+    databaseUrl: database.url,
+    async stop() {
+      await server.stop();
+      await database.drop();
     },
   };
 }

@@ -4,12 +4,13 @@ import path from 'node:path';
 
 /**
  * What the load generator connects: rooms (a Chorus conversation id, or null on the baselines
- * where the room is a query parameter), connections (room index, Bearer token or null) and
- * publishers (connection index sending into a room index).
+ * where the room is a query parameter), connections (room index, Bearer token or null, and the
+ * server port when not the generator's `--port`: a cluster's nodes) and publishers (connection
+ * index sending into a room index).
  */
 export interface Plan {
   rooms: Array<string | null>;
-  connections: Array<{ room: number; token: string | null }>;
+  connections: Array<{ room: number; token: string | null; port?: number }>;
   publishers: Array<{ connection: number; room: number }>;
 }
 
@@ -20,7 +21,9 @@ export interface Plan {
 export function writePlan(plan: Plan): string {
   const lines: string[] = [];
   plan.rooms.forEach((id, index) => lines.push(`room ${index} ${id ?? '-'}`));
-  for (const connection of plan.connections) lines.push(`conn ${connection.room} ${connection.token ?? '-'}`);
+  for (const connection of plan.connections) {
+    lines.push(`conn ${connection.room} ${connection.token ?? '-'}${connection.port ? ` ${connection.port}` : ''}`);
+  }
   for (const publisher of plan.publishers) lines.push(`pub ${publisher.connection} ${publisher.room}`);
   const dir = mkdtempSync(path.join(tmpdir(), 'chorus-bench-plan-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+import type { ClusterResult } from '../scenarios/cluster.ts';
 import type { FanoutResult } from '../scenarios/fanout.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
 import type { KnowledgeResult } from '../scenarios/knowledge.ts';
@@ -14,6 +15,8 @@ export interface BenchReport {
   idle: Partial<Record<string, IdleResult | { error: string }>>;
   stream: StreamResult | { error: string } | { skipped: string } | null;
   knowledge: KnowledgeResult | { error: string } | null;
+  /** Two api nodes through Redis against one node (absent when the scenario did not run). */
+  cluster?: ClusterResult | { error: string };
   targets: Array<{ name: string; value: number | null; goal: string; met: boolean | null }>;
   /** Before each measurement: how long the run waited for a quiet machine and the busiest core then. */
   quietGates: Array<{ label: string; waitedMs: number; busiestPct: number }>;
@@ -146,6 +149,26 @@ export function renderReport(report: BenchReport): string {
           (result.rawSql
             ? `raw SQL p50 ${number(result.rawSql.p50Ms, 1)} ms, p99 ${number(result.rawSql.p99Ms, 1)} ms`
             : 'raw SQL not measured (PGlite)'),
+      );
+    }
+  }
+  if (report.cluster) {
+    lines.push(
+      '',
+      'Cluster: fan-out deliveries/s at p99 < 100 ms, one node (in-process) vs two api nodes through Redis (all nodes on core 0)',
+    );
+    if ('error' in report.cluster) lines.push(`  not run: ${report.cluster.error}`);
+    else {
+      for (const layout of [report.cluster.oneNode, report.cluster.twoNodes]) {
+        const best = layout.best;
+        lines.push(
+          best
+            ? `  ${`${layout.nodes} node${layout.nodes === 1 ? '' : 's'}`.padEnd(8)}  ${number(Number(best.deliveredPerSec)).padStart(11)} delivered/s  p50 ${number(best.p50Ms, 1)} ms  p99 ${number(best.p99Ms, 1)} ms  (${layout.connected} connected)${best.disturbed ? ' disturbed' : ''}`
+            : `  ${layout.nodes} node(s): no step met p99 < 100 ms (${layout.steps.length} steps, ${layout.connected} connected)`,
+        );
+      }
+      lines.push(
+        `  ratio two nodes / one node: ${number(report.cluster.ratio, 2)} (on 2 cores this is the cost of the Redis hop, not scale-out)`,
       );
     }
   }

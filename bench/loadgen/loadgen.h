@@ -28,6 +28,7 @@ typedef struct conn {
   int state;
   int room;
   char *token;      /* Bearer token or NULL */
+  int port;         /* server port of this connection; 0 = --port */
   char *in;         /* partial inbound bytes (NULL when none are pending) */
   size_t in_len, in_cap;
   char *out;        /* unsent outbound bytes */

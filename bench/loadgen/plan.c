@@ -1,4 +1,4 @@
-/* Reads the plan file: "room <index> <conversationId|->", "conn <room> <token|->", "pub <conn> <room>". */
+/* Reads the plan file: "room <index> <conversationId|->", "conn <room> <token|-> [port]", "pub <conn> <room>". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,7 @@ void read_plan(const char *file) {
   g_conns = calloc((size_t)conn_cap, sizeof *g_conns);
   g_pubs = calloc((size_t)pub_cap, sizeof *g_pubs);
   while (fgets(line, sizeof line, f)) {
-    int room, conn;
+    int room, conn, port = 0;
     if (sscanf(line, "room %d %2047s", &room, a) == 2) {
       while (room >= room_cap) {
         g_rooms = realloc(g_rooms, sizeof *g_rooms * (size_t)room_cap * 2);
@@ -28,7 +28,7 @@ void read_plan(const char *file) {
     } else if (sscanf(line, "pub %d %d", &conn, &room) == 2) {
       if (g_npubs == pub_cap) g_pubs = realloc(g_pubs, sizeof *g_pubs * (size_t)(pub_cap *= 2));
       g_pubs[g_npubs++] = (pub_t){ .conn = conn, .room = room };
-    } else if (sscanf(line, "conn %d %2047s", &room, a) == 2) {
+    } else if (sscanf(line, "conn %d %2047s %d", &room, a, &port) >= 2) {
       if (g_nconns == conn_cap) {
         g_conns = realloc(g_conns, sizeof *g_conns * (size_t)conn_cap * 2);
         memset(g_conns + conn_cap, 0, sizeof *g_conns * (size_t)conn_cap);
@@ -38,6 +38,7 @@ void read_plan(const char *file) {
       c->fd = -1;
       c->room = room;
       c->token = strcmp(a, "-") ? strdup(a) : NULL;
+      c->port = port;
       if (room >= g_nrooms) g_nrooms = room + 1;
     }
   }

@@ -95,7 +95,7 @@ void conn_start(conn_t *c) {
   }
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)g_port) };
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)(c->port ? c->port : g_port)) };
   inet_pton(AF_INET, g_host, &addr.sin_addr);
   c->state = CS_CONNECTING;
   connect(c->fd, (struct sockaddr *)&addr, sizeof addr);
@@ -121,7 +121,7 @@ static void send_upgrade(conn_t *c) {
   int n = snprintf(request, sizeof request,
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n%s%s%s\r\n",
-                   path, g_host, g_port, c->token ? "Authorization: Bearer " : "", c->token ? c->token : "",
+                   path, g_host, c->port ? c->port : g_port, c->token ? "Authorization: Bearer " : "", c->token ? c->token : "",
                    c->token ? "\r\n" : "");
   c->state = CS_UPGRADING;
   write_raw(c, request, (size_t)n);

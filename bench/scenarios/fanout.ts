@@ -91,8 +91,7 @@ export function stepPasses(step: LoadgenResult, p99LimitMs: number): boolean {
 /**
  * Connects `connections` clients in rooms of `roomSize` (one publisher per room) to the target,
  * then searches for the highest offered rate whose p99 publish→delivery latency stays under the
- * bound: double until a step fails, then bisect until the bracket is within 15 %, `maxSteps`
- * steps have run, or the rate fell below an eighth of the first. Server on core 0, generator on core 1.
+ * bound (see `searchRate`). Server on core 0, generator on core 1.
  */
 export async function runFanout(target: TargetName, options: FanoutOptions): Promise<FanoutResult> {
   const prepared = await prepareTarget(target, {
@@ -104,29 +103,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
   });
   const loadgen = await startLoadgenFor(prepared, 1);
   try {
-    const connect = await loadgen.command('connect 200 120');
-    // Warm-up (JIT, buffers) at a quarter of the first rate; not reported.
-    await loadgen.command(`run ${options.startRate / 4} 1 2`);
-    const steps: LoadgenResult[] = [];
-    let best: LoadgenResult | null = null;
-    let failedRate = Infinity;
-    let rate = options.startRate;
-    for (let step = 0; step < options.maxSteps && rate >= options.startRate / 8; step++) {
-      const result = await measureStep(loadgen, rate, options.stepSeconds, options.p99LimitMs, target === 'chorus-pg');
-      steps.push(result);
-      const passed = stepPasses(result, options.p99LimitMs);
-      process.stderr.write(
-        `  ${target} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
-          ` (attempts' p99: ${result.attemptP99Ms} ms)` +
-          `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
-      );
-      if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
-      if (!passed) failedRate = Math.min(failedRate, rate);
-      const passedRate = best ? Number(best.rate) : 0;
-      if (passedRate > 0 && failedRate / passedRate < 1.15) break;
-      rate = failedRate === Infinity ? rate * 2 : passedRate > 0 ? (passedRate + failedRate) / 2 : rate / 2;
-      rate = Math.round(rate * 100) / 100;
-    }
+    const { connect, best, steps } = await searchRate(loadgen, target, options, target === 'chorus-pg');
     return {
       target,
       connected: Number(connect.ready),
@@ -139,4 +116,42 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
     await loadgen.stop();
     await prepared.server.stop();
   }
+}
+
+/**
+ * Connects the generator's plan, warms up, then searches for the highest offered rate whose p99
+ * publish→delivery latency stays under the bound: double until a step fails, then bisect until
+ * the bracket is within 15 %, `maxSteps` steps have run, or the rate fell below an eighth of the
+ * first. `label` names the target in the progress lines.
+ */
+export async function searchRate(
+  loadgen: Loadgen,
+  label: string,
+  options: Pick<FanoutOptions, 'startRate' | 'stepSeconds' | 'maxSteps' | 'p99LimitMs'>,
+  databaseIsOtherLoad: boolean,
+): Promise<{ connect: LoadgenResult; best: LoadgenResult | null; steps: LoadgenResult[] }> {
+  const connect = await loadgen.command('connect 200 120');
+  // Warm-up (JIT, buffers) at a quarter of the first rate; not reported.
+  await loadgen.command(`run ${options.startRate / 4} 1 2`);
+  const steps: LoadgenResult[] = [];
+  let best: LoadgenResult | null = null;
+  let failedRate = Infinity;
+  let rate = options.startRate;
+  for (let step = 0; step < options.maxSteps && rate >= options.startRate / 8; step++) {
+    const result = await measureStep(loadgen, rate, options.stepSeconds, options.p99LimitMs, databaseIsOtherLoad);
+    steps.push(result);
+    const passed = stepPasses(result, options.p99LimitMs);
+    process.stderr.write(
+      `  ${label} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
+        ` (attempts' p99: ${result.attemptP99Ms} ms)` +
+        `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
+    );
+    if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;
+    if (!passed) failedRate = Math.min(failedRate, rate);
+    const passedRate = best ? Number(best.rate) : 0;
+    if (passedRate > 0 && failedRate / passedRate < 1.15) break;
+    rate = failedRate === Infinity ? rate * 2 : passedRate > 0 ? (passedRate + failedRate) / 2 : rate / 2;
+    rate = Math.round(rate * 100) / 100;
+  }
+  return { connect, best, steps };
 }

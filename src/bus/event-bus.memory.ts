@@ -1,4 +1,4 @@
-import type { BusEvent, EventBus } from './event-bus.ts';
+import type { BusEvent, EventBus, PresenceChange } from './event-bus.ts';
 
 /**
  * In-process event bus: synchronous delivery to subscribers in subscription order.
@@ -8,6 +8,7 @@ export class MemoryEventBus implements EventBus {
   readonly #handlers = new Map<string, Set<(event: BusEvent) => void>>();
   readonly #onHandlerError: (error: unknown) => void;
   readonly #connections = new Map<string, number>();
+  readonly presenceSweepMs = 60_000;
 
   /** `onHandlerError` receives what a subscriber threw (default: printed to stderr). */
   constructor(options: { onHandlerError?: (error: unknown) => void } = {}) {
@@ -43,7 +44,7 @@ export class MemoryEventBus implements EventBus {
 
   async ready(): Promise<void> {}
 
-  async countConnections(userId: string, delta: 1 | -1): Promise<number> {
+  async countConnections(userId: string, delta: 1 | -1, _workspaceId: string): Promise<number> {
     const count = Math.max(0, (this.#connections.get(userId) ?? 0) + delta);
     if (count === 0) this.#connections.delete(userId);
     else this.#connections.set(userId, count);
@@ -52,6 +53,11 @@ export class MemoryEventBus implements EventBus {
 
   async filterOnline(userIds: readonly string[]): Promise<string[]> {
     return userIds.filter((userId) => this.#connections.has(userId));
+  }
+
+  /** One process: its connections live and die with it, so nothing is ever orphaned. */
+  async sweepPresence(): Promise<PresenceChange[]> {
+    return [];
   }
 
   async close(): Promise<void> {

@@ -25,14 +25,31 @@ export interface EventBus {
    */
   ready(): Promise<void>;
   /**
-   * Presence bookkeeping shared by every node: adds `delta` (+1 when a connection of `userId`
-   * authenticates, -1 when it ends) to the user's live connection count and resolves to the count
-   * after the change (never below 0). A transition 0→1 means online, 1→0 offline.
+   * Presence bookkeeping shared by every node: adds `delta` (+1 when a connection of `userId` of
+   * `workspaceId` authenticates, -1 when it ends) to the user's live connection count on this node
+   * and resolves to the user's count on every live node after the change (never below 0). A
+   * transition 0→1 means online, 1→0 offline.
    */
-  countConnections(userId: string, delta: 1 | -1): Promise<number>;
-  /** The subset of `userIds` with at least one live connection on any node, in input order. */
+  countConnections(userId: string, delta: 1 | -1, workspaceId: string): Promise<number>;
+  /** The subset of `userIds` with at least one live connection on any live node, in input order. */
   filterOnline(userIds: readonly string[]): Promise<string[]>;
+  /**
+   * Call every `presenceSweepMs`: keeps this node's connections counted (re-registering them when
+   * the shared store lost them) and forgets those of nodes that stopped sweeping for longer than
+   * their time-to-live (killed, frozen, cut off). Resolves to the users whose status changed
+   * because of it — each change reported by one node only — so the caller announces them.
+   */
+  sweepPresence(): Promise<PresenceChange[]>;
+  /** How often `sweepPresence` should run, in ms. */
+  readonly presenceSweepMs: number;
   close(): Promise<void>;
+}
+
+/** A user whose presence changed without a connection opening or closing (see `sweepPresence`). */
+export interface PresenceChange {
+  userId: string;
+  workspaceId: string;
+  status: 'online' | 'offline';
 }
 
 /** An event on the bus: `type` is a server frame type (SPEC §5) or an internal one (`member.*`). */

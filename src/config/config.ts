@@ -48,7 +48,9 @@ const configSchema = z
       .optional(),
     CHORUS_ALLOWED_ORIGINS: csv.default([]),
     CHORUS_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(20),
-    CHORUS_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+    CHORUS_ROLE: z
+      .enum(['all', 'api', 'worker'], { error: (issue) => `must be all, api or worker (got ${JSON.stringify(issue.input)})` })
+      .default('all'),
     CHORUS_CONFIG_FILE: z.string().optional(),
     LOG_LEVEL: z.enum(logLevels).default('info'),
     CHORUS_ATTACHMENT_MAX_BYTES: z.coerce
@@ -89,6 +91,7 @@ const configSchema = z
     CHORUS_CONTEXT_WINDOW_TOKENS: z.coerce.number().int().min(256).optional(),
     CHORUS_DELTA_COALESCE_MS: z.coerce.number().int().min(0).max(1_000).default(30),
     CHORUS_PARTIAL_SAVE_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+    CHORUS_PRESENCE_TTL_MS: z.coerce.number().int().min(200).max(600_000).default(20_000),
     CHORUS_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(50).max(15_000).default(15_000),
     CHORUS_WS_MAX_BUFFERED_BYTES: z.coerce
       .number()
@@ -139,14 +142,13 @@ const configSchema = z
     if (value.CHORUS_EMBEDDING_MODEL?.startsWith('anthropic/')) {
       ctx.addIssue({ code: 'custom', path: ['CHORUS_EMBEDDING_MODEL'], message: 'Anthropic has no embedding models' });
     }
-    if (value.CHORUS_ROLE !== 'all') {
-      // Splitting api and worker nodes needs agent runs on the shared job queue (issue 12; only
-      // ingestion and schedules use it so far); accepting the flag and ignoring it would leave
-      // agent runs on api nodes silently.
+    if (value.CHORUS_ROLE !== 'all' && !(value.DATABASE_URL && value.REDIS_URL)) {
+      // A split node shares work with the others through PostgreSQL and Redis; embedded storage
+      // (PGlite) and in-process fan-out belong to one process, which must then serve both sides.
       ctx.addIssue({
         code: 'custom',
         path: ['CHORUS_ROLE'],
-        message: 'only "all" is supported until agent runs move onto the job queue (docs/configuration.md)',
+        message: `"${value.CHORUS_ROLE}" needs distributed mode (DATABASE_URL and REDIS_URL): without them one process holds the data and the fan-out, so it must be "all"`,
       });
     }
     if (value.REDIS_URL && !value.DATABASE_URL) {
@@ -225,6 +227,8 @@ export interface Config {
   /** WebSocket and SSE: heartbeat period (a dead socket is dropped within two) and the per-connection outbound buffer bound. */
   realtime: {
     heartbeatIntervalMs: number;
+    /** Distributed mode: a node that stops refreshing its presence for this long is presumed dead. */
+    presenceTtlMs: number;
     maxBufferedBytes: number;
   };
   /** Uploads: the largest file, the content types accepted (as sniffed), and S3 when configured (else the data dir). */
@@ -313,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     realtime: {
       heartbeatIntervalMs: value.CHORUS_HEARTBEAT_INTERVAL_MS,
+      presenceTtlMs: value.CHORUS_PRESENCE_TTL_MS,
       maxBufferedBytes: value.CHORUS_WS_MAX_BUFFERED_BYTES,
     },
     attachments: {

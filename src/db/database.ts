@@ -145,6 +145,9 @@ function createPgliteCluster(dir: string): Promise<void> {
   });
 }
 
+/** The advisory lock key migrations hold on PostgreSQL (an arbitrary constant: "chorus" in ASCII). */
+const migrationLockKey = 0x63686f727573;
+
 async function openPostgres(databaseUrl: string): Promise<Database> {
   const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
     import('pg'),
@@ -159,7 +162,21 @@ async function openPostgres(databaseUrl: string): Promise<Database> {
   return {
     kind: 'postgres',
     db,
-    migrate: () => migratePg(db as never, { migrationsFolder }),
+    migrate: async () => {
+      // Nodes of a cluster start together: one migrates at a time (a session advisory lock held on
+      // its own connection), the others then find nothing left to apply.
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [migrationLockKey]);
+        try {
+          await migratePg(db as never, { migrationsFolder });
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [migrationLockKey]);
+        }
+      } finally {
+        client.release();
+      }
+    },
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { AppError, type ErrorCode } from '../errors/app-error.ts';
+import { AppError, toAppError, type ErrorCode } from '../errors/app-error.ts';
 
 /** Fastify's own error codes mapped onto the public error codes. */
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -26,12 +26,13 @@ const statusCodes: Record<number, ErrorCode> = {
 /**
  * Turns every error into SPEC §4's `{ error: { code, message, details? } }`: AppError as it is,
  * schema failures as invalid_request with the issues, Fastify's parser errors by code, and anything
- * else as `internal` (logged with its cause; never blamed on the client).
+ * else as `unavailable` (a dependency unreachable) or `internal` (logged with its cause; never blamed on the client).
  */
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const appError = toHttpError(error);
     if (appError.code === 'internal') request.log.error({ err: error }, 'request failed');
+    if (appError.code === 'unavailable') request.log.warn({ err: error }, 'request failed: a dependency is unreachable');
     if (appError.retryAfterMs !== undefined) reply.header('retry-after', Math.max(1, Math.ceil(appError.retryAfterMs / 1000)));
     return reply.status(appError.status).send(appError.toBody());
   });
@@ -57,5 +58,5 @@ function toHttpError(error: FastifyError): AppError {
   if (byCode) return new AppError(byCode, error.message, { cause: error });
   const status = error.statusCode ?? 500;
   if (status < 500 && statusCodes[status]) return new AppError(statusCodes[status], error.message, { cause: error });
-  return new AppError('internal', 'Internal server error', { cause: error });
+  return toAppError(error);
 }

@@ -182,6 +182,8 @@ export class Connection implements HubMember {
   sendError(id: FrameId | undefined, error: unknown): void {
     const appError = toAppError(error);
     if (appError.code === 'internal') this.#deps.context.logger.error({ err: error }, 'websocket frame failed');
+    if (appError.code === 'unavailable')
+      this.#deps.context.logger.warn({ err: error }, 'websocket frame failed: a dependency is unreachable');
     this.sendFrame({
       type: 'error',
       id: id ?? null,

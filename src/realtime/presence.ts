@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.ts';
 import { presenceTopic, type EventBus } from '../bus/event-bus.ts';
-import { listCoMembers } from './memberships.ts';
+import { listCoMembers, listConversationIds } from './memberships.ts';
 
 /** Online/offline as shown to clients in `presence {userId, status}`. */
 type PresenceStatus = 'online' | 'offline';
@@ -16,7 +16,7 @@ export async function countConnectionOpened(
   userId: string,
   conversationIds: readonly string[],
 ): Promise<number> {
-  const count = await bus.countConnections(userId, 1);
+  const count = await bus.countConnections(userId, 1, workspaceId);
   if (count === 1) await publishPresence(bus, workspaceId, userId, 'online', conversationIds);
   return count;
 }
@@ -28,7 +28,7 @@ export async function countConnectionClosed(
   userId: string,
   conversationIds: readonly string[],
 ): Promise<number> {
-  const count = await bus.countConnections(userId, -1);
+  const count = await bus.countConnections(userId, -1, workspaceId);
   if (count === 0) await publishPresence(bus, workspaceId, userId, 'offline', conversationIds);
   return count;
 }
@@ -42,6 +42,31 @@ export async function listOnlineCoMembers(
 ): Promise<string[]> {
   const coMembers = await listCoMembers(db, userId, conversationIds);
   return coMembers.length === 0 ? [] : bus.filterOnline(coMembers);
+}
+
+/**
+ * Runs `bus.sweepPresence()` every `bus.presenceSweepMs` and announces what it reports: users of a
+ * node that died are published `offline` (and users of this node that Redis had lost, `online`
+ * again) to everyone sharing a conversation with them. Returns the stop function.
+ */
+export function startPresenceSweeper(db: Db, bus: EventBus, onError: (error: unknown) => void): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const sweep = async () => {
+    for (const change of await bus.sweepPresence()) {
+      const conversationIds = await listConversationIds(db, change.workspaceId, change.userId);
+      await publishPresence(bus, change.workspaceId, change.userId, change.status, conversationIds);
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= sweep()
+      .catch(onError)
+      .finally(() => (running = undefined));
+  }, bus.presenceSweepMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }
 
 function publishPresence(

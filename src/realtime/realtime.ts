@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { AppContext } from '../http/context.ts';
 import { Hub } from './hub.ts';
+import { startPresenceSweeper } from './presence.ts';
 import { sseRoutes } from './sse-routes.ts';
 import type { SseStream } from './sse-stream.ts';
 import { WebSocketGateway } from './websocket-gateway.ts';
@@ -57,9 +58,13 @@ export function createRealtime(context: AppContext): Realtime {
         Math.min(heartbeatIntervalMs, maxSseHeartbeatMs),
       );
       sseHeartbeat.unref();
+      const stopSweeper = startPresenceSweeper(context.db, context.bus, (error) =>
+        context.logger.warn({ err: error }, 'presence sweep failed'),
+      );
       app.addHook('preClose', async () => {
         accepting = false;
         clearInterval(sseHeartbeat);
+        await stopSweeper();
         for (const stream of [...streams]) stream.end();
         await gateway.shutdown();
       });

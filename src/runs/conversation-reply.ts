@@ -13,8 +13,9 @@ import { finishMessage } from './run-store.ts';
  * (when the run started at once) then creates the message `streaming` and publishes `message`;
  * text and parts that came before are held and go out right after it, as do `run.step` frames, so
  * nothing about a reply precedes its `message`. Text deltas are coalesced per message
- * (`CHORUS_DELTA_COALESCE_MS`) and saved periodically; a part change flushes pending text first,
- * then publishes `message.delta {partIndex, part}` and saves the parts.
+ * (`CHORUS_DELTA_COALESCE_MS`), carry their `offset` in the content, and are saved periodically;
+ * a part change flushes pending text first, then publishes `message.delta {partIndex, part}` and
+ * saves the parts.
  */
 export class ConversationReply implements RunReply {
   text = '';
@@ -57,10 +58,17 @@ export class ConversationReply implements RunReply {
     }
     const message = this.message;
     for (const step of this.#pendingSteps.splice(0)) await this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
+    let published = 0; // UTF-16 code units of the text already published: the next delta's offset
     this.#coalescer = new DeltaCoalescer((delta) => {
-      this.#publish({ type: 'message.delta', conversationId: message.conversationId, messageId: message.id, delta }).catch(
-        () => undefined,
-      );
+      const offset = published;
+      published += delta.length;
+      this.#publish({
+        type: 'message.delta',
+        conversationId: message.conversationId,
+        messageId: message.id,
+        delta,
+        offset,
+      }).catch(() => undefined);
     }, this.#deps.agentsConfig.deltaCoalesceMs);
     this.#saver = new PartialSaver(
       () => this.#deps.partialContent.save(message.id, this.text),

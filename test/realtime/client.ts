@@ -11,7 +11,7 @@ export interface Closed {
 }
 
 /** The WebSocket URL of a test server. */
-export const wsUrl = (server: TestServer) => `${server.url.replace(/^http/, 'ws')}/api/v1/ws`;
+export const wsUrl = (server: Pick<TestServer, 'url'>) => `${server.url.replace(/^http/, 'ws')}/api/v1/ws`;
 
 /**
  * A WebSocket test client that records every frame. `take(predicate)` resolves with the first
@@ -32,7 +32,11 @@ export class TestClient {
   }
 
   /** Opens a connection (Bearer `token` when given) and waits until the server follows the user's conversations. */
-  static async connect(server: TestServer, token?: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  static async connect(
+    server: Pick<TestServer, 'url'>,
+    token?: string,
+    options: WebSocket.ClientOptions = {},
+  ): Promise<TestClient> {
     const headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
     const client = new TestClient(new WebSocket(wsUrl(server), { ...options, headers }));
     await new Promise<void>((resolve, reject) => {

@@ -105,14 +105,28 @@ export function runEventBusContract(name: string, createBuses: () => Promise<[Ev
     });
 
     it('counts connections per user across buses for presence', async () => {
-      const [userA, userB] = [randomUUID(), randomUUID()];
-      assert.equal(await publisher.countConnections(userA, 1), 1);
-      assert.equal(await subscriber.countConnections(userA, 1), 2);
+      const [userA, userB, workspace] = [randomUUID(), randomUUID(), randomUUID()];
+      assert.equal(await publisher.countConnections(userA, 1, workspace), 1);
+      assert.equal(await subscriber.countConnections(userA, 1, workspace), 2);
       assert.deepEqual(await subscriber.filterOnline([userB, userA]), [userA]);
-      assert.equal(await subscriber.countConnections(userA, -1), 1);
-      assert.equal(await publisher.countConnections(userA, -1), 0);
+      assert.equal(await subscriber.countConnections(userA, -1, workspace), 1);
+      assert.equal(await publisher.countConnections(userA, -1, workspace), 0);
+      assert.equal(await publisher.countConnections(userA, -1, workspace), 0, 'never below 0');
       assert.deepEqual(await publisher.filterOnline([userA, userB]), []);
       assert.deepEqual(await publisher.filterOnline([]), []);
+    });
+
+    it('reports no presence change from a sweep while every node is alive', async () => {
+      const [user, workspace] = [randomUUID(), randomUUID()];
+      await publisher.countConnections(user, 1, workspace);
+      assert.ok(publisher.presenceSweepMs > 0);
+      const changes = [...(await publisher.sweepPresence()), ...(await subscriber.sweepPresence())];
+      assert.deepEqual(
+        changes.filter((change) => change.userId === user),
+        [],
+      );
+      assert.deepEqual(await subscriber.filterOnline([user]), [user]);
+      await publisher.countConnections(user, -1, workspace);
     });
   });
 }

@@ -18,7 +18,7 @@ export class ChorusError extends Error {
 
   /** True for failures a later attempt may not have: no network, timeouts, 429, 5xx. */
   get isRetryable(): boolean {
-    return ['network', 'closed', 'timeout', 'rate_limited', 'internal', 'provider_error'].includes(this.code);
+    return ['network', 'closed', 'timeout', 'rate_limited', 'internal', 'provider_error', 'unavailable'].includes(this.code);
   }
 
   static isInstance(value: unknown): value is ChorusError {

@@ -277,7 +277,16 @@ export type ServerFrame =
   | { type: 'ack'; id: string; [field: string]: unknown }
   | { type: 'error'; id?: string; code: string; message: string }
   | { type: 'message'; message: Message }
-  | { type: 'message.delta'; conversationId: string; messageId: string; delta: string; partIndex?: number; part?: unknown }
+  /** `offset`: where `delta` starts in the message's content (absent from servers before it was added). */
+  | {
+      type: 'message.delta';
+      conversationId: string;
+      messageId: string;
+      delta: string;
+      offset?: number;
+      partIndex?: number;
+      part?: unknown;
+    }
   | { type: 'message.done'; message: Message }
   | { type: 'message.updated'; message: Message }
   | { type: 'typing'; conversationId: string; userId: string }

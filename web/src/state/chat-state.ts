@@ -1,4 +1,13 @@
-import type { ConnectionStatus, InboxEntry, Message, OutgoingMessage, User, Workspace, Agent } from '../client/index.ts';
+import {
+  applyDeltas,
+  type ConnectionStatus,
+  type InboxEntry,
+  type Message,
+  type OutgoingMessage,
+  type User,
+  type Workspace,
+  type Agent,
+} from '../client/index.ts';
 import type { AdviceByConversation } from './advice.ts';
 import { applyMessage } from './inbox.ts';
 import { appendDelta, contiguousSeq, mergeMessages, putPart, type MessageLog } from './message-log.ts';
@@ -66,15 +75,30 @@ export function receiveMessage(
   return { state: { ...withoutTyping(state, conversationId, message.sender.id), logs, inbox }, gap, known };
 }
 
-/** `message.delta`: text appended to a streaming message (and to its inbox preview). */
-export function receiveDelta(state: ChatState, conversationId: string, messageId: string, delta: string): ChatState {
+/**
+ * `message.delta`: text placed at `offset` in a streaming message (appended when the server sent
+ * no offset), and in its inbox preview. A delta beyond the content held waits for the message to
+ * be loaded again (`hasDeltaGap`).
+ */
+export function receiveDelta(
+  state: ChatState,
+  conversationId: string,
+  messageId: string,
+  delta: string,
+  offset?: number,
+): ChatState {
   const log = state.logs[conversationId];
-  const logs = log ? { ...state.logs, [conversationId]: appendDelta(log, messageId, delta) } : state.logs;
-  const inbox = state.inbox.map((entry) =>
-    entry.lastMessage?.id === messageId
-      ? { ...entry, lastMessage: { ...entry.lastMessage, content: entry.lastMessage.content + delta } }
-      : entry,
-  );
+  const logs = log ? { ...state.logs, [conversationId]: appendDelta(log, messageId, delta, offset) } : state.logs;
+  const held = logs[conversationId]?.items.find((message) => message.id === messageId);
+  const inbox = state.inbox.map((entry) => {
+    if (entry.lastMessage?.id !== messageId) return entry;
+    const content = held
+      ? held.content
+      : offset === undefined
+        ? entry.lastMessage.content + delta
+        : applyDeltas(entry.lastMessage.content, [{ offset, delta }]).content;
+    return { ...entry, lastMessage: { ...entry.lastMessage, content } };
+  });
   return { ...state, logs, inbox };
 }
 

@@ -28,10 +28,13 @@ import {
 } from './chat-state.ts';
 import { appendAdviceDelta, upsertAdvice } from './advice.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
-import { emptyLog, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
+import { emptyLog, hasDeltaGap, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
 
 const typingShownMs = 6000;
+/** A reply whose deltas outran its loaded content is loaded again this often, at most this many times. */
+const streamCatchUpMs = 400;
+const streamCatchUpAttempts = 25;
 const typingThrottleMs = 3000;
 
 /**
@@ -49,6 +52,8 @@ export class ChatStore {
   #outbox: Outbox | null = null;
   #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
   #typingSentAt = new Map<string, number>();
+  /** Streaming replies being loaded again to fill a delta gap (message ids). */
+  #catchingUp = new Set<string>();
   readonly #syncer: ConversationSyncer;
 
   constructor(options: { origin: string; storage: Storage }) {
@@ -347,7 +352,10 @@ export class ChatStore {
       case 'message.delta':
         if (event.part !== undefined && event.partIndex !== undefined)
           return this.#replace(receivePart(this.#state, event.conversationId, event.messageId, event.partIndex, event.part));
-        return this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta));
+        this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta, event.offset));
+        if (hasDeltaGap(this.#state.logs[event.conversationId], event.messageId))
+          void this.#catchUpStream(event.conversationId, event.messageId);
+        return;
       case 'message.done':
         return this.#replace(receiveFinal(this.#state, event.message));
       case 'message.updated':
@@ -389,6 +397,28 @@ export class ChatStore {
         () => undefined,
       );
     } else if (reading) this.markRead(conversationId);
+  }
+
+  /**
+   * Deltas of a streaming reply start beyond the content held (we joined or reconnected between two
+   * saves of its partial content): load the message again until its saved content reaches them
+   * (saved at least every second), then `mergeMessages` applies the waiting deltas. Bounded.
+   */
+  async #catchUpStream(conversationId: string, messageId: string): Promise<void> {
+    if (this.#catchingUp.has(messageId)) return;
+    this.#catchingUp.add(messageId);
+    try {
+      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
+        const held = this.#state.logs[conversationId]?.items.find((message) => message.id === messageId);
+        if (!held || held.status !== 'streaming' || !hasDeltaGap(this.#state.logs[conversationId], messageId)) return;
+        const page = await this.api.listMessages(conversationId, { afterSeq: held.seq - 1, limit: 1 }).catch(() => undefined);
+        const loaded = page?.items.find((message) => message.id === messageId);
+        if (loaded) this.#replace(receiveFinal(this.#state, loaded));
+      }
+    } finally {
+      this.#catchingUp.delete(messageId);
+    }
   }
 
   #onTyping(conversationId: string, userId: string): void {

@@ -1,36 +1,71 @@
-import type { Message } from '../client/index.ts';
+import { applyDeltas, type Message, type PositionedDelta } from '../client/index.ts';
 
 /** One conversation's loaded messages, ascending by seq, each seq at most once. */
 export interface MessageLog {
   items: Message[];
   /** Older history exists before items[0]. */
   hasOlder: boolean;
+  /** Deltas of streaming messages that start beyond the content held (a gap), by message id. */
+  pendingDeltas?: Readonly<Record<string, readonly PositionedDelta[]>>;
 }
 
 /** A log with nothing loaded yet. */
 export const emptyLog: MessageLog = { items: [], hasOlder: false };
 
-/** The log with `incoming` merged in by seq; a message already present is replaced (newer state wins). */
+/**
+ * The log with `incoming` merged in by seq; a message already present is replaced (newer state
+ * wins), except that a streaming snapshot never undoes a final state nor shortens the text of a
+ * streaming copy that deltas already extended. Deltas waiting for a merged message are applied.
+ */
 export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog {
   if (incoming.length === 0) return log;
   const bySeq = new Map(log.items.map((message) => [message.seq, message]));
+  let pendingDeltas = log.pendingDeltas;
   for (const message of incoming) {
     const existing = bySeq.get(message.seq);
     // A replayed streaming snapshot must not undo a final state we already hold.
     if (existing && existing.status !== 'streaming' && message.status === 'streaming') continue;
-    bySeq.set(message.seq, message);
+    let merged = message;
+    if (existing?.status === 'streaming' && message.status === 'streaming' && existing.content.length > message.content.length)
+      merged = { ...message, content: existing.content };
+    const waiting = pendingDeltas?.[message.id];
+    if (waiting) {
+      const { [message.id]: _applied, ...others } = pendingDeltas!;
+      if (merged.status === 'streaming') {
+        const { content, pending } = applyDeltas(merged.content, waiting);
+        merged = { ...merged, content };
+        pendingDeltas = pending.length > 0 ? { ...others, [message.id]: pending } : others;
+      } else pendingDeltas = others;
+    }
+    bySeq.set(message.seq, merged);
   }
-  return { ...log, items: [...bySeq.values()].sort((a, b) => a.seq - b.seq) };
+  return { ...log, items: [...bySeq.values()].sort((a, b) => a.seq - b.seq), ...(pendingDeltas ? { pendingDeltas } : {}) };
 }
 
-/** Appends `delta` to a streaming message's content; the log unchanged when it is not held or not streaming. */
-export function appendDelta(log: MessageLog, messageId: string, delta: string): MessageLog {
+/**
+ * Places `delta` at `offset` in a streaming message's content (see `applyDeltas`: what the content
+ * already covers is dropped, a delta beyond its end waits in `pendingDeltas`); without `offset`
+ * (older servers) it is appended. The log unchanged when the message is not held or not streaming.
+ */
+export function appendDelta(log: MessageLog, messageId: string, delta: string, offset?: number): MessageLog {
   const index = log.items.findIndex((message) => message.id === messageId);
   const target = log.items[index];
   if (!target || target.status !== 'streaming') return log;
   const items = log.items.slice();
-  items[index] = { ...target, content: target.content + delta };
-  return { ...log, items };
+  if (offset === undefined) {
+    items[index] = { ...target, content: target.content + delta };
+    return { ...log, items };
+  }
+  const waiting = log.pendingDeltas?.[messageId] ?? [];
+  const { content, pending } = applyDeltas(target.content, [...waiting, { offset, delta }]);
+  items[index] = { ...target, content };
+  const { [messageId]: _previous, ...others } = log.pendingDeltas ?? {};
+  return { ...log, items, pendingDeltas: pending.length > 0 ? { ...others, [messageId]: pending } : others };
+}
+
+/** True when deltas of `messageId` wait for content the log does not hold yet (load the message again). */
+export function hasDeltaGap(log: MessageLog | undefined, messageId: string): boolean {
+  return (log?.pendingDeltas?.[messageId]?.length ?? 0) > 0;
 }
 
 /** Sets part `index` of a streaming message (a part delta: a tool call starting or ending). */
