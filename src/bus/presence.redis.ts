@@ -4,7 +4,7 @@ import type { PresenceChange } from './event-bus.ts';
 
 /**
  * Presence shared by the nodes of a cluster, in Redis, surviving nodes that die without closing
- * their sockets (decision 0011). Keys (`p` = the prefix, `chorus:presence:` by default):
+ * their sockets (decision 0013). Keys (`p` = the prefix, `chorus:presence:` by default):
  * - `p alive:<node>`: exists while the node lives; set with a time-to-live, refreshed by each sweep;
  * - `p nodes`: the set of nodes that have counted connections;
  * - `p user:<user>`: hash node → that node's live connections of the user (written as absolute

@@ -37,7 +37,7 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
  * PGlite checkpoints itself (`checkpointIfDue`); `logger` gets its failures. `pgvector` loads
  * PGlite's pgvector build (@electric-sql/pglite-pgvector) so that `create extension vector` works
  * there; only asked for when an embedding model is configured, since it costs resident memory
- * (docs/decisions/0011-pgvector-on-pglite.md). PostgreSQL has pgvector when its server has it installed.
+ * (docs/decisions/0013-pgvector-on-pglite.md). PostgreSQL has pgvector when its server has it installed.
  */
 export async function openDatabase(options: {
   databaseUrl?: string;
