@@ -20,7 +20,12 @@ export async function startServer(
   options: { logger?: Logger } = {},
 ): Promise<{ app: FastifyInstance; context: AppContext; url: string }> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    pgvector: config.knowledge.embeddingModel !== undefined,
+  });
   try {
     await database.migrate();
   } catch (error) {

@@ -34,11 +34,19 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
  * Opens PostgreSQL when `databaseUrl` is set, else PGlite stored in `<dataDir>/pglite`
  * (or in memory when `dataDir` is `:memory:`, for tests). Does not migrate. Only the driver of the
  * mode in use is loaded (PGlite's JavaScript or node-postgres: a few MB of heap each). A stored
- * PGlite checkpoints itself (`checkpointIfDue`); `logger` gets its failures.
+ * PGlite checkpoints itself (`checkpointIfDue`); `logger` gets its failures. `pgvector` loads
+ * PGlite's pgvector build (@electric-sql/pglite-pgvector) so that `create extension vector` works
+ * there; only asked for when an embedding model is configured, since it costs resident memory
+ * (docs/decisions/0013-pgvector-on-pglite.md). PostgreSQL has pgvector when its server has it installed.
  */
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string; logger?: Logger }): Promise<Database> {
+export async function openDatabase(options: {
+  databaseUrl?: string;
+  dataDir: string;
+  logger?: Logger;
+  pgvector?: boolean;
+}): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl);
-  return openPglite(options.dataDir, options.logger);
+  return openPglite(options.dataDir, options.logger, options.pgvector ?? false);
 }
 
 /** How often a stored PGlite looks at its WAL, and how much of it since the last checkpoint makes it checkpoint. */
@@ -62,20 +70,23 @@ export async function checkpointIfDue(client: PGlite, minWalBytes: number): Prom
   return true;
 }
 
-async function openPglite(dataDir: string, logger?: Logger): Promise<Database> {
+async function openPglite(dataDir: string, logger: Logger | undefined, pgvector: boolean): Promise<Database> {
   const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
+  const options = pgvector
+    ? { ...pgliteOptions, extensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } }
+    : pgliteOptions;
   let client: PGlite;
   if (dataDir === ':memory:') {
-    client = new PGlite(pgliteOptions);
+    client = new PGlite(options);
   } else {
     const dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     if (!existsSync(path.join(dir, 'PG_VERSION'))) await createPgliteCluster(dir);
-    client = new PGlite(dir, pgliteOptions);
+    client = new PGlite(dir, options);
   }
   await client.waitReady;
   const db = drizzlePglite({ client, schema }) as unknown as Db;

@@ -35,7 +35,8 @@ export function createEmbedder(name: string, model: EmbeddingModelV4): Embedder 
  * are stored as `real[]` either way (a migration cannot depend on an extension that may be
  * missing); with pgvector, search casts them to `vector` and ranks by its cosine distance operator,
  * without it by the same cosine computed in plain SQL (an exact scan: fine to tens of thousands of
- * chunks per search). PGlite 0.5 ships no pgvector build, so embedded mode uses the plain-SQL form.
+ * chunks per search). PGlite has it when opened with `pgvector` (src/db/database.ts: when an
+ * embedding model is configured); PostgreSQL when the server has it installed.
  */
 export async function detectPgvector(database: Database, logger: Logger): Promise<boolean> {
   try {

@@ -4,6 +4,7 @@ import { TestClient } from '../realtime/client.ts';
 import { testDatabases } from '../support/databases.ts';
 import { startFakeOpenAI, type FakeProvider } from '../support/fake-providers.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
+import { searchKnowledge } from '../../src/knowledge/search-knowledge.ts';
 import { createKnowledgeBase, documentSettled, uploadDocument } from './support.ts';
 
 /** A small corpus where the right answer to each query is known. */
@@ -89,50 +90,89 @@ for (const database of testDatabases()) {
   });
 }
 
-describe('knowledge search with embeddings on pglite (fused by RRF)', () => {
-  let server: TestServer;
-  let provider: FakeProvider;
-  let alice: Session;
-  let baseId: string;
+for (const database of testDatabases()) {
+  describe(`knowledge search with embeddings on ${database.name} (fused by RRF)`, () => {
+    let server: TestServer;
+    let provider: FakeProvider;
+    let alice: Session;
+    let baseId: string;
 
-  before(async () => {
-    provider = await startFakeOpenAI();
-    server = await startTestServer({
-      env: { OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: provider.url, CHORUS_EMBEDDING_MODEL: 'openai/text-embedding-3-small' },
+    before(async () => {
+      provider = await startFakeOpenAI();
+      server = await startTestServer({
+        databaseUrl: await database.createUrl(),
+        env: {
+          OPENAI_API_KEY: 'test-key',
+          OPENAI_BASE_URL: provider.url,
+          CHORUS_EMBEDDING_MODEL: 'openai/text-embedding-3-small',
+        },
+      });
+      alice = await server.register('acme', 'alice');
+      baseId = await createKnowledgeBase(server, alice, 'Policies');
+      await loadCorpus(server, alice, baseId);
     });
-    alice = await server.register('acme', 'alice');
-    baseId = await createKnowledgeBase(server, alice, 'Policies');
-    await loadCorpus(server, alice, baseId);
-  });
-  after(async () => {
-    await server.close();
-    await provider.close();
-  });
+    after(async () => {
+      await server.close();
+      await provider.close();
+    });
 
-  it('embeds every chunk through the provider at ingestion', async () => {
-    const result = await server.context.db.execute(
-      `select count(*)::int as n from knowledge_chunk_embeddings where knowledge_base_id = '${baseId}'` as never,
-    );
-    assert.equal((result as unknown as { rows: Array<{ n: number }> }).rows[0]!.n, corpus.length);
-    assert.ok(provider.embeddingRequests.length >= corpus.length);
-    assert.equal(provider.embeddingRequests[0]!.body.model, 'text-embedding-3-small');
-  });
+    it('embeds every chunk through the provider at ingestion', async () => {
+      const rows = await query<{ n: number }>(
+        server,
+        `select count(*)::int as n from knowledge_chunk_embeddings where knowledge_base_id = '${baseId}'`,
+      );
+      assert.equal(rows[0]!.n, corpus.length);
+      assert.ok(provider.embeddingRequests.length >= corpus.length);
+      assert.equal(provider.embeddingRequests[0]!.body.model, 'text-embedding-3-small');
+    });
 
-  it('ranks the chunk that answers each query first, scoring both rankings', async () => {
-    for (const [query, expected] of queries) {
-      const response = await search(server, alice, baseId, query);
-      assert.equal(response.status, 200);
-      const [top] = response.body.items;
-      assert.equal(top?.documentTitle, expected, query);
-      // Found by both rankings: more than one RRF term of at most 1/61.
-      assert.ok(top.score > 1 / 61, `${query}: ${top.score}`);
-    }
-  });
+    it('ranks with pgvector where the database has it: always on PGlite, on PostgreSQL when installed', async () => {
+      const available = await query(server, `select 1 from pg_available_extensions where name = 'vector'`);
+      const installed = await query(server, `select extversion from pg_extension where extname = 'vector'`);
+      const search = server.context.knowledge!.search;
+      if (database.name === 'pglite') assert.equal(available.length, 1, 'PGlite loads @electric-sql/pglite-pgvector');
+      assert.equal(search.pgvector, available.length === 1);
+      assert.equal(installed.length, available.length);
+    });
 
-  it('finds by embedding alone a chunk that full-text search cannot (stop words only)', async () => {
-    // "their" is an English stop word, so the full-text query is empty; the fake embedding counts it.
-    const response = await search(server, alice, baseId, 'their', 5);
-    assert.equal(response.body.items[0]?.documentTitle, 'onboarding.md');
-    assert.ok(Math.abs(response.body.items[0].score - 1 / 61) < 1e-9, 'one ranking, first place');
+    it('ranks the chunk that answers each query first, scoring both rankings', async () => {
+      for (const [text, expected] of queries) {
+        const response = await search(server, alice, baseId, text);
+        assert.equal(response.status, 200);
+        const [top] = response.body.items;
+        assert.equal(top?.documentTitle, expected, text);
+        // Found by both rankings: more than one RRF term of at most 1/61.
+        assert.ok(top.score > 1 / 61, `${text}: ${top.score}`);
+      }
+    });
+
+    it('finds by embedding alone a chunk that full-text search cannot (stop words only)', async () => {
+      // "their" is an English stop word, so the full-text query is empty; the fake embedding counts it.
+      const response = await search(server, alice, baseId, 'their', 5);
+      assert.equal(response.body.items[0]?.documentTitle, 'onboarding.md');
+      assert.ok(Math.abs(response.body.items[0].score - 1 / 61) < 1e-9, 'one ranking, first place');
+    });
+
+    it("ranks pgvector's <=> exactly as the plain-SQL cosine, every chunk of the corpus", async (t) => {
+      const deps = server.context.knowledge!.search;
+      if (!deps.pgvector) return t.skip('no pgvector on this database');
+      const workspaceId = alice.user.workspaceId;
+      // Stop-word queries are ranked by the vectors alone; the others fuse both rankings.
+      for (const text of [...queries.map(([q]) => q), 'their', 'at the', 'what do I do']) {
+        const input = { workspaceId, knowledgeBaseIds: [baseId], query: text, limit: corpus.length };
+        const withPgvector = await searchKnowledge(deps, input);
+        const plain = await searchKnowledge({ ...deps, pgvector: false }, input);
+        assert.deepEqual(
+          withPgvector.map((item) => [item.chunkId, item.score]),
+          plain.map((item) => [item.chunkId, item.score]),
+          text,
+        );
+        assert.ok(withPgvector.length > 0, text);
+      }
+    });
   });
-});
+}
+
+async function query<Row = Record<string, unknown>>(server: TestServer, text: string): Promise<Row[]> {
+  return ((await server.context.db.execute(text as never)) as unknown as { rows: Row[] }).rows;
+}
