@@ -1,5 +1,6 @@
 import { loadFacts } from '../../memory/memories.ts';
 import type { StepHandler } from '../chain-context.ts';
+import { memoryTarget } from './memory-gate.ts';
 import type { ChainStep } from '../chain-schema.ts';
 
 /**
@@ -7,16 +8,13 @@ import type { ChainStep } from '../chain-schema.ts';
  * calls. Skipped (recorded with a reason) when the agent has memory off or no person requested the run.
  */
 export const memoryLoad: StepHandler<Extract<ChainStep, { type: 'memory_load' }>> = async (run, _step, record) => {
-  if (!run.agent.memoryEnabled) {
-    record.output = { skipped: 'memory is off for this agent' };
+  const target = memoryTarget(run);
+  if ('skipped' in target) {
+    record.output = target;
     return {};
   }
-  if (!run.requesterId) {
-    record.output = { skipped: 'no person requested this run' };
-    return {};
-  }
-  record.input = { userId: run.requesterId };
-  const facts = await loadFacts(run.deps.db, { workspaceId: run.workspaceId, agentId: run.agent.id, userId: run.requesterId });
+  record.input = { userId: target.userId };
+  const facts = await loadFacts(run.deps.db, { workspaceId: run.workspaceId, agentId: run.agent.id, userId: target.userId });
   run.state.memories.push(...facts);
   record.output = { facts: facts.length };
   return {};

@@ -1,6 +1,7 @@
 import type { JSONSchema7 } from '@ai-sdk/provider';
 import { saveFacts } from '../../memory/memories.ts';
 import type { StepHandler } from '../chain-context.ts';
+import { memoryTarget } from './memory-gate.ts';
 import type { ChainStep } from '../chain-schema.ts';
 import { callModelQuietly } from '../quiet-call.ts';
 
@@ -21,12 +22,9 @@ const instruction =
  * (agent, user). Skipped when memory is off, no person requested the run, or there is no reply yet.
  */
 export const memoryStore: StepHandler<Extract<ChainStep, { type: 'memory_store' }>> = async (run, _step, record) => {
-  if (!run.agent.memoryEnabled) {
-    record.output = { skipped: 'memory is off for this agent' };
-    return {};
-  }
-  if (!run.requesterId) {
-    record.output = { skipped: 'no person requested this run' };
+  const target = memoryTarget(run);
+  if ('skipped' in target) {
+    record.output = target;
     return {};
   }
   await run.checkpoint();
@@ -34,7 +32,7 @@ export const memoryStore: StepHandler<Extract<ChainStep, { type: 'memory_store' 
   const exchange = [
     {
       senderType: 'user' as const,
-      senderId: run.requesterId,
+      senderId: target.userId,
       senderHandle: run.trigger.sender.handle,
       content: `${run.trigger.content}\n\n[your reply] ${run.reply.text || '(none)'}`,
     },
@@ -47,7 +45,7 @@ export const memoryStore: StepHandler<Extract<ChainStep, { type: 'memory_store' 
   const facts = extractFacts(result.text);
   const stored = await saveFacts(
     run.deps.db,
-    { workspaceId: run.workspaceId, agentId: run.agent.id, userId: run.requesterId },
+    { workspaceId: run.workspaceId, agentId: run.agent.id, userId: target.userId },
     facts,
     run.trigger.id,
   );
