@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job, type JobType } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job, type JobType } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   errorMessage,
@@ -8,6 +8,7 @@ import {
   type JobFilter,
   type JobInfo,
   type JobQueue,
+  type JobQueueOptions,
   type JobState,
   type StoredJob,
 } from './job-queue.ts';
@@ -34,13 +35,15 @@ export class BullMqJobQueue implements JobQueue {
   #workers: Worker[] = [];
   #workerConnections: Redis[] = [];
   #onHandlerError: (error: unknown) => void;
+  #consume: boolean;
 
   /** `prefix` namespaces every key (tests use a random one per test). */
-  constructor(redisUrl: string, options: { prefix?: string; onHandlerError?: (error: unknown) => void } = {}) {
+  constructor(redisUrl: string, options: JobQueueOptions & { prefix?: string } = {}) {
     // BullMQ's blocking commands need a connection that never gives up retrying.
     this.#connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
     this.#prefix = options.prefix ?? 'chorus';
     this.#onHandlerError = options.onHandlerError ?? (() => {});
+    this.#consume = options.consume ?? true;
   }
 
   register<Data>(definition: JobDefinition<Data>): void {
@@ -48,18 +51,32 @@ export class BullMqJobQueue implements JobQueue {
     this.#definitions.set(definition.kind, definition as JobDefinition<never>);
     const options = { connection: this.#connection, prefix: this.#prefix };
     this.#queues.set(definition.kind, new Queue(definition.kind, options));
+    if (!this.#consume) return;
+    const lockDuration = definition.lockMs ?? 30_000;
     const worker = new Worker(
       definition.kind,
-      async (job: Job<StoredJob<Data>>, _token, signal) => {
+      async (job: Job<StoredJob<Data>>, token, signal) => {
         await definition.handle(job.data.data, {
           id: job.id!,
           attempt: job.attemptsMade + 1,
           maxAttempts: definition.attempts,
           reportProgress: (fraction) => job.updateProgress(Math.min(1, Math.max(0, fraction))),
           signal: signal ?? new AbortController().signal,
+          // BullMQ's way to re-delay an active job: move it to `delayed` under its lock, then throw DelayedError.
+          retryLater: async (delayMs) => {
+            await job.moveToDelayed(Date.now() + delayMs, token);
+            throw new DelayedError();
+          },
         });
       },
-      { ...options, connection: this.#workerConnection(), concurrency: definition.concurrency },
+      {
+        ...options,
+        connection: this.#workerConnection(),
+        concurrency: definition.concurrency,
+        lockDuration,
+        // A dead node's jobs are found by the next stalled check after their lock expires.
+        stalledInterval: Math.min(30_000, Math.ceil(lockDuration / 2)),
+      },
     );
     worker.on('failed', (job, error) => {
       if (!job || job.attemptsMade < definition.attempts) return;

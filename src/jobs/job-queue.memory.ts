@@ -8,6 +8,7 @@ import {
   type JobFilter,
   type JobInfo,
   type JobQueue,
+  type JobQueueOptions,
 } from './job-queue.ts';
 
 interface MemoryJob {
@@ -20,6 +21,15 @@ interface MemoryJob {
 }
 
 const deadLetterLimit = 1_000;
+
+/** What `retryLater` rejects with: caught by the queue, never seen by callers. */
+class RetryLater extends Error {
+  readonly delayMs: number;
+  constructor(delayMs: number) {
+    super('retry later');
+    this.delayMs = delayMs;
+  }
+}
 
 /**
  * The in-process job queue (embedded and single-node modes): jobs live in memory and are lost
@@ -38,9 +48,11 @@ export class MemoryJobQueue implements JobQueue {
   #closed = false;
   #abort = new AbortController();
   #onHandlerError: (error: unknown) => void;
+  #consume: boolean;
 
-  constructor(options: { onHandlerError?: (error: unknown) => void } = {}) {
+  constructor(options: JobQueueOptions = {}) {
     this.#onHandlerError = options.onHandlerError ?? (() => {});
+    this.#consume = options.consume ?? true;
   }
 
   register<Data>(definition: JobDefinition<Data>): void {
@@ -101,7 +113,7 @@ export class MemoryJobQueue implements JobQueue {
 
   /** Starts every waiting job that is due and whose kind has a free slot, best priority first. */
   #pump(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#consume) return;
     const now = Date.now();
     this.#waiting.sort((a, b) => a.info.priority - b.info.priority || a.order - b.order);
     let nextDue = Infinity;
@@ -133,10 +145,18 @@ export class MemoryJobQueue implements JobQueue {
           job.info.progress = Math.min(1, Math.max(0, fraction));
         },
         signal: this.#abort.signal,
+        retryLater: (delayMs) => Promise.reject(new RetryLater(delayMs)),
       });
       this.#running.delete(job.info.id);
     } catch (error) {
       this.#running.delete(job.info.id);
+      if (error instanceof RetryLater && !this.#closed) {
+        job.info.attempts--;
+        job.info.state = 'queued';
+        job.runAt = Date.now() + error.delayMs;
+        this.#waiting.push(job);
+        return;
+      }
       job.info.error = errorMessage(error);
       // Aborted by close(): neither retried nor dead-lettered here; the feature's own records re-queue it at the next start.
       if (this.#closed) return;

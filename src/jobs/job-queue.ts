@@ -9,12 +9,19 @@
  *   distributed mode leaves it to be retried by another worker).
  * - Waiting jobs of a kind start in priority order (lower number first: `jobPriority`), then in
  *   enqueue order; at most `concurrency` jobs of a kind run at once per node.
+ * - A queue made with `consume: false` stores jobs and runs none (another node's queue runs them).
+ * - A handler that calls `job.retryLater(ms)` ends this attempt without counting it: the job runs
+ *   again, on any node, after `ms`.
  * - A handler that throws is retried up to `attempts` times in all, attempt n+1 starting
  *   `backoffMs * 2^(n-1)` ms after attempt n failed; after the last, the job is dead-lettered
  *   (state `failed`, the newest 1,000 kept for admins) and `onDeadLetter` runs once.
  */
 export interface JobQueue {
-  /** Starts processing `definition.kind` on this node. Register each kind once, before enqueueing it. */
+  /**
+   * Declares `definition.kind` on this node and, unless the queue was made with `consume: false`
+   * (an `api` node, which only enqueues), starts processing it. Register each kind once, before
+   * enqueueing it.
+   */
   register<Data>(definition: JobDefinition<Data>): void;
   /** Queues a job of a registered kind and resolves to its id once it is stored. `data` must be plain JSON. */
   enqueue<Data>(kind: string, data: Data, options?: EnqueueOptions): Promise<string>;
@@ -40,6 +47,12 @@ export interface JobDefinition<Data> {
   attempts: number;
   /** Delay before the first retry; each later retry waits twice as long as the one before. */
   backoffMs: number;
+  /**
+   * Distributed: how long a job whose node died (kill -9) keeps its lock before another node takes
+   * it over (ms; it is taken over within about 1.5 × this). Default 30,000. In-process jobs die
+   * with their process.
+   */
+  lockMs?: number;
   /** Does the work; throws to fail this attempt. */
   handle(data: Data, job: JobRun): Promise<void>;
   /** Called once when the last attempt failed, with the last error's message. */
@@ -56,6 +69,19 @@ export interface JobRun {
   reportProgress(fraction: number): Promise<void>;
   /** Aborted when the in-process queue closes, or when BullMQ cancels the job. */
   signal: AbortSignal;
+  /**
+   * Ends this attempt without counting it: the job waits `delayMs` and runs again (on any node).
+   * Always rejects: the handler must let the rejection propagate (`return job.retryLater(ms)`).
+   */
+  retryLater(delayMs: number): Promise<never>;
+}
+
+/** Options common to both implementations' constructors. */
+export interface JobQueueOptions {
+  /** Called when a dead-letter handler throws. */
+  onHandlerError?: (error: unknown) => void;
+  /** False on a node that only enqueues (`--role api`): registered kinds are not processed here. Default true. */
+  consume?: boolean;
 }
 
 export interface EnqueueOptions {

@@ -25,11 +25,11 @@ function waiter(predicate: () => boolean, timeoutMs = 10_000) {
  * The behaviour every JobQueue implementation promises (src/jobs/job-queue.ts), as one suite:
  * `createQueue` makes a fresh queue with its own namespace per call.
  */
-export function runJobQueueContract(name: string, createQueue: () => Promise<JobQueue>): void {
+export function runJobQueueContract(name: string, createQueue: (options?: { consume?: boolean }) => Promise<JobQueue>): void {
   describe(`job queue contract: ${name}`, () => {
     const open: JobQueue[] = [];
-    const fresh = async () => {
-      const queue = await createQueue();
+    const fresh = async (options?: { consume?: boolean }) => {
+      const queue = await createQueue(options);
       open.push(queue);
       return queue;
     };
@@ -159,6 +159,54 @@ export function runJobQueueContract(name: string, createQueue: () => Promise<Job
       assert.equal(failed[0]!.attempts, 3);
       assert.equal(failed[0]!.maxAttempts, 3);
       assert.equal(failed[0]!.error, 'parser exploded on attempt 3');
+    });
+
+    it('runs a job again after retryLater without counting the attempt', async () => {
+      const queue = await fresh();
+      const attempts: Array<{ attempt: number; at: number }> = [];
+      const twice = waiter(() => attempts.length === 2);
+      queue.register({
+        kind: 'busy',
+        concurrency: 1,
+        attempts: 1,
+        backoffMs: 10,
+        async handle(_data, job) {
+          attempts.push({ attempt: job.attempt, at: performance.now() });
+          twice.poke();
+          if (attempts.length === 1) return job.retryLater(80);
+        },
+      });
+      await queue.enqueue('busy', {});
+      await twice.done;
+      assert.deepEqual(
+        attempts.map((entry) => entry.attempt),
+        [1, 1],
+        'a re-delay is not a failed attempt (attempts: 1 would dead-letter it)',
+      );
+      assert.ok(attempts[1]!.at - attempts[0]!.at >= 75, 'it waits the delay');
+      assert.deepEqual(await queue.list({ limit: 10, states: ['failed'] }), []);
+    });
+
+    it('a queue made with consume: false stores jobs and runs none', async () => {
+      const queue = await fresh({ consume: false });
+      let ran = 0;
+      queue.register({
+        kind: 'elsewhere',
+        concurrency: 1,
+        attempts: 1,
+        backoffMs: 10,
+        async handle() {
+          ran++;
+        },
+      });
+      const id = await queue.enqueue('elsewhere', { x: 1 });
+      // Nothing to wait for: a job that is never taken. Give a consumer time to (wrongly) take it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(ran, 0);
+      assert.deepEqual(
+        (await queue.list({ limit: 10 })).map((job) => [job.id, job.state]),
+        [[id, 'queued']],
+      );
     });
   });
 }
