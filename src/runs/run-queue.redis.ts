@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { jobPriority, type JobQueue } from '../jobs/job-queue.ts';
+import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
+
+/** The job kind that drains one mailbox. */
+export const runJobKind = 'agent.run';
+
+/** Renews the lease while its holder lives (compare-and-expire). */
+const renewScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** Releases the lease only when it is still ours (compare-and-delete). */
+const releaseScript = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+interface RunJobData {
+  mailbox: string;
+}
+
+/** Tunables; the defaults are what production uses. */
+export interface RedisRunQueueOptions {
+  redis: Redis;
+  jobs: JobQueue;
+  /** Namespaces the mailbox keys (`<prefix>:mailbox:<key>`), like the job queue's keys. */
+  prefix: string;
+  execute: RunExecutor;
+  onError: (error: unknown) => void;
+  /** How long a dead node holds a mailbox (ms): the lease TTL, renewed every third of it. Default 10,000. */
+  leaseMs?: number;
+  /** How long a job waits before trying a busy mailbox again (ms). Default 250. */
+  busyRetryMs?: number;
+  /** Mailboxes drained at once per node. Default 100. */
+  concurrency?: number;
+}
+
+/**
+ * The shared run queue (distributed mode). A mailbox is a sorted set in Redis (run id and depth,
+ * scored by `order`); every `submit` adds to it and enqueues an `agent.run` job naming the mailbox
+ * (interactive priority) on the BullMQ job queue, which any consuming node takes. The job takes the
+ * mailbox's lease (`SET NX PX`, renewed while it runs, released by compare-and-delete), then
+ * executes the mailbox's runs lowest `order` first, each removed once executed, until the set is
+ * empty. A job that finds the lease taken waits 250 ms and tries again (`retryLater`), so a run
+ * submitted while another node drains is either taken by that drain or by its own job: none is
+ * stranded. A node killed mid-run leaves its job to BullMQ's stalled check (lock 10 s) and its
+ * lease to expire (10 s): another node then executes the same run again, which the executor
+ * recognises by its row (`running`). Contract in run-queue.ts; docs/decisions/0016.
+ */
+export class RedisRunQueue implements RunQueue {
+  #redis: Redis;
+  #jobs: JobQueue;
+  #prefix: string;
+  #execute: RunExecutor;
+  #onError: (error: unknown) => void;
+  #leaseMs: number;
+  #busyRetryMs: number;
+  #closed = false;
+
+  constructor(options: RedisRunQueueOptions) {
+    this.#redis = options.redis;
+    this.#jobs = options.jobs;
+    this.#prefix = options.prefix;
+    this.#execute = options.execute;
+    this.#onError = options.onError;
+    this.#leaseMs = options.leaseMs ?? 10_000;
+    this.#busyRetryMs = options.busyRetryMs ?? 250;
+    this.#jobs.register<RunJobData>({
+      kind: runJobKind,
+      concurrency: options.concurrency ?? 100,
+      attempts: 5,
+      backoffMs: 500,
+      lockMs: this.#leaseMs,
+      handle: (data, job) => this.#drain(data.mailbox, job.retryLater),
+    });
+  }
+
+  startsAtOnce(): boolean {
+    return false;
+  }
+
+  async submit(mailbox: string, run: QueuedRun): Promise<void> {
+    const member = JSON.stringify({ runId: run.runId, depth: run.depth });
+    await this.#redis.zadd(this.#key(mailbox), run.order, member);
+    await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #drain(mailbox: string, retryLater: (delayMs: number) => Promise<never>): Promise<void> {
+    if (this.#closed) return retryLater(this.#busyRetryMs);
+    const leaseKey = `${this.#key(mailbox)}:lease`;
+    const token = randomUUID();
+    if ((await this.#redis.set(leaseKey, token, 'PX', this.#leaseMs, 'NX')) !== 'OK') return retryLater(this.#busyRetryMs);
+    const renew = setInterval(() => {
+      this.#redis.eval(renewScript, 1, leaseKey, token, this.#leaseMs).then(
+        (renewed) => {
+          if (renewed !== 1) this.#onError(new Error(`the lease of mailbox ${mailbox} expired while its runs executed`));
+        },
+        (error: unknown) => this.#onError(error),
+      );
+    }, Math.floor(this.#leaseMs / 3));
+    try {
+      for (;;) {
+        const [member, score] = await this.#redis.zrange(this.#key(mailbox), 0, 0, 'WITHSCORES');
+        if (member === undefined) return;
+        // Stopping: the rest stays queued, and this job waits for another node.
+        if (this.#closed) return retryLater(this.#busyRetryMs);
+        const { runId, depth } = JSON.parse(member) as { runId: string; depth: number };
+        await this.#execute({ runId, depth, order: Number(score) }).catch(this.#onError);
+        await this.#redis.zrem(this.#key(mailbox), member);
+      }
+    } finally {
+      clearInterval(renew);
+      await this.#redis.eval(releaseScript, 1, leaseKey, token).catch(this.#onError);
+    }
+  }
+
+  #key(mailbox: string): string {
+    return `${this.#prefix}:mailbox:${mailbox}`;
+  }
+}
