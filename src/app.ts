@@ -6,7 +6,6 @@ import { uuidv7 } from 'uuidv7';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { agentRoutes } from './agents/agent-routes.ts';
-import { createAgentsFeature } from './agents/agents-feature.ts';
 import { accountRoutes, authPublicRoutes } from './auth/auth-routes.ts';
 import type { TokenSigner } from './auth/tokens.ts';
 import type { Config } from './config/config.ts';
@@ -30,19 +29,15 @@ import { runRoutes } from './runs/run-routes.ts';
 import { createMetrics } from './observability/metrics.ts';
 import type { EventBus } from './bus/event-bus.ts';
 import { createRealtime } from './realtime/realtime.ts';
-import { createMcpFeature } from './mcp/mcp-feature.ts';
 import { mcpRoutes } from './mcp/mcp-routes.ts';
 import { memoryRoutes } from './memory/memory-routes.ts';
 import { MemoryJobQueue } from './jobs/job-queue.memory.ts';
 import type { JobQueue } from './jobs/job-queue.ts';
 import { jobRoutes } from './jobs/job-routes.ts';
-import { createKnowledgeFeature } from './knowledge/knowledge-feature.ts';
 import { knowledgeRoutes } from './knowledge/knowledge-routes.ts';
-import { createModelRegistry } from './providers/model-registry.ts';
 import { scheduleRoutes } from './schedules/schedule-routes.ts';
-import { startScheduler } from './schedules/scheduler.ts';
-import { createBindingsFeature } from './bindings/bindings-feature.ts';
 import { bindingRoutes } from './bindings/binding-routes.ts';
+import { createRunEngine, type RunEngine } from './run-engine.ts';
 
 /** What the composition root chooses: config, storage, fan-out, logger and signer. */
 export interface AppDeps {
@@ -117,20 +112,21 @@ export async function createApp(deps: AppDeps): Promise<{ app: FastifyInstance; 
     for (const close of [...context.onClose].reverse()) await close();
   });
 
-  app.addHook('preClose', () => context.jobs.close());
   registerOperationsRoutes(app, context);
+  // Every role composes the run engine; which jobs a node takes is its job queue's `consume`.
+  const engine = createRunEngine(app, context);
+  // After the engine's own preClose hooks (active runs end first), so the queue does not wait on them.
+  app.addHook('preClose', () => context.jobs.close());
   // A worker node serves only the operations routes above (SPEC §1: `--role worker`).
-  if (config.role !== 'worker') await registerApiSide(app, context);
+  if (config.role !== 'worker') await registerApiSide(app, context, engine);
   return { app, context };
 }
 
 /**
  * The API side of a node (roles `api` and `all`): OpenAPI docs, the WebSocket and SSE transports,
- * every `/api/v1` and `/v1` route and the web client. Agent runs, knowledge ingestion and schedules
- * are wired here too (their job handlers register here): until they move to the worker side, they
- * run on the nodes that serve the API.
+ * every `/api/v1` and `/v1` route and the web client, over the run engine's features.
  */
-async function registerApiSide(app: FastifyInstance, context: AppContext): Promise<void> {
+async function registerApiSide(app: FastifyInstance, context: AppContext, engine: RunEngine): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -143,19 +139,9 @@ async function registerApiSide(app: FastifyInstance, context: AppContext): Promi
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const mcp = createMcpFeature(context);
-  context.mcp = mcp;
-  context.onClose.push(() => mcp.close());
-
+  const { mcp, knowledge, agents: agentsFeature, bindings: bindingsFeature } = engine;
   const realtime = createRealtime(context);
   realtime.attach(app, `${apiPrefix}/ws`);
-  const models = createModelRegistry(context.config);
-  const knowledge = createKnowledgeFeature(app, context, models);
-  context.knowledge = knowledge;
-  const agentsFeature = createAgentsFeature(app, context, models, knowledge);
-  context.scheduler = startScheduler(app, context, agentsFeature.runs);
-  const bindingsFeature = createBindingsFeature(app, context, agentsFeature.runs);
-  context.bindings = bindingsFeature;
 
   await app.register(
     async (api) => {

@@ -49,12 +49,11 @@ export async function startServer(
     ? new (await import('./jobs/job-queue.bullmq.ts')).BullMqJobQueue(config.redisUrl, {
         prefix: config.jobs.queuePrefix,
         onHandlerError: (error) => logger.error({ err: error }, 'job dead-letter handler failed'),
+        // Roles (SPEC §1): an `api` node enqueues agent runs, ingestion and schedule firings; `worker`
+        // and `all` nodes take them. createApp registers the API side unless the role is `worker`.
+        consume: config.role !== 'api',
       })
     : undefined;
-  // Roles (SPEC §1): createApp registers the API side unless the role is `worker`. The worker side
-  // (roles `worker` and `all`) is where job consumers should start once agent runs are jobs; until
-  // then runs, ingestion and schedules run on the API side of the node that received the request,
-  // and a `worker` node serves only /healthz, /readyz and /metrics (docs/deployment.md).
   const { app, context } = await createApp({ config, database, bus, logger, signer, redis, jobs });
   context.onClose.push(
     () => database.close(),

@@ -4,6 +4,7 @@ import type { KnowledgeFeature } from '../knowledge/knowledge-feature.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
+import { RedisRunQueue } from '../runs/run-queue.redis.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { AgentRowCache } from './agent-row-cache.ts';
@@ -16,7 +17,8 @@ export interface AgentsFeature {
 }
 
 /**
- * Wires agents into the app: the model registry from config, the run queue, the reply trigger
+ * Wires agents into the app: the model registry from config, the run queue (in-process, or in
+ * distributed mode BullMQ jobs with a mailbox lease in Redis), the reply trigger
  * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
  * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
  */
@@ -26,13 +28,31 @@ export function createAgentsFeature(
   models: ModelRegistry,
   knowledge: KnowledgeFeature,
 ): AgentsFeature {
-  const runs = new RunService({
-    ...context,
-    models,
-    agentsConfig: context.config.agents,
-    partialContent: new PartialContentWriter(context.db),
-    retrieval: knowledge.retrieval,
-  });
+  const redis = context.config.mode === 'distributed' ? context.redis : undefined;
+  const runs = new RunService(
+    {
+      ...context,
+      models,
+      agentsConfig: context.config.agents,
+      partialContent: new PartialContentWriter(context.db),
+      retrieval: knowledge.retrieval,
+    },
+    {
+      ...(redis
+        ? {
+            sharedQueue: (execute) =>
+              new RedisRunQueue({
+                redis,
+                jobs: context.jobs,
+                prefix: context.config.jobs.queuePrefix,
+                execute,
+                onError: (error) => context.logger.error({ err: error }, 'agent run queue failed'),
+              }),
+          }
+        : {}),
+      onRunEnded: (status) => context.metrics.agentRuns.inc({ status }),
+    },
+  );
   const agentRows = new AgentRowCache(context.bus);
   context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {

@@ -25,6 +25,12 @@ export function createMetrics() {
       labelNames: ['sender'] as const,
       registers: [registry],
     }),
+    agentRuns: new Counter({
+      name: 'chorus_agent_runs_total',
+      help: 'Agent runs executed on this node, by the final status of their reply (none: ended before it started)',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
     wsConnections: new Gauge({
       name: 'chorus_ws_connections',
       help: 'Open WebSocket connections',

@@ -51,7 +51,7 @@ export class ConversationReply implements RunReply {
   async #open(): Promise<void> {
     try {
       await this.#job.started?.insert(this.#steps);
-      this.message = await createReply(this.#deps, this.#job, 'streaming');
+      this.message = this.#job.reopen ?? (await createReply(this.#deps, this.#job, 'streaming'));
     } catch (error) {
       this.#onOpenFailed(error);
       throw error;

@@ -37,6 +37,11 @@ export interface RunJob {
   perspective?: ReplyPerspective;
   /** Where the reply goes when it is not the agent's conversation message (bindings' private advice). */
   output?: RunOutput;
+  /**
+   * Set when the run restarts after its node died mid-run: its `streaming` reply message, already
+   * reset to empty, which the run writes into again instead of creating one (orphaned-run.ts).
+   */
+  reopen?: PublicMessage;
   /** Set when a paused run continues: its steps so far, where to resume, and the person's answer. */
   resume?: {
     steps: RunStep[];

@@ -16,12 +16,12 @@ interface RunJobData {
 }
 
 /** Tunables; the defaults are what production uses. */
-export interface RedisRunQueueOptions {
+export interface RedisRunQueueOptions<Local> {
   redis: Redis;
   jobs: JobQueue;
   /** Namespaces the mailbox keys (`<prefix>:mailbox:<key>`), like the job queue's keys. */
   prefix: string;
-  execute: RunExecutor;
+  execute: RunExecutor<Local>;
   onError: (error: unknown) => void;
   /** How long a dead node holds a mailbox (ms): the lease TTL, renewed every third of it. Default 10,000. */
   leaseMs?: number;
@@ -43,17 +43,17 @@ export interface RedisRunQueueOptions {
  * lease to expire (10 s): another node then executes the same run again, which the executor
  * recognises by its row (`running`). Contract in run-queue.ts; docs/decisions/0016.
  */
-export class RedisRunQueue implements RunQueue {
+export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
   #redis: Redis;
   #jobs: JobQueue;
   #prefix: string;
-  #execute: RunExecutor;
+  #execute: RunExecutor<Local>;
   #onError: (error: unknown) => void;
   #leaseMs: number;
   #busyRetryMs: number;
   #closed = false;
 
-  constructor(options: RedisRunQueueOptions) {
+  constructor(options: RedisRunQueueOptions<Local>) {
     this.#redis = options.redis;
     this.#jobs = options.jobs;
     this.#prefix = options.prefix;
@@ -75,7 +75,7 @@ export class RedisRunQueue implements RunQueue {
     return false;
   }
 
-  async submit(mailbox: string, run: QueuedRun): Promise<void> {
+  async submit(mailbox: string, run: QueuedRun<Local>): Promise<void> {
     const member = JSON.stringify({ runId: run.runId, depth: run.depth });
     await this.#redis.zadd(this.#key(mailbox), run.order, member);
     await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
@@ -100,7 +100,7 @@ export class RedisRunQueue implements RunQueue {
     }, Math.floor(this.#leaseMs / 3));
     try {
       for (;;) {
-        const [member, score] = await this.#redis.zrange(this.#key(mailbox), 0, 0, 'WITHSCORES');
+        const [member, score] = await this.#redis.zrange(this.#key(mailbox), '0', '0', 'WITHSCORES');
         if (member === undefined) return;
         // Stopping: the rest stays queued, and this job waits for another node.
         if (this.#closed) return retryLater(this.#busyRetryMs);

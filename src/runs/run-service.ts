@@ -3,7 +3,10 @@ import type { AgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
-import { Mailboxes, OrderedTasks } from './mailbox.ts';
+import { OrderedTasks } from './mailbox.ts';
+import { MemoryRunQueue } from './run-queue.memory.ts';
+import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
+import { restartOrphanedRun } from './orphaned-run.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
 import { executeRun, type RunDeps, type RunJob, type RunOutput } from './run-agent.ts';
 import type { ReplyPerspective } from '../chain/build-context.ts';
@@ -16,12 +19,12 @@ import {
   findPendingRequests,
   settleRequest,
 } from '../chain/human-requests.ts';
-import type { ResumeState } from '../chain/run-pause.ts';
 import { messages } from '../db/schema.ts';
 import { toPublicMessage } from '../messages/message-shape.ts';
 import {
   cancelQueuedRun,
   requeueWaitingRun,
+  storedResume,
   finishRunRow,
   findRunByTrigger,
   findStreamingReplyId,
@@ -62,17 +65,34 @@ interface ActiveRun {
   done: Promise<void>;
 }
 
+/** How a RunService queues runs beyond this process, and what it reports. */
+export interface RunServiceOptions {
+  /**
+   * Distributed mode: the shared run queue (run-queue.redis.ts) built around this service's
+   * executor. Without it every run queues in this process (run-queue.memory.ts).
+   */
+  sharedQueue?: (execute: RunExecutor<RunJob>) => RunQueue<RunJob>;
+  /** Called as each run executed here ends, with its reply's final status (`none` when it never started). */
+  onRunEnded?: (status: string) => void;
+}
+
 /**
- * The in-process run queue (embedded and single-node modes): a mailbox per (conversation, agent)
+ * Runs agents' replies through a run queue (run-queue.ts): a mailbox per (conversation, agent)
  * runs that agent's replies in that conversation one at a time, in request order; other
- * conversations and agents never wait on it. Runs survive their requester leaving; only
- * `cancel` and `stop` abort them. A cancel for a run executing on another node is relayed on the
- * internal `runs:control` bus topic.
+ * conversations and agents never wait on it. Embedded and single-node, the mailboxes are in this
+ * process; distributed, conversation replies are jobs any worker node takes (and a binding's run,
+ * whose perspective and output live in memory, stays in the process that requested it). Runs
+ * survive their requester leaving; only `cancel` and `stop` abort them. A cancel for a run
+ * executing on another node is relayed on the internal `runs:control` bus topic.
  */
 export class RunService {
   #deps: RunDeps;
   #ordered: OrderedTasks;
-  #mailboxes: Mailboxes;
+  /** In-process mailboxes: every run in one-node modes; a binding's runs in distributed mode. */
+  #local: MemoryRunQueue<RunJob>;
+  /** Where conversation replies queue: `#local`, or the shared queue in distributed mode. */
+  #shared: RunQueue<RunJob>;
+  #onRunEnded: (status: string) => void;
   #active = new Map<string, ActiveRun>();
   #stopping = false;
   #stopListening: () => void;
@@ -80,11 +100,14 @@ export class RunService {
   /** Called with each reply that completed, and its chain depth (agent-to-agent mentions). */
   onReplyCompleted: ((message: PublicMessage, depth: number) => void) | undefined;
 
-  constructor(deps: RunDeps) {
+  constructor(deps: RunDeps, options: RunServiceOptions = {}) {
     this.#deps = deps;
     const onError = (error: unknown) => deps.logger.error({ err: error }, 'agent run task failed');
     this.#ordered = new OrderedTasks(onError);
-    this.#mailboxes = new Mailboxes(onError);
+    const execute: RunExecutor<RunJob> = (run) => this.#executeQueued(run);
+    this.#local = new MemoryRunQueue(execute, onError);
+    this.#shared = options.sharedQueue?.(execute) ?? this.#local;
+    this.#onRunEnded = options.onRunEnded ?? (() => {});
     this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
       if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
     });
@@ -142,19 +165,28 @@ export class RunService {
     }
   }
 
-  /** Puts a waiting run back in its mailbox with the person's answer (once; a run no longer waiting is left alone). */
+  /**
+   * Puts a waiting run back in its mailbox with the person's answer (once; a run no longer waiting
+   * is left alone). The answer is stored with the resume state, so any node can resume it.
+   */
   async #resume(runId: string, answer: Pick<NonNullable<RunJob['resume']>, 'approval' | 'humanAnswer'>): Promise<void> {
-    const row = await requeueWaitingRun(this.#deps.db, runId);
+    const row = await requeueWaitingRun(this.#deps.db, runId, answer);
     if (!row?.resumeState || !row.triggerMessageId) return;
+    const job = await this.#jobFromRow(row);
+    await this.#shared.submit(`${row.conversationId}:${row.agentId}`, {
+      runId,
+      order: job.trigger.seq,
+      depth: 0,
+      local: job,
+    });
+  }
+
+  /** The run to execute for a stored `queued` run: its agent, trigger and (for a paused run) resume state. */
+  async #jobFromRow(row: RunRow): Promise<RunJob> {
     const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
-    const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId));
-    const job: RunJob = {
-      run: row,
-      agent,
-      trigger: toPublicMessage(triggerRow!),
-      resume: { steps: row.steps as RunStep[], state: row.resumeState as unknown as ResumeState, ...answer },
-    };
-    this.#mailboxes.push(`${row.conversationId}:${agent.id}`, () => this.#execute(job, 0));
+    const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId!));
+    const resume = storedResume(row);
+    return { run: row, agent, trigger: toPublicMessage(triggerRow!), ...(resume ? { resume } : {}) };
   }
 
   /** Number of runs executing in this process now. */
@@ -184,6 +216,8 @@ export class RunService {
     }
     const { perspective, output } = request;
     const key = `${trigger.conversationId}:${agent.id}${perspective ? `:${perspective.userId}` : ''}`;
+    // A binding's perspective and output live in memory: its runs stay in this process.
+    const queue = perspective || output ? this.#local : this.#shared;
     const depth = request.depth ?? 0;
     const input = {
       id: uuidv7(),
@@ -193,9 +227,9 @@ export class RunService {
       triggerMessageId: trigger.id,
       onBehalfOf: request.onBehalfOf ?? null,
     };
-    if (this.#stopping || !this.#mailboxes.isIdle(key)) {
+    if (this.#stopping || !queue.startsAtOnce(key)) {
       const run = await insertRun(this.#deps.db, input);
-      this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, perspective, output }, depth));
+      await queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { run, agent, trigger, perspective, output } });
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
@@ -218,7 +252,7 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
-    this.#mailboxes.push(key, () => this.#execute({ run, agent, trigger, started, perspective, output }, depth));
+    void queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { run, agent, trigger, started, perspective, output } });
     return inserted.promise;
   }
 
@@ -275,6 +309,7 @@ export class RunService {
   /** Stops taking work and ends every active run `interrupted`; resolves when they are saved. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#shared.close();
     this.#stopListening();
     clearInterval(this.#expirySweep);
     const active = [...this.#active.values()];
@@ -288,6 +323,27 @@ export class RunService {
     active.controller.abort(new RunCancelled('cancelled'));
     await active.done;
     return true;
+  }
+
+  /** The queue's executor: a run handed over in-process, or one loaded from its row (shared queue). */
+  async #executeQueued(queued: QueuedRun<RunJob>): Promise<void> {
+    if (queued.local) return this.#execute(queued.local, queued.depth);
+    const row = await getRunRow(this.#deps.db, queued.runId);
+    if (!row) return;
+    let job: RunJob | undefined;
+    try {
+      if (row.status === 'queued' || (row.status === 'cancelled' && !row.startedAt)) {
+        // Cancelled while queued: executing it records its `cancelled` reply, as in-process.
+        job = await this.#jobFromRow(row);
+      } else if (row.status === 'running') {
+        // This node holds the mailbox, so nobody executes this run: its node died mid-run.
+        job = await restartOrphanedRun(this.#deps, row, (loaded) => this.#jobFromRow(loaded));
+      }
+    } catch (error) {
+      this.#deps.logger.error({ err: error, runId: row.id }, 'loading a queued agent run failed');
+      await finishRunRow(this.#deps.db, row.id, { status: 'failed', error: 'Internal error while loading the run' });
+    }
+    if (job) await this.#execute(job, queued.depth);
   }
 
   async #execute(job: RunJob, depth: number): Promise<void> {
@@ -304,6 +360,7 @@ export class RunService {
     this.#active.set(job.run.id, { controller, done });
     try {
       const final = await executeRun(this.#deps, job, controller.signal);
+      this.#onRunEnded(final?.status ?? 'none');
       if (final?.status === 'complete') this.onReplyCompleted?.(final, depth + 1);
     } catch (error) {
       // The reply could not even be opened (or closed): the run still gets a final status.

@@ -5,6 +5,8 @@ import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
 import type { RunStep } from '../chain/run-step.ts';
+import type { ResumeState } from '../chain/run-pause.ts';
+import type { RunJob } from './run-agent.ts';
 import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
 /** A `runs` row as stored. */
@@ -147,17 +149,28 @@ export async function pauseRunRow(
     .where(and(eq(runs.id, runId), eq(runs.status, 'running')));
 }
 
+/** A person's answer to a paused run, stored with its resume state (`answer`) until it resumes. */
+type ResumeAnswer = Pick<NonNullable<RunJob['resume']>, 'approval' | 'humanAnswer'>;
+
 /**
- * Moves a `waiting` run back to `queued` to resume it, once. Returns the row with its resume
- * state, undefined when it was no longer waiting (already resumed, cancelled, expired).
+ * Moves a `waiting` run back to `queued` to resume it with `answer`, once; the answer is stored in
+ * its resume state, so whichever node executes it reads it there. Returns the row, undefined when
+ * it was no longer waiting (already resumed, cancelled, expired).
  */
-export async function requeueWaitingRun(db: Executor, runId: string): Promise<RunRow | undefined> {
+export async function requeueWaitingRun(db: Executor, runId: string, answer: ResumeAnswer): Promise<RunRow | undefined> {
   const [row] = await db
     .update(runs)
-    .set({ status: 'queued' })
+    .set({ status: 'queued', resumeState: sql`${runs.resumeState} || ${JSON.stringify({ answer })}::jsonb` })
     .where(and(eq(runs.id, runId), eq(runs.status, 'waiting')))
     .returning();
   return row;
+}
+
+/** How a stored run resumes (its steps so far, where to continue, the person's answer), or undefined for a fresh run. */
+export function storedResume(row: RunRow): RunJob['resume'] {
+  if (!row.resumeState) return undefined;
+  const { answer, ...state } = row.resumeState as { answer?: ResumeAnswer };
+  return { steps: row.steps as RunStep[], state: state as unknown as ResumeState, ...answer };
 }
 
 /** Sets a run's final status once: only a run still `queued`, `running` or `waiting` changes (resume state dropped). Returns whether it did. */

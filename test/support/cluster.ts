@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
+import { queuePrefixFor } from './server.ts';
 
 const cli = path.resolve(import.meta.dirname, '../../src/cli.ts');
 const run = promisify(execFile);
@@ -61,6 +62,7 @@ export async function startNode(
     env: {
       ...process.env,
       CHORUS_RATE_LIMIT_PER_SECOND: '0',
+      ...(env.DATABASE_URL ? { CHORUS_JOB_QUEUE_PREFIX: queuePrefixFor(env.DATABASE_URL) } : {}),
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

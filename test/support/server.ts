@@ -52,7 +52,7 @@ export async function startTestServer(
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     CHORUS_RATE_LIMIT_PER_SECOND: '0',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl, CHORUS_JOB_QUEUE_PREFIX: queuePrefixFor(options.databaseUrl) } : {}),
     ...options.env,
   });
   const { app, context, url } = await startServer(config, { logger: options.logger });
@@ -105,6 +105,15 @@ export async function startTestServer(
       if (!options.keepDataDir && !options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The job queue prefix of test nodes over `databaseUrl`: nodes of one test (one database) share
+ * their queues, and tests running at once (other suites, other checkouts) on the same Redis never
+ * take each other's jobs.
+ */
+export function queuePrefixFor(databaseUrl: string): string {
+  return `chorus-test-${createHash('sha256').update(databaseUrl).digest('hex').slice(0, 12)}`;
 }
 
 const dbDir = path.resolve(import.meta.dirname, '../../src/db');

@@ -1,0 +1,339 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { applyDeltas, type PositionedDelta } from '../../web/src/client/stream-text.ts';
+import { testDatabases } from '../support/databases.ts';
+import { call, startNode, waitFor, type NodeProcess } from '../support/cluster.ts';
+import { createGate, startFakeOpenAI, type FakeProvider, type ScriptStep } from '../support/fake-providers.ts';
+import { TestClient, type Frame } from '../realtime/client.ts';
+
+const redisUrl = process.env.TEST_REDIS_URL;
+const postgres = testDatabases().find((database) => database.name === 'postgres');
+const skip = !redisUrl || !postgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (scripts/test-services.sh start)' : false;
+
+/** Agent runs a node executed, by final status (its `chorus_agent_runs_total` counter). */
+async function runsExecuted(node: NodeProcess): Promise<Record<string, number>> {
+  const text = (await call(node.url, 'GET', '/metrics')).body as string;
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^chorus_agent_runs_total\{status="(\w+)"\} (\d+)/gm)) counts[match[1]!] = Number(match[2]);
+  return counts;
+}
+
+/** The id of the run answering `triggerMessageId`, read from the database (no API lists a message's runs). */
+async function runOf(databaseUrl: string, triggerMessageId: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>('select id from runs where trigger_message_id = $1', [triggerMessageId]);
+    return rows[0]?.id;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Env for nodes of one cluster over a fresh database, using `provider` as the `openai/…` models. */
+async function clusterEnv(provider: FakeProvider): Promise<Record<string, string>> {
+  return {
+    DATABASE_URL: (await postgres!.createUrl())!,
+    REDIS_URL: redisUrl!,
+    CHORUS_JWT_SECRET: 'worker-runs-secret-worker-runs-secret-0123',
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: provider.url,
+    CHORUS_DEFAULT_MODEL: 'openai/fake-model',
+    CHORUS_MODEL_RETRY_BASE_DELAY_MS: '10',
+    CHORUS_PARTIAL_SAVE_INTERVAL_MS: '150',
+    CHORUS_DELTA_COALESCE_MS: '10',
+  };
+}
+
+/** Registers alice (and bob, invited), creates the agent and a group of the three; returns tokens and ids. */
+async function setUp(node: NodeProcess, workspace: string) {
+  const register = async (handle: string, inviteCode?: string) => {
+    const response = await call(node.url, 'POST', '/api/v1/auth/register', {
+      body: { workspace, handle, password: 'correct horse battery', ...(inviteCode ? { inviteCode } : {}) },
+    });
+    assert.equal(response.status, 201, JSON.stringify(response.body));
+    return response.body as { accessToken: string; user: { id: string } };
+  };
+  const alice = await register('alice');
+  const code = (await call(node.url, 'POST', '/api/v1/invites', { token: alice.accessToken, body: {} })).body.code as string;
+  const bob = await register('bob', code);
+  const agent = await call(node.url, 'POST', '/api/v1/agents', {
+    token: alice.accessToken,
+    body: { handle: 'narrator', name: 'Narrator', systemPrompt: 'Tell stories.' },
+  });
+  assert.equal(agent.status, 201, JSON.stringify(agent.body));
+  const conversation = await call(node.url, 'POST', '/api/v1/conversations', {
+    token: alice.accessToken,
+    body: {
+      kind: 'group',
+      members: [
+        { type: 'user', id: bob.user.id },
+        { type: 'agent', id: agent.body.id },
+      ],
+    },
+  });
+  assert.equal(conversation.status, 201, JSON.stringify(conversation.body));
+  return { alice, bob, agentId: agent.body.id as string, conversationId: conversation.body.id as string };
+}
+
+/** `count` chunks of text, with a gate before chunk `gateAt` when given. */
+function story(prefix: string, count: number, gate?: { at: number; promise: Promise<void> }) {
+  const chunk = (index: number) => `${prefix}${index}é `;
+  const steps: ScriptStep[] = [];
+  for (let index = 0; index < count; index++) {
+    if (gate && index === gate.at) steps.push({ gate: gate.promise });
+    steps.push({ text: chunk(index) }, { delayMs: 3 });
+  }
+  return { steps, text: Array.from({ length: count }, (_, index) => chunk(index)).join('') };
+}
+
+/** The streamed text of `messageId` as a client assembles it: from `content`, deltas placed by offset; a `message.updated` replaces it. */
+function assembled(client: TestClient, messageId: string, content = ''): string {
+  let text = content;
+  let pending: PositionedDelta[] = [];
+  for (const frame of client.frames) {
+    if (frame.type === 'message.updated' && frame.message.id === messageId) {
+      text = frame.message.content;
+      pending = [];
+    } else if (frame.type === 'message.delta' && frame.messageId === messageId && frame.part === undefined) {
+      ({ content: text, pending } = applyDeltas(text, [...pending, { offset: frame.offset, delta: frame.delta }]));
+    }
+  }
+  assert.deepEqual(pending, [], 'no delta left unplaced');
+  return text;
+}
+
+describe('agent runs as jobs: two api nodes and a worker, as child processes', { skip }, () => {
+  let provider: FakeProvider;
+  let env: Record<string, string>;
+  let apiA: NodeProcess;
+  let apiB: NodeProcess;
+  let worker: NodeProcess;
+  let spare: NodeProcess | undefined;
+  let world: Awaited<ReturnType<typeof setUp>>;
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    provider = await startFakeOpenAI();
+    env = await clusterEnv(provider);
+    [apiA, apiB, worker] = await Promise.all([startNode('api', env), startNode('api', env), startNode('worker', env)]);
+    world = await setUp(apiA, 'runjobs');
+  });
+  after(async () => {
+    for (const client of clients) client.ws.terminate();
+    await Promise.all([apiA?.stop(), apiB?.stop(), worker?.stop(), spare?.stop()]);
+    await provider?.close();
+  });
+
+  it('a run executes on the worker, streams to clients on both api nodes, and resumes on the other node', async () => {
+    const { alice, bob, conversationId } = world;
+    const halfway = createGate();
+    const { steps, text: expected } = story('w', 80, { at: 40, promise: halfway.promise });
+    provider.enqueue({ steps });
+    const aliceOnA = await TestClient.connect(apiA, alice.accessToken);
+    const bobOnA = await TestClient.connect(apiA, bob.accessToken);
+    const aliceOnB = await TestClient.connect(apiB, alice.accessToken);
+    clients.push(aliceOnA, bobOnA, aliceOnB);
+    const sent = await aliceOnA.request({ type: 'send', conversationId, clientMsgId: 'story-1', content: '@narrator tell me a story' });
+    assert.equal(sent.type, 'ack');
+    const reply = (
+      await aliceOnB.take((frame) => frame.type === 'message' && frame.message.sender.type === 'agent', 20_000)
+    ).message as { id: string; seq: number; runId: string };
+
+    // Held at the gate: bob's device drops on A and resumes on B, from the reply as saved so far.
+    await waitFor('the first half streamed', async () =>
+      aliceOnA.frames.some((frame: Frame) => frame.type === 'message.delta' && String(frame.delta).includes('w39é')),
+    );
+    bobOnA.ws.terminate();
+    const firstHalf = story('w', 40).text;
+    await waitFor('the first half saved', async () => {
+      const page = await call(apiB.url, 'GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=1`, {
+        token: bob.accessToken,
+      });
+      return page.body.items[0].content === firstHalf;
+    });
+    const bobOnB = await TestClient.connect(apiB, bob.accessToken);
+    clients.push(bobOnB);
+    const sync = await bobOnB.request({ type: 'sync', conversationId, afterSeq: reply.seq - 1, limit: 10 });
+    assert.equal(sync.type, 'ack');
+    const replayed = bobOnB.frames.find((frame) => frame.type === 'message' && frame.message.id === reply.id)!.message;
+    assert.equal(replayed.status, 'streaming');
+    halfway.open();
+
+    const doneOnA = (await aliceOnA.take((frame) => frame.type === 'message.done' && frame.message.id === reply.id, 30_000))
+      .message;
+    const doneOnB = (await aliceOnB.take((frame) => frame.type === 'message.done' && frame.message.id === reply.id, 30_000))
+      .message;
+    await bobOnB.take((frame) => frame.type === 'message.done' && frame.message.id === reply.id, 30_000);
+    assert.equal(doneOnA.content, expected);
+    assert.equal(doneOnB.content, expected);
+    assert.equal(assembled(aliceOnA, reply.id), expected, 'deltas on api A');
+    assert.equal(assembled(aliceOnB, reply.id), expected, 'deltas on api B');
+    assert.equal(assembled(bobOnB, reply.id, replayed.content), expected, 'resumed on B: saved text, then the live deltas');
+
+    await waitFor('the worker to count the run', async () => (await runsExecuted(worker)).complete === 1);
+    assert.deepEqual(await runsExecuted(apiA), {}, 'api nodes execute no run');
+    assert.deepEqual(await runsExecuted(apiB), {});
+  });
+
+  it('cancel on an api node aborts the upstream request on the worker within 1 s; a queued run cancels too', async () => {
+    const { alice, conversationId } = world;
+    const requestsBefore = provider.requests.length;
+    provider.enqueue({ steps: [{ text: 'partial ' }, { stall: true }] }, { steps: [{ text: 'never' }] });
+    const watcher = await TestClient.connect(apiB, alice.accessToken);
+    clients.push(watcher);
+    await call(apiA.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: '@narrator first' },
+    });
+    const upstream = await provider.request(requestsBefore);
+    const running = (await watcher.take((frame) => frame.type === 'message' && frame.message.sender.type === 'agent', 20_000))
+      .message as { id: string; runId: string };
+    // A second reply queues behind the stalled one in the same mailbox.
+    await call(apiB.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: '@narrator second' },
+    });
+    await waitFor('partial text', async () =>
+      watcher.frames.some((frame) => frame.type === 'message.delta' && frame.messageId === running.id),
+    );
+
+    const started = performance.now();
+    const cancelled = call(apiB.url, 'POST', `/api/v1/runs/${running.runId}/cancel`, { token: alice.accessToken });
+    await upstream.aborted;
+    const abortMs = performance.now() - started;
+    assert.ok(abortMs < 1_000, `upstream aborted after ${Math.round(abortMs)} ms`);
+    const response = await cancelled;
+    assert.equal(response.status, 200);
+    assert.equal(response.body.status, 'cancelled');
+    const done = (await watcher.take((frame) => frame.type === 'message.done' && frame.message.id === running.id, 10_000))
+      .message;
+    assert.deepEqual([done.status, done.content], ['cancelled', 'partial ']);
+
+    // The second reply, queued behind it, starts once the mailbox is free and completes.
+    const second = (await watcher.take((frame) => frame.type === 'message.done' && frame.message.id !== running.id, 20_000))
+      .message;
+    assert.deepEqual([second.status, second.content], ['complete', 'never']);
+  });
+
+  it('cancelling a queued run on an api node: it never starts, and its reply is recorded cancelled', async () => {
+    const { alice, conversationId } = world;
+    const hold = createGate();
+    const requestsBefore = provider.requests.length;
+    provider.enqueue({ steps: [{ gate: hold.promise }, { text: 'first done' }] }, { steps: [{ text: 'after' }] });
+    const watcher = await TestClient.connect(apiA, alice.accessToken);
+    clients.push(watcher);
+    await call(apiA.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: '@narrator hold on' },
+    });
+    await provider.request(requestsBefore);
+    const queuedTrigger = await call(apiB.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: '@narrator queued one' },
+    });
+    const runId = await waitFor('the queued run', () => runOf(env.DATABASE_URL!, queuedTrigger.body.id));
+    const cancelled = await call(apiB.url, 'POST', `/api/v1/runs/${runId}/cancel`, { token: alice.accessToken });
+    assert.deepEqual([cancelled.status, cancelled.body.status], [200, 'cancelled']);
+    hold.open();
+    const done: Array<{ status: string; runId: string }> = [];
+    while (done.length < 2) done.push((await watcher.take((frame) => frame.type === 'message.done', 20_000)).message);
+    assert.deepEqual(
+      done.map((message) => message.status),
+      ['complete', 'cancelled'],
+    );
+    assert.equal(done[1]!.runId, runId);
+    assert.equal(provider.requests.length, requestsBefore + 1, 'the cancelled run never called the model');
+  });
+
+  it('kill -9 of the worker mid-run: another worker restarts the run within 20 s, and the reply ends once without repeated text', async () => {
+    const { alice, conversationId } = world;
+    const held = createGate();
+    const first = story('x', 30, { at: 20, promise: held.promise });
+    const second = story('y', 25);
+    const requestsBefore = provider.requests.length;
+    provider.enqueue({ steps: first.steps }, { steps: second.steps });
+    const viewer = await TestClient.connect(apiA, alice.accessToken);
+    clients.push(viewer);
+    await call(apiB.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+      token: alice.accessToken,
+      body: { content: '@narrator once more' },
+    });
+    const firstRequest = await provider.request(requestsBefore);
+    const reply = (await viewer.take((frame) => frame.type === 'message' && frame.message.sender.type === 'agent', 20_000))
+      .message as { id: string; runId: string; seq: number };
+    await waitFor('text before the kill', async () =>
+      viewer.frames.some((frame) => frame.type === 'message.delta' && String(frame.delta).includes('x19é')),
+    );
+    // A second worker joins while the first holds the run, then the first dies.
+    spare = await startNode('worker', env);
+    await worker.kill();
+    const killedAt = performance.now();
+    await firstRequest.aborted;
+    await provider.request(requestsBefore + 1);
+    const retryMs = performance.now() - killedAt;
+    assert.ok(retryMs < 20_000, `retried after ${Math.round(retryMs)} ms`);
+
+    const done = (await viewer.take((frame) => frame.type === 'message.done' && frame.message.id === reply.id, 30_000)).message;
+    assert.equal(done.status, 'complete');
+    assert.equal(done.content, second.text, 'the restarted generation only: no text of the first attempt');
+    assert.equal(assembled(viewer, reply.id), second.text, 'a viewer resets at message.updated and ends with the same text');
+    assert.equal(viewer.frames.filter((frame) => frame.type === 'message.done' && frame.message.id === reply.id).length, 1);
+    const page = await call(apiA.url, 'GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=50`, {
+      token: alice.accessToken,
+    });
+    const replies = page.body.items.filter((message: { runId?: string }) => message.runId === reply.runId);
+    assert.equal(replies.length, 1, 'one message for the run');
+    const run = await call(apiA.url, 'GET', `/api/v1/runs/${reply.runId}`, { token: alice.accessToken });
+    assert.deepEqual([run.body.status, run.body.messageId], ['completed', reply.id]);
+    assert.equal((await runsExecuted(spare)).complete, 1, 'the spare worker finished it');
+  });
+});
+
+describe('agent runs as jobs: three `all` nodes', { skip }, () => {
+  let provider: FakeProvider;
+  let nodes: NodeProcess[] = [];
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    provider = await startFakeOpenAI();
+    const env = await clusterEnv(provider);
+    nodes = await Promise.all([startNode('all', env), startNode('all', env), startNode('all', env)]);
+  });
+  after(async () => {
+    for (const client of clients) client.ws.terminate();
+    await Promise.all(nodes.map((node) => node.stop()));
+    await provider?.close();
+  });
+
+  it('replies once, in order, watched from every node', async () => {
+    const { alice, conversationId } = await setUp(nodes[0]!, 'runjobs-all');
+    const watchers = await Promise.all(nodes.map((node) => TestClient.connect(node, alice.accessToken)));
+    clients.push(...watchers);
+    const replies = Array.from({ length: 6 }, (_, index) => story(`r${index}-`, 5).text);
+    provider.setFallback((request) => {
+      const prompt = JSON.stringify(request.body.messages.at(-1));
+      const index = Number(/question (\d)/.exec(prompt)?.[1]);
+      return { steps: [{ text: replies[index]! }] };
+    });
+    for (let index = 0; index < replies.length; index++) {
+      await call(nodes[index % 3]!.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { content: `@narrator question ${index}` },
+      });
+    }
+    for (const watcher of watchers) {
+      const done: string[] = [];
+      while (done.length < replies.length)
+        done.push((await watcher.take((frame) => frame.type === 'message.done', 30_000)).message.content);
+      assert.deepEqual(done, replies, 'every reply once, in the order asked');
+    }
+    const executed = await Promise.all(nodes.map(runsExecuted));
+    assert.equal(
+      executed.reduce((sum, counts) => sum + (counts.complete ?? 0), 0),
+      replies.length,
+      'each run executed once across the nodes',
+    );
+  });
+});
