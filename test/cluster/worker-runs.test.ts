@@ -221,7 +221,7 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     const { alice, conversationId } = world;
     const hold = createGate();
     const requestsBefore = provider.requests.length;
-    provider.enqueue({ steps: [{ gate: hold.promise }, { text: 'first done' }] }, { steps: [{ text: 'after' }] });
+    provider.enqueue({ steps: [{ gate: hold.promise }, { text: 'first done' }] });
     const watcher = await TestClient.connect(apiA, alice.accessToken);
     clients.push(watcher);
     await call(apiA.url, 'POST', `/api/v1/conversations/${conversationId}/messages`, {
