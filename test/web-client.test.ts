@@ -263,6 +263,16 @@ describe('web client state rules', () => {
     assert.equal(resumeSeq(streaming), 3, 'and before a reply still streaming, to learn how it ended');
   });
 
+  test('a streaming snapshot with a higher updatedSeq (a reply restarted on another worker) replaces the longer text', () => {
+    let log = mergeMessages({ items: [], hasOlder: false }, [message(1, { status: 'streaming', content: 'first try' })]);
+    log = mergeMessages(log, [message(1, { status: 'streaming', content: 'sec', updatedSeq: 4 })]);
+    assert.equal(log.items[0]!.content, 'sec');
+    log = appendDelta(log, 'm1', 'ond', 3);
+    assert.equal(log.items[0]!.content, 'second');
+    log = mergeMessages(log, [message(1, { status: 'streaming', content: 'se', updatedSeq: 4 })]);
+    assert.equal(log.items[0]!.content, 'second', 'an older snapshot of the same attempt still never shortens it');
+  });
+
   test('places deltas by offset: what the loaded content covers is dropped, a gap waits for the content to catch up', () => {
     assert.deepEqual(applyDeltas('Hello', [{ offset: 3, delta: 'lo, w' }]), { content: 'Hello, w', pending: [] });
     assert.deepEqual(applyDeltas('Hello', [{ offset: 0, delta: 'Hel' }]), { content: 'Hello', pending: [] });

@@ -90,14 +90,17 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
     const leaseKey = `${this.#key(mailbox)}:lease`;
     const token = randomUUID();
     if ((await this.#redis.set(leaseKey, token, 'PX', this.#leaseMs, 'NX')) !== 'OK') return retryLater(this.#busyRetryMs);
-    const renew = setInterval(() => {
-      this.#redis.eval(renewScript, 1, leaseKey, token, this.#leaseMs).then(
-        (renewed) => {
-          if (renewed !== 1) this.#onError(new Error(`the lease of mailbox ${mailbox} expired while its runs executed`));
-        },
-        (error: unknown) => this.#onError(error),
-      );
-    }, Math.floor(this.#leaseMs / 3));
+    const renew = setInterval(
+      () => {
+        this.#redis.eval(renewScript, 1, leaseKey, token, this.#leaseMs).then(
+          (renewed) => {
+            if (renewed !== 1) this.#onError(new Error(`the lease of mailbox ${mailbox} expired while its runs executed`));
+          },
+          (error: unknown) => this.#onError(error),
+        );
+      },
+      Math.floor(this.#leaseMs / 3),
+    );
     try {
       for (;;) {
         const [member, score] = await this.#redis.zrange(this.#key(mailbox), '0', '0', 'WITHSCORES');

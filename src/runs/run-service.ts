@@ -252,7 +252,12 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
-    void queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { run, agent, trigger, started, perspective, output } });
+    void queue.submit(key, {
+      runId: run.id,
+      order: trigger.seq,
+      depth,
+      local: { run, agent, trigger, started, perspective, output },
+    });
     return inserted.promise;
   }
 

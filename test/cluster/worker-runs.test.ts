@@ -135,11 +135,15 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     const bobOnA = await TestClient.connect(apiA, bob.accessToken);
     const aliceOnB = await TestClient.connect(apiB, alice.accessToken);
     clients.push(aliceOnA, bobOnA, aliceOnB);
-    const sent = await aliceOnA.request({ type: 'send', conversationId, clientMsgId: 'story-1', content: '@narrator tell me a story' });
+    const sent = await aliceOnA.request({
+      type: 'send',
+      conversationId,
+      clientMsgId: 'story-1',
+      content: '@narrator tell me a story',
+    });
     assert.equal(sent.type, 'ack');
-    const reply = (
-      await aliceOnB.take((frame) => frame.type === 'message' && frame.message.sender.type === 'agent', 20_000)
-    ).message as { id: string; seq: number; runId: string };
+    const reply = (await aliceOnB.take((frame) => frame.type === 'message' && frame.message.sender.type === 'agent', 20_000))
+      .message as { id: string; seq: number; runId: string };
 
     // Held at the gate: bob's device drops on A and resumes on B, from the reply as saved so far.
     await waitFor('the first half streamed', async () =>
@@ -148,9 +152,14 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     bobOnA.ws.terminate();
     const firstHalf = story('w', 40).text;
     await waitFor('the first half saved', async () => {
-      const page = await call(apiB.url, 'GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=1`, {
-        token: bob.accessToken,
-      });
+      const page = await call(
+        apiB.url,
+        'GET',
+        `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=1`,
+        {
+          token: bob.accessToken,
+        },
+      );
       return page.body.items[0].content === firstHalf;
     });
     const bobOnB = await TestClient.connect(apiB, bob.accessToken);
@@ -280,9 +289,14 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     assert.equal(done.content, second.text, 'the restarted generation only: no text of the first attempt');
     assert.equal(assembled(viewer, reply.id), second.text, 'a viewer resets at message.updated and ends with the same text');
     assert.equal(viewer.frames.filter((frame) => frame.type === 'message.done' && frame.message.id === reply.id).length, 1);
-    const page = await call(apiA.url, 'GET', `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=50`, {
-      token: alice.accessToken,
-    });
+    const page = await call(
+      apiA.url,
+      'GET',
+      `/api/v1/conversations/${conversationId}/messages?afterSeq=${reply.seq - 1}&limit=50`,
+      {
+        token: alice.accessToken,
+      },
+    );
     const replies = page.body.items.filter((message: { runId?: string }) => message.runId === reply.runId);
     assert.equal(replies.length, 1, 'one message for the run');
     const run = await call(apiA.url, 'GET', `/api/v1/runs/${reply.runId}`, { token: alice.accessToken });

@@ -43,5 +43,4 @@ function redisCluster(url: string): RunQueueCluster {
 
 if (redisUrl) {
   runRunQueueContract('BullMQ jobs with a mailbox lease in Redis', async () => redisCluster(redisUrl));
-
 }

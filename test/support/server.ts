@@ -52,7 +52,9 @@ export async function startTestServer(
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     CHORUS_RATE_LIMIT_PER_SECOND: '0',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl, CHORUS_JOB_QUEUE_PREFIX: queuePrefixFor(options.databaseUrl) } : {}),
+    ...(options.databaseUrl
+      ? { DATABASE_URL: options.databaseUrl, CHORUS_JOB_QUEUE_PREFIX: queuePrefixFor(options.databaseUrl) }
+      : {}),
     ...options.env,
   });
   const { app, context, url } = await startServer(config, { logger: options.logger });

@@ -15,7 +15,8 @@ export const emptyLog: MessageLog = { items: [], hasOlder: false };
 /**
  * The log with `incoming` merged in by seq; a message already present is replaced (newer state
  * wins), except that a streaming snapshot never undoes a final state nor shortens the text of a
- * streaming copy that deltas already extended. Deltas waiting for a merged message are applied.
+ * streaming copy that deltas already extended — unless its `updatedSeq` is higher: a reply
+ * restarted after its worker died was reset to empty. Deltas waiting for a merged message are applied.
  */
 export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog {
   if (incoming.length === 0) return log;
@@ -26,7 +27,12 @@ export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog 
     // A replayed streaming snapshot must not undo a final state we already hold.
     if (existing && existing.status !== 'streaming' && message.status === 'streaming') continue;
     let merged = message;
-    if (existing?.status === 'streaming' && message.status === 'streaming' && existing.content.length > message.content.length)
+    if (
+      existing?.status === 'streaming' &&
+      message.status === 'streaming' &&
+      existing.content.length > message.content.length &&
+      (existing.updatedSeq ?? 0) >= (message.updatedSeq ?? 0)
+    )
       merged = { ...message, content: existing.content };
     const waiting = pendingDeltas?.[message.id];
     if (waiting) {
