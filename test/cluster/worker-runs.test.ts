@@ -6,6 +6,7 @@ import { testDatabases } from '../support/databases.ts';
 import { call, startNode, waitFor, type NodeProcess } from '../support/cluster.ts';
 import { createGate, startFakeOpenAI, type FakeProvider, type ScriptStep } from '../support/fake-providers.ts';
 import { TestClient, type Frame } from '../realtime/client.ts';
+import { ResumingReader, sendBurst } from './resuming-client.ts';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const postgres = testDatabases().find((database) => database.name === 'postgres');
@@ -275,10 +276,35 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     await waitFor('text before the kill', async () =>
       viewer.frames.some((frame) => frame.type === 'message.delta' && String(frame.delta).includes('x19é')),
     );
-    // A second worker joins while the first holds the run, then the first dies.
+    // A second worker joins while the first holds the run, then the first dies during a burst of
+    // 2,000 messages from alice on api B, which bob reads on api A.
     spare = await startNode('worker', env);
-    await worker.kill();
-    const killedAt = performance.now();
+    const burst = await call(apiA.url, 'POST', '/api/v1/conversations', {
+      token: alice.accessToken,
+      body: { kind: 'group', title: 'burst', members: [{ type: 'user', id: world.bob.user.id }] },
+    });
+    const burstIds = Array.from({ length: 2_000 }, (_, index) => `b${String(index).padStart(4, '0')}`);
+    const acked = new Map<string, number>();
+    const bobReader = new ResumingReader(world.bob.accessToken, burst.body.id);
+    await bobReader.connect(apiA.url);
+    clients.push(bobReader.client!);
+    let killing: Promise<void> | undefined;
+    let killedAt = 0;
+    const sending = sendBurst({
+      url: apiB.url,
+      token: alice.accessToken,
+      conversationId: burst.body.id,
+      clientMsgIds: burstIds,
+      acked,
+      onAck: () => {
+        if (acked.size < 500 || killing) return;
+        killedAt = performance.now();
+        killing = worker.kill();
+      },
+    });
+    await sending;
+    await killing;
+    assert.ok(killing, 'the worker died mid-burst');
     await firstRequest.aborted;
     await provider.request(requestsBefore + 1);
     const retryMs = performance.now() - killedAt;
@@ -302,6 +328,15 @@ describe('agent runs as jobs: two api nodes and a worker, as child processes', {
     const run = await call(apiA.url, 'GET', `/api/v1/runs/${reply.runId}`, { token: alice.accessToken });
     assert.deepEqual([run.body.status, run.body.messageId], ['completed', reply.id]);
     assert.equal((await runsExecuted(spare)).complete, 1, 'the spare worker finished it');
+
+    assert.equal(acked.size, burstIds.length, 'every message of the burst acked');
+    await bobReader.until(burstIds.length, 60_000);
+    assert.deepEqual(
+      bobReader.applied.map((message) => message.seq),
+      Array.from({ length: burstIds.length }, (_, index) => index + 1),
+      'bob saw every seq once, in order: 0 lost, 0 duplicated',
+    );
+    assert.equal(new Set(bobReader.applied.map((message) => message.clientMsgId)).size, burstIds.length);
   });
 });
 
