@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createGroup, registerUsers, runPool, startChorus, startChorusOnPostgres } from './chorus.ts';
 import { Loadgen } from './loadgen.ts';
+import { loopDelayReader, type LoopDelayReader } from './loop-delay.ts';
 import { roomsPlan, writePlan, type Plan } from './plan.ts';
 import { listeningLine, startPinnedNode, type ServerProcess } from './server-process.ts';
 
@@ -31,6 +32,8 @@ export interface PreparedTarget {
   /** Padding of each published payload, when not the generator's default. */
   padBytes?: number;
   setupMs: number;
+  /** The server's p99 event-loop delay (ms) since the previous call. */
+  loopDelay: LoopDelayReader;
 }
 
 const serversDir = path.join(import.meta.dirname, '..', 'servers');
@@ -64,6 +67,7 @@ export async function prepareTarget(
       selfEcho: true,
       ...(name === 'raw-ws-sized' ? { padBytes: chorusSizedPadBytes } : {}),
       setupMs: Date.now() - started,
+      loopDelay: loopDelayReader(`http://127.0.0.1:${server.port}`, 'baseline'),
     };
   }
   const adminUrl = process.env.BENCH_DATABASE_URL;
@@ -81,7 +85,15 @@ export async function prepareTarget(
     const tokenFor = (room: number, member: number) =>
       users[room * options.usersPerRoom + (member % options.usersPerRoom)]!.token;
     const plan = roomsPlan(conversationIds, options.perRoom, tokenFor, options.publishers);
-    return { server, proto: 'chorus', path: '/api/v1/ws', plan, selfEcho: true, setupMs: Date.now() - started };
+    return {
+      server,
+      proto: 'chorus',
+      path: '/api/v1/ws',
+      plan,
+      selfEcho: true,
+      setupMs: Date.now() - started,
+      loopDelay: loopDelayReader(server.baseUrl, 'chorus'),
+    };
   } catch (error) {
     await server.stop();
     throw error;
