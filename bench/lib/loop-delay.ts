@@ -14,9 +14,11 @@ export function loopDelayReader(baseUrl: string, kind: 'chorus' | 'baseline'): L
       const response = await fetch(`${baseUrl}${kind === 'chorus' ? '/metrics' : '/loop-delay'}`, {
         signal: AbortSignal.timeout(2_000),
       });
-      if (kind === 'baseline') return ((await response.json()) as { p99Ms: number }).p99Ms;
-      const seconds = /^chorus_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(await response.text())?.[1];
-      return seconds === undefined ? null : Math.round(Number(seconds) * 1e5) / 100;
+      const ms =
+        kind === 'baseline'
+          ? ((await response.json()) as { p99Ms: number }).p99Ms
+          : Number(/^chorus_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(await response.text())?.[1]) * 1000;
+      return Number.isFinite(ms) ? Math.round(ms * 100) / 100 : null;
     } catch {
       return null;
     }
