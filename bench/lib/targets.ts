@@ -17,10 +17,10 @@ export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'choru
 
 /**
  * Padding that makes a raw `ws` fan-out frame (206 bytes with the generator's default 160) as
- * long as Chorus's `message` frame in the same scenario (361 bytes in the compact wire form,
- * docs/protocol.md; 567 before it; both are reported as "frame B").
+ * long as Chorus's `message` frame in the same scenario (~456 bytes in the compact wire form of
+ * docs/protocol.md, ~661 in the full shape before it; both are reported as "frame B").
  */
-const chorusSizedPadBytes = 160 + (361 - 206);
+const chorusSizedPadBytes = 160 + (456 - 206);
 
 /** A started server with a connection plan for `rooms × perRoom`, ready for the load generator. */
 export interface PreparedTarget {

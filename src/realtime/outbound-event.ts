@@ -30,7 +30,9 @@ export const forwardedTypes: ReadonlySet<string> = new Set([
 /**
  * One server frame on its way to many recipients. The JSON text, the WebSocket payload bytes and
  * the SSE record are each built at most once, on first use, however many recipients there are.
- * `seq` is set on `message` frames (the message's per-conversation position).
+ * `seq` is set on `message` frames (the message's per-conversation position). A `message`,
+ * `message.done` or `message.updated` frame's message is serialised in its compact wire form
+ * (`toWireMessage`: fields at their default left out); `frame` itself keeps the full message.
  */
 export class OutboundEvent {
   readonly frame: BusEvent;
