@@ -44,6 +44,8 @@ export async function startChorus(core: number, env: Record<string, string> = {}
       ...env,
     },
     isReady: async () => ((await fetch(`${baseUrl}/healthz`)).ok ? port : undefined),
+    // Start-up (PGlite's WASM, migrations) took over 60 s pinned to a core other work also used.
+    timeoutMs: 180_000,
   });
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
   const unregister = onInterrupt(async () => {
