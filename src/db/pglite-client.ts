@@ -134,14 +134,20 @@ export class PgliteWorkerClient {
   }
 
   /**
-   * Waits for the calls already sent (writes acknowledged to clients are committed by then),
-   * closes PGlite cleanly in the thread and ends the thread. Later calls reject. Idempotent.
+   * Waits until no call is in flight (calls made before or while closing still run: writes acked
+   * to clients are committed by then), closes PGlite cleanly in the thread (a shutdown checkpoint)
+   * and ends the thread. Later calls reject. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      while (this.#pending.size > 0 && !this.#failure) await this.#drained();
-      if (!this.#failure) await this.#send({ op: 'close' });
+      do {
+        // A caller may be a few promise hops away from sending its statement (drizzle's are).
+        await new Promise(setImmediate);
+        while (this.#pending.size > 0 && !this.#failure) await this.#drained();
+      } while (this.#pending.size > 0 && !this.#failure);
+      const crashed = this.#failure !== undefined;
       this.#failure ??= new Error('the embedded database is closed');
+      if (!crashed) await this.#send({ op: 'close' });
       await this.#worker.terminate();
     })();
     return this.#closing;
@@ -160,14 +166,20 @@ export class PgliteWorkerClient {
   async #query<T>(tx: number, sql: string, params: unknown[], options: QueryOptions): Promise<Results<T>> {
     const parsers = options.parsers;
     const textTypes = parsers ? Object.keys(parsers).map(Number) : [];
-    const result = (await this.#call({ op: 'query', sql, params, rowMode: options.rowMode ?? 'object', textTypes, tx })) as Results<T>;
+    const result = (await this.#call({
+      op: 'query',
+      sql,
+      params,
+      rowMode: options.rowMode ?? 'object',
+      textTypes,
+      tx,
+    })) as Results<T>;
     if (parsers && textTypes.length > 0) applyParsers(result, parsers, options.rowMode === 'array');
     return result;
   }
 
   #call(request: Request): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#closing) return Promise.reject(new Error('the embedded database is closing'));
     return this.#send(request);
   }
 

@@ -41,10 +41,7 @@ export type WireError = { message: string } & Record<string, string | undefined>
 
 /** A message from the thread: `ready` once PGlite is open, a reply to a request, or a log line. */
 export type PgliteWorkerMessage =
-  | { ready: true }
-  | { id: number; result: unknown }
-  | { id: number; error: WireError }
-  | { log: string; error: WireError };
+  { ready: true } | { id: number; result: unknown } | { id: number; error: WireError } | { log: string; error: WireError };
 
 const port = parentPort!;
 const { dataDir, pgvector } = workerData as PgliteWorkerData;
@@ -92,7 +89,10 @@ async function handle(request: PgliteRequest): Promise<unknown> {
   switch (request.op) {
     case 'query': {
       const parsers = Object.fromEntries(request.textTypes.map((type) => [type, identity]));
-      const result: Results = await executor(request.tx).query(request.sql, request.params, { rowMode: request.rowMode, parsers });
+      const result: Results = await executor(request.tx).query(request.sql, request.params, {
+        rowMode: request.rowMode,
+        parsers,
+      });
       return result;
     }
     case 'exec':
