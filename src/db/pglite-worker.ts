@@ -50,6 +50,9 @@ const options = pgvector
   : pgliteOptions;
 const client = dataDir === undefined ? new PGlite(options) : new PGlite(dataDir, options);
 await client.waitReady;
+// Opening leaves garbage in this isolate (PGlite's bundle, start-up buffers) that an idle server's
+// V8 may not collect for hours; the main thread does the same once listening (`--expose-gc`, cli.ts).
+(globalThis as { gc?: () => void }).gc?.();
 
 interface OpenTransaction {
   tx: Transaction;
