@@ -34,7 +34,7 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
  * Opens PostgreSQL when `databaseUrl` is set, else PGlite stored in `<dataDir>/pglite`
  * (or in memory when `dataDir` is `:memory:`, for tests). Does not migrate. Only the driver of the
  * mode in use is loaded (PGlite or node-postgres: a few MB of heap each). PGlite runs in a worker
- * thread (`PgliteWorkerClient`, docs/decisions/0016-pglite-in-a-worker-thread.md), which also
+ * thread (`PgliteWorkerClient`, docs/decisions/0017-pglite-in-a-worker-thread.md), which also
  * checkpoints a stored database (`checkpointIfDue`); `logger` gets checkpoint failures, and
  * `onWorkerExit` the error when that thread dies while open (every query fails from then on: the
  * server should exit). `pgvector` loads PGlite's pgvector build (@electric-sql/pglite-pgvector) so

@@ -64,7 +64,11 @@ export class PgliteWorkerClient {
     onLog?: (message: string, error: Error) => void;
   }): Promise<PgliteWorkerClient> {
     const workerData: PgliteWorkerData = { dataDir: options.dataDir, pgvector: options.pgvector };
-    const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData, resourceLimits });
+    const worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), {
+      workerData,
+      resourceLimits,
+      name: 'chorus-pglite',
+    });
     const client = new PgliteWorkerClient(worker);
     return new Promise((resolve, reject) => {
       let ready = false;

@@ -2,7 +2,7 @@
  * Worker-thread entry: owns the embedded PGlite (its WASM, WAL writes and checkpoints run on this
  * thread, never on the event loop that delivers frames) and answers `PgliteRequest`s from the
  * main thread's `PgliteWorkerClient` (src/db/pglite-client.ts). Loads PGlite only (no drizzle, no
- * app code), to keep the second V8 isolate small. See docs/decisions/0016-pglite-in-a-worker-thread.md.
+ * app code), to keep the second V8 isolate small. See docs/decisions/0017-pglite-in-a-worker-thread.md.
  *
  * Protocol, one message each way per call (structured clone; SQL and parameters in, rows out):
  * - `query`: `client.query(sql, params, { rowMode })`, run in the transaction `tx` when not 0.
