@@ -25,6 +25,11 @@ export async function startServer(
     dataDir: config.dataDir,
     logger,
     pgvector: config.knowledge.embeddingModel !== undefined,
+    // Without its database the server can only fail every request: exit, so a supervisor restarts it.
+    onWorkerExit: (error) => {
+      logger.fatal({ err: error }, 'the embedded database thread died; exiting');
+      process.exit(1);
+    },
   });
   try {
     await database.migrate();

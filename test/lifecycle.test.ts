@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../src/config/config.ts';
-import { checkpointIfDue, openDatabase } from '../src/db/database.ts';
+import { openDatabase } from '../src/db/database.ts';
+import { checkpointIfDue } from '../src/db/pglite-settings.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer } from './support/server.ts';
 

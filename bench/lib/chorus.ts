@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -44,7 +45,12 @@ export async function startChorus(core: number, env: Record<string, string> = {}
       ...env,
     },
     isReady: async () => ((await fetch(`${baseUrl}/healthz`)).ok ? port : undefined),
+    // Start-up (PGlite's WASM, migrations) took over 60 s pinned to a core other work also used.
+    timeoutMs: 180_000,
   });
+  // Issue 11: embedded mode may use the second core. Its PGlite thread (docs/decisions/0017) goes
+  // to core 1, beside the load generator; the event loop stays alone on `core`.
+  if (!env.DATABASE_URL) pinThread(server.pid, 'chorus-pglite', 1 - core);
   const removeDataDir = () => rmSync(dataDir, { recursive: true, force: true });
   const unregister = onInterrupt(async () => {
     await server.stop();
@@ -175,4 +181,16 @@ export async function runPool<T>(items: T[], concurrency: number, task: (item: T
     while (next < items.length) await task(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/**
+ * Pins the thread of process `pid` whose name (`/proc/<pid>/task/<tid>/comm`, Node's worker
+ * `name`) is `name` to `core` with `taskset -p`. Throws when no such thread exists.
+ */
+function pinThread(pid: number, name: string, core: number): void {
+  const tid = readdirSync(`/proc/${pid}/task`).find(
+    (task) => readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim() === name,
+  );
+  if (!tid) throw new Error(`Chorus (pid ${pid}) has no thread named ${name}`);
+  execFileSync('taskset', ['-p', '-c', String(core), tid], { stdio: 'ignore' });
 }

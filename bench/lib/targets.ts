@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createGroup, registerUsers, runPool, startChorus, startChorusOnPostgres } from './chorus.ts';
 import { Loadgen } from './loadgen.ts';
+import { loopDelayReader, type LoopDelayReader } from './loop-delay.ts';
 import { roomsPlan, writePlan, type Plan } from './plan.ts';
 import { listeningLine, startPinnedNode, type ServerProcess } from './server-process.ts';
 
@@ -16,9 +17,10 @@ export const targetNames: readonly TargetName[] = ['raw-ws', 'socket.io', 'choru
 
 /**
  * Padding that makes a raw `ws` fan-out frame (206 bytes with the generator's default 160) as
- * long as Chorus's `message` frame in the same scenario (567 bytes; both are reported as "frame B").
+ * long as Chorus's `message` frame in the same scenario (~456 bytes in the compact wire form of
+ * docs/protocol.md, ~661 in the full shape before it; both are reported as "frame B").
  */
-const chorusSizedPadBytes = 160 + (567 - 206);
+const chorusSizedPadBytes = 160 + (456 - 206);
 
 /** A started server with a connection plan for `rooms × perRoom`, ready for the load generator. */
 export interface PreparedTarget {
@@ -31,6 +33,8 @@ export interface PreparedTarget {
   /** Padding of each published payload, when not the generator's default. */
   padBytes?: number;
   setupMs: number;
+  /** The server's p99 event-loop delay (ms) since the previous call. */
+  loopDelay: LoopDelayReader;
 }
 
 const serversDir = path.join(import.meta.dirname, '..', 'servers');
@@ -64,6 +68,7 @@ export async function prepareTarget(
       selfEcho: true,
       ...(name === 'raw-ws-sized' ? { padBytes: chorusSizedPadBytes } : {}),
       setupMs: Date.now() - started,
+      loopDelay: loopDelayReader(`http://127.0.0.1:${server.port}`, 'baseline'),
     };
   }
   const adminUrl = process.env.BENCH_DATABASE_URL;
@@ -81,7 +86,15 @@ export async function prepareTarget(
     const tokenFor = (room: number, member: number) =>
       users[room * options.usersPerRoom + (member % options.usersPerRoom)]!.token;
     const plan = roomsPlan(conversationIds, options.perRoom, tokenFor, options.publishers);
-    return { server, proto: 'chorus', path: '/api/v1/ws', plan, selfEcho: true, setupMs: Date.now() - started };
+    return {
+      server,
+      proto: 'chorus',
+      path: '/api/v1/ws',
+      plan,
+      selfEcho: true,
+      setupMs: Date.now() - started,
+      loopDelay: loopDelayReader(server.baseUrl, 'chorus'),
+    };
   } catch (error) {
     await server.stop();
     throw error;

@@ -122,6 +122,7 @@ int provider_active(void);
 void provider_configure(int tokens, int tokens_per_second, int nconv);
 void provider_note_send(int conv, int64_t at);
 uint64_t provider_requests(void);
+uint64_t provider_chunks(void);
 
 /* epoll tags: high 32 bits say which table the low 32 bits index. */
 #define TAG_CONN 1ULL

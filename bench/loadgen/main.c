@@ -2,7 +2,7 @@
  * loadgen entry point: reads the plan (rooms and connections), then runs commands from stdin:
  *   connect <max_in_flight> <timeout_s>        open every planned connection
  *   run <rate_per_sender> <seconds> <drain_s>  publish at a fixed rate, measure, drain
- *   stream <stagger_s> <timeout_s> <mention> <viewers_per_conversation>
+ *   stream <stagger_s> <timeout_s> <mention> <viewers_per_conversation> [count: first publishers only]
  *                                              one send per publisher, each triggering an agent reply
  *   probe <count> <mention>                    unloaded send -> provider latency, one send at a time
  *   idle <seconds>                             keep connections alive, then sample the server
@@ -141,21 +141,22 @@ static void cmd_run(double rate, double seconds, double drain_s) {
          server_rss_mb(), 100.0 * (self1 - self0) / (now - start), other0, other1);
 }
 
-static void cmd_stream(double stagger_s, double timeout_s, const char *mention, int viewers_per_conversation) {
+static void cmd_stream(double stagger_s, double timeout_s, const char *mention, int viewers_per_conversation, int count) {
+  int npubs = count > 0 && count < g_npubs ? count : g_npubs;
   int64_t start = now_ns(), deadline = start + (int64_t)(timeout_s * 1e9);
   int64_t cpu0 = server_cpu_ns(), self0 = self_cpu_ns(), core0 = core_busy_ns(0);
   reset_stats(start);
   int senders = 0, viewers = 0;
-  for (int i = 0; i < g_npubs; i++) senders += g_conns[g_pubs[i].conn].state == CS_READY;
+  for (int i = 0; i < npubs; i++) senders += g_conns[g_pubs[i].conn].state == CS_READY;
   for (int i = 0; i < g_nconns; i++) viewers += g_conns[i].state == CS_READY;
   int started = 0, next = 0;
-  uint64_t requests0 = provider_requests();
+  uint64_t requests0 = provider_requests(), chunks0 = provider_chunks();
   int64_t now, last_rss = 0;
   double rss_peak = 0;
   char prefix[160];
   while ((now = now_ns()) < deadline) {
     int due = stagger_s > 0 ? (int)((now - start) / (stagger_s * 1e9) * senders) + 1 : senders;
-    for (; next < g_npubs && started < due; next++) {
+    for (; next < npubs && started < due; next++) {
       pub_t *pub = &g_pubs[next];
       conn_t *c = &g_conns[pub->conn];
       if (c->state != CS_READY) continue;
@@ -181,13 +182,15 @@ static void cmd_stream(double stagger_s, double timeout_s, const char *mention, 
   printf("{\"event\":\"stream\",\"generations\":%d,\"viewers\":%d,\"seconds\":%.3f,\"providerRequests\":%llu,"
          "\"deltas\":%llu,\"deltasPerSec\":%.0f,\"tokens\":%llu,\"done\":%llu,\"tokenP50Ms\":%.2f,\"tokenP99Ms\":%.2f,"
          "\"tokenMaxMs\":%.2f,\"sendToProviderP50Ms\":%.2f,\"sendToProviderP99Ms\":%.2f,\"errors\":%llu,\"closed\":%llu,"
-         "\"serverCpuPct\":%.1f,\"serverRssPeakMb\":%.1f,\"loadgenCpuPct\":%.1f,\"otherCore0Pct\":%.1f}\n",
+         "\"serverCpuPct\":%.1f,\"serverRssPeakMb\":%.1f,\"loadgenCpuPct\":%.1f,\"otherCore0Pct\":%.1f,"
+         "\"providerChunks\":%llu,\"serverCpuMs\":%.1f}\n",
          senders, viewers, window_s, (unsigned long long)(provider_requests() - requests0), (unsigned long long)g_stats.deltas,
          g_stats.deltas / delta_window_s, (unsigned long long)g_stats.tokens, (unsigned long long)g_stats.done,
          hist_pct(&g_stats.token, 50), hist_pct(&g_stats.token, 99), g_stats.token.max_ns / 1e6,
          hist_pct(&g_stats.request, 50), hist_pct(&g_stats.request, 99), (unsigned long long)g_stats.errors,
          (unsigned long long)g_stats.closed, 100.0 * (cpu1 - cpu0) / (now - start), rss_peak,
-         100.0 * (self1 - self0) / (now - start), fmax(0, 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start)));
+         100.0 * (self1 - self0) / (now - start), fmax(0, 100.0 * ((core_busy_ns(0) - core0) - (cpu1 - cpu0)) / (now - start)),
+         (unsigned long long)(provider_chunks() - chunks0), (cpu1 - cpu0) / 1e6);
 }
 
 /*
@@ -284,7 +287,11 @@ int main(int argc, char **argv) {
     else if (!strcmp(word, "run")) cmd_run(x, y, z);
     else if (!strcmp(word, "idle")) cmd_idle(x);
     else if (!strcmp(word, "settle")) cmd_settle(x, y);
-    else if (!strcmp(word, "stream") && sscanf(line, "%*s %lf %lf %127s %lf", &x, &y, mention, &z) == 4) cmd_stream(x, y, mention, (int)z);
+    else if (!strcmp(word, "stream") && sscanf(line, "%*s %lf %lf %127s %lf", &x, &y, mention, &z) == 4) {
+      int count = 0;
+      sscanf(line, "%*s %*f %*f %*s %*f %d", &count);
+      cmd_stream(x, y, mention, (int)z, count);
+    }
     else if (!strcmp(word, "probe") && sscanf(line, "%*s %lf %127s", &x, mention) == 2) cmd_probe((int)x, mention);
     else printf("{\"event\":\"error\",\"message\":\"unknown command\"}\n");
   }

@@ -40,6 +40,7 @@ static int64_t cfg_interval_ns = 20000000;
 static int64_t *send_times;
 static int nconv;
 static uint64_t requests;
+static uint64_t chunks; /* token chunks written, all streams */
 
 void provider_configure(int tokens, int tokens_per_second, int conversations) {
   cfg_tokens = tokens;
@@ -54,6 +55,8 @@ void provider_note_send(int conv, int64_t at) {
 }
 
 uint64_t provider_requests(void) { return requests; }
+
+uint64_t provider_chunks(void) { return chunks; }
 
 int provider_listen(int port) {
   listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -211,6 +214,7 @@ void provider_tick(int64_t now) {
       snprintf(json, sizeof json, "%s\"choices\":[{\"index\":0,\"delta\":{\"content\":\" ~T%lld\"},\"finish_reason\":null}]}",
                chunk_head, (long long)now_ns());
       write_event(p, json);
+      chunks++;
       p->next_due += cfg_interval_ns;
       if (++p->emitted >= p->limit) {
         finish_stream(p);

@@ -1,4 +1,5 @@
 import type { Loadgen, LoadgenResult } from '../lib/loadgen.ts';
+import type { LoopDelayReader } from '../lib/loop-delay.ts';
 import { waitForQuietMachine } from '../lib/machine-load.ts';
 import { prepareTarget, startLoadgenFor, type TargetName } from '../lib/targets.ts';
 
@@ -38,7 +39,9 @@ const disturbanceLimitPct = 20;
  * `databaseIsOtherLoad` (chorus-pg: its PostgreSQL is a separate process, counted as "other") every
  * attempt counts: set aside, its failures under its own database's load left a lone pass to
  * decide the step. `attempts` (how many were made), `attemptP99Ms` (each counted attempt's p99)
- * and `disturbed` are added to the result. Any backlog is drained after each attempt.
+ * and `disturbed` are added to the result, and with `loopDelay` each attempt's `loopP99Ms` (the
+ * server's p99 event-loop delay over the attempt and its drain). Any backlog is drained after
+ * each attempt.
  */
 async function measureStep(
   loadgen: Loadgen,
@@ -46,6 +49,7 @@ async function measureStep(
   seconds: number,
   p99LimitMs: number,
   databaseIsOtherLoad: boolean,
+  loopDelay?: LoopDelayReader,
 ): Promise<LoadgenResult> {
   const otherLoad = (result: LoadgenResult) => Math.max(Number(result.otherCore0Pct), Number(result.otherCore1Pct));
   const passing: LoadgenResult[] = [];
@@ -55,7 +59,9 @@ async function measureStep(
   let made = 0;
   while (made < 6 && passing.length < 2 && failing.length < 2) {
     made++;
+    await loopDelay?.(); // resets the server's histogram
     const result = await loadgen.command(`run ${rate} ${seconds} 3`);
+    if (loopDelay) result.loopP99Ms = (await loopDelay()) ?? '';
     await loadgen.command('settle 0.5 30');
     const passed = stepPasses(result, p99LimitMs);
     if (passed || databaseIsOtherLoad || otherLoad(result) <= disturbanceLimitPct) {
@@ -103,7 +109,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
   });
   const loadgen = await startLoadgenFor(prepared, 1);
   try {
-    const { connect, best, steps } = await searchRate(loadgen, target, options, target === 'chorus-pg');
+    const { connect, best, steps } = await searchRate(loadgen, target, options, target === 'chorus-pg', prepared.loopDelay);
     return {
       target,
       connected: Number(connect.ready),
@@ -122,13 +128,15 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
  * Connects the generator's plan, warms up, then searches for the highest offered rate whose p99
  * publish→delivery latency stays under the bound: double until a step fails, then bisect until
  * the bracket is within 15 %, `maxSteps` steps have run, or the rate fell below an eighth of the
- * first. `label` names the target in the progress lines.
+ * first. `label` names the target in the progress lines; `loopDelay` adds each attempt's
+ * event-loop p99 (`loopP99Ms`).
  */
 export async function searchRate(
   loadgen: Loadgen,
   label: string,
   options: Pick<FanoutOptions, 'startRate' | 'stepSeconds' | 'maxSteps' | 'p99LimitMs'>,
   databaseIsOtherLoad: boolean,
+  loopDelay?: LoopDelayReader,
 ): Promise<{ connect: LoadgenResult; best: LoadgenResult | null; steps: LoadgenResult[] }> {
   const connect = await loadgen.command('connect 200 120');
   // Warm-up (JIT, buffers) at a quarter of the first rate; not reported.
@@ -138,12 +146,13 @@ export async function searchRate(
   let failedRate = Infinity;
   let rate = options.startRate;
   for (let step = 0; step < options.maxSteps && rate >= options.startRate / 8; step++) {
-    const result = await measureStep(loadgen, rate, options.stepSeconds, options.p99LimitMs, databaseIsOtherLoad);
+    const result = await measureStep(loadgen, rate, options.stepSeconds, options.p99LimitMs, databaseIsOtherLoad, loopDelay);
     steps.push(result);
     const passed = stepPasses(result, options.p99LimitMs);
     process.stderr.write(
       `  ${label} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
         ` (attempts' p99: ${result.attemptP99Ms} ms)` +
+        `${result.loopP99Ms === undefined ? '' : ` event loop p99 ${result.loopP99Ms} ms`}` +
         `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
     );
     if (passed && (!best || Number(result.deliveredPerSec) > Number(best.deliveredPerSec))) best = result;

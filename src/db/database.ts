@@ -2,11 +2,11 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import { PgliteWorkerClient } from './pglite-client.ts';
 import * as schema from './schema.ts';
 
 type Schema = typeof schema;
@@ -33,71 +33,49 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 /**
  * Opens PostgreSQL when `databaseUrl` is set, else PGlite stored in `<dataDir>/pglite`
  * (or in memory when `dataDir` is `:memory:`, for tests). Does not migrate. Only the driver of the
- * mode in use is loaded (PGlite's JavaScript or node-postgres: a few MB of heap each). A stored
- * PGlite checkpoints itself (`checkpointIfDue`); `logger` gets its failures. `pgvector` loads
- * PGlite's pgvector build (@electric-sql/pglite-pgvector) so that `create extension vector` works
- * there; only asked for when an embedding model is configured, since it costs resident memory
- * (docs/decisions/0013-pgvector-on-pglite.md). PostgreSQL has pgvector when its server has it installed.
+ * mode in use is loaded (PGlite or node-postgres: a few MB of heap each). PGlite runs in a worker
+ * thread (`PgliteWorkerClient`, docs/decisions/0017-pglite-in-a-worker-thread.md), which also
+ * checkpoints a stored database (`checkpointIfDue`); `logger` gets checkpoint failures, and
+ * `onWorkerExit` the error when that thread dies while open (every query fails from then on: the
+ * server should exit). `pgvector` loads PGlite's pgvector build (@electric-sql/pglite-pgvector) so
+ * that `create extension vector` works there; only asked for when an embedding model is configured,
+ * since it costs resident memory (docs/decisions/0013-pgvector-on-pglite.md). PostgreSQL has
+ * pgvector when its server has it installed.
  */
 export async function openDatabase(options: {
   databaseUrl?: string;
   dataDir: string;
   logger?: Logger;
   pgvector?: boolean;
+  onWorkerExit?: (error: Error) => void;
 }): Promise<Database> {
   if (options.databaseUrl) return openPostgres(options.databaseUrl);
-  return openPglite(options.dataDir, options.logger, options.pgvector ?? false);
+  return openPglite(options.dataDir, options.logger, options.pgvector ?? false, options.onWorkerExit);
 }
 
-/** How often a stored PGlite looks at its WAL, and how much of it since the last checkpoint makes it checkpoint. */
-const checkpointCheckMs = 60_000;
-const checkpointWalBytes = 32 * 1024 * 1024;
-
-/**
- * Runs `CHECKPOINT` when at least `minWalBytes` of WAL were written since the last one; resolves
- * whether it did. PGlite is Postgres as a single-user backend, which has no checkpointer process
- * and never checkpoints on its own (`max_wal_size` and `checkpoint_timeout` are not acted on): its
- * pg_wal grew by ~750 bytes per stored message until the next clean shutdown, and a crash would
- * replay all of it at the next start. A checkpoint writes at most the 8 MB of shared buffers
- * (18–37 ms measured), after which the old segments are recycled. Throws what the query throws.
- */
-export async function checkpointIfDue(client: PGlite, minWalBytes: number): Promise<boolean> {
-  const { rows } = await client.query<{ distance: string | number }>(
-    'select pg_current_wal_insert_lsn() - redo_lsn as distance from pg_control_checkpoint()',
-  );
-  if (Number(rows[0]?.distance ?? 0) < minWalBytes) return false;
-  await client.exec('checkpoint');
-  return true;
-}
-
-async function openPglite(dataDir: string, logger: Logger | undefined, pgvector: boolean): Promise<Database> {
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
-    import('@electric-sql/pglite'),
+async function openPglite(
+  dataDir: string,
+  logger: Logger | undefined,
+  pgvector: boolean,
+  onWorkerExit: ((error: Error) => void) | undefined,
+): Promise<Database> {
+  const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import('drizzle-orm/pglite'),
     import('drizzle-orm/pglite/migrator'),
   ]);
-  const options = pgvector
-    ? { ...pgliteOptions, extensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } }
-    : pgliteOptions;
-  let client: PGlite;
-  if (dataDir === ':memory:') {
-    client = new PGlite(options);
-  } else {
-    const dir = path.join(dataDir, 'pglite');
+  let dir: string | undefined;
+  if (dataDir !== ':memory:') {
+    dir = path.join(dataDir, 'pglite');
     mkdirSync(dir, { recursive: true });
     if (!existsSync(path.join(dir, 'PG_VERSION'))) await createPgliteCluster(dir);
-    client = new PGlite(dir, options);
   }
-  await client.waitReady;
-  const db = drizzlePglite({ client, schema }) as unknown as Db;
-  const checkpoints =
-    dataDir === ':memory:'
-      ? undefined
-      : setInterval(() => {
-          checkpointIfDue(client, checkpointWalBytes).catch((error: unknown) =>
-            logger?.error({ err: error }, 'PGlite checkpoint failed'),
-          );
-        }, checkpointCheckMs).unref();
+  const client = await PgliteWorkerClient.start({
+    dataDir: dir,
+    pgvector,
+    onExit: onWorkerExit,
+    onLog: (message, error) => logger?.error({ err: error }, message),
+  });
+  const db = drizzlePglite({ client: client as never, schema }) as unknown as Db;
   return {
     kind: 'pglite',
     db,
@@ -105,37 +83,9 @@ async function openPglite(dataDir: string, logger: Logger | undefined, pgvector:
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    close: () => {
-      clearInterval(checkpoints);
-      return client.close();
-    },
+    close: () => client.close(),
   };
 }
-
-/**
- * PGlite's server settings. Its WASM memory holds Postgres' shared memory, all of it resident:
- * - `shared_buffers` 8 MB (Postgres' default is 128 MB: ~170 MB of RSS here): the OS page cache
- *   already caches the data files; 32 → 16 → 8 MB measured -18 and -9 MB of RSS.
- * - One backend, never replication: `max_connections` 4 and no reserved, WAL-sender or
- *   replication-slot entries size the lock table and process arrays for that (-4 MB).
- * - `wal_init_zero=off`: a new 16 MB WAL segment is not zero-filled first. PGlite writes through
- *   synchronous file calls on the event loop, so each zero-fill (every ~9 s at 2,400 stored
- *   messages/s, ~750 bytes of WAL each) stalled the server: 100-row group statements, 300 in a row,
- *   max 40 → 19–23 ms, p99 21–28 → 13 ms. Zero-filling only reserves disk space early, and PGlite
- *   never fsyncs anyway (docs/configuration.md); as on copy-on-write file systems, it buys nothing.
- */
-const pgliteOptions = {
-  postgresqlconf: [
-    'shared_buffers=8MB',
-    'work_mem=4MB',
-    'maintenance_work_mem=16MB',
-    'max_connections=4',
-    'superuser_reserved_connections=0',
-    'max_wal_senders=0',
-    'max_replication_slots=0',
-    'wal_init_zero=off',
-  ],
-};
 
 /**
  * Runs PGlite's initdb for `dir` in a short-lived child process (src/db/pglite-initdb.ts) instead of
@@ -208,7 +158,7 @@ export type PreparedStatement = (...params: Array<string | null>) => Promise<Arr
  * is on, so doubling quotes is the complete escape).
  */
 export function prepareStatement(db: Db, name: string, paramTypes: string[], text: string): PreparedStatement {
-  const client = (db as unknown as { $client: PGlite | pg.Pool }).$client;
+  const client = (db as unknown as { $client: PgliteWorkerClient | pg.Pool }).$client;
   // node-postgres's Pool has no `exec` (and its module is not loaded in PGlite mode to check against).
   if (!('exec' in client)) {
     return async (...params) => (await client.query({ name, text, values: params })).rows;

@@ -1,4 +1,6 @@
 import type { BusEvent } from '../bus/event-bus.ts';
+import type { PublicMessage } from '../messages/message-shape.ts';
+import { toWireMessage } from '../messages/wire-message.ts';
 
 /**
  * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),
@@ -28,7 +30,9 @@ export const forwardedTypes: ReadonlySet<string> = new Set([
 /**
  * One server frame on its way to many recipients. The JSON text, the WebSocket payload bytes and
  * the SSE record are each built at most once, on first use, however many recipients there are.
- * `seq` is set on `message` frames (the message's per-conversation position).
+ * `seq` is set on `message` frames (the message's per-conversation position). A `message`,
+ * `message.done` or `message.updated` frame's message is serialised in its compact wire form
+ * (`toWireMessage`: fields at their default left out); `frame` itself keeps the full message.
  */
 export class OutboundEvent {
   readonly frame: BusEvent;
@@ -50,7 +54,7 @@ export class OutboundEvent {
   }
 
   get json(): string {
-    this.#json ??= JSON.stringify(this.frame);
+    this.#json ??= JSON.stringify(carriesMessage.has(this.frame.type) ? compactFrame(this.frame) : this.frame);
     return this.#json;
   }
 
@@ -77,6 +81,14 @@ export class OutboundEvent {
     );
     return this.#sse;
   }
+}
+
+/** Frames whose `message` goes out in its compact wire form (defaults omitted; see wire-message.ts). */
+const carriesMessage: ReadonlySet<string> = new Set(['message', 'message.done', 'message.updated']);
+
+function compactFrame(frame: BusEvent): BusEvent {
+  const message = frame.message as PublicMessage | undefined;
+  return message && typeof message === 'object' ? { ...frame, message: toWireMessage(message) } : frame;
 }
 
 function conversationIdOf(frame: BusEvent): string | undefined {

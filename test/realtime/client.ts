@@ -1,4 +1,6 @@
 import WebSocket from 'ws';
+import { normalizeFrame } from '../../web/src/client/wire.ts';
+import type { ServerFrame } from '../../web/src/client/types.ts';
 import type { TestServer } from '../support/server.ts';
 
 /** A frame as received (parsed JSON). */
@@ -14,7 +16,10 @@ export interface Closed {
 export const wsUrl = (server: Pick<TestServer, 'url'>) => `${server.url.replace(/^http/, 'ws')}/api/v1/ws`;
 
 /**
- * A WebSocket test client that records every frame. `take(predicate)` resolves with the first
+ * A WebSocket test client that records every frame. Like any client it reads both forms of a
+ * message (docs/protocol.md, compact message frames): `message`, `message.done` and
+ * `message.updated` frames are normalised to the REST shape on receipt, unless `raw` is set
+ * (for tests of the wire form itself). `take(predicate)` resolves with the first
  * frame not yet taken that matches (waiting for it if needed); `request(frame)` gives the frame an
  * id and resolves with its `ack`/`error`/`pong`. Waits fail after `timeoutMs` instead of hanging.
  */
@@ -24,9 +29,12 @@ export class TestClient {
   #inbox = new Inbox<Frame>('frame', (frames) => JSON.stringify(frames.map((frame) => frame.type)));
   #nextId = 1;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: WebSocket, { raw = false }: { raw?: boolean } = {}) {
     this.ws = ws;
-    ws.on('message', (data) => this.#onFrame(JSON.parse(data.toString()) as Frame));
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as Frame;
+      this.#onFrame(raw ? frame : (normalizeFrame(frame as ServerFrame) as Frame));
+    });
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
     ws.on('error', () => {});
   }
@@ -36,9 +44,10 @@ export class TestClient {
     server: Pick<TestServer, 'url'>,
     token?: string,
     options: WebSocket.ClientOptions = {},
+    { raw = false }: { raw?: boolean } = {},
   ): Promise<TestClient> {
     const headers = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
-    const client = new TestClient(new WebSocket(wsUrl(server), { ...options, headers }));
+    const client = new TestClient(new WebSocket(wsUrl(server), { ...options, headers }), { raw });
     await new Promise<void>((resolve, reject) => {
       client.ws.once('open', resolve);
       client.ws.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));

@@ -137,6 +137,7 @@ function pgliteTemplate(): Promise<string> {
     const files = [
       'database.ts',
       'pglite-initdb.ts',
+      'pglite-settings.ts',
       ...readdirSync(path.join(dbDir, 'migrations'), { recursive: true, encoding: 'utf8' }).map((name) =>
         path.join('migrations', name),
       ),

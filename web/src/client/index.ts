@@ -10,6 +10,7 @@ export { Outbox, type OutgoingMessage } from './outbox.ts';
 export { RealtimeClient, type ConnectionStatus, type RealtimeClientOptions } from './realtime-client.ts';
 export { ConversationSyncer, realtimeUrl, syncConversation } from './sync.ts';
 export { applyDeltas, type PositionedDelta } from './stream-text.ts';
+export { normalizeFrame, normalizeMessage } from './wire.ts';
 export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token-store.ts';
 export type {
   Advice,

@@ -1,6 +1,7 @@
 import { backoffDelayMs, defaultBackoff, type BackoffOptions } from './backoff.ts';
 import { ChorusError } from './errors.ts';
 import type { ClientFrame, ServerEvent, ServerFrame } from './types.ts';
+import { normalizeFrame } from './wire.ts';
 
 /**
  * `connecting`: opening or authenticating; `open`: authenticated, frames flow; `waiting`: dropped,
@@ -157,7 +158,7 @@ export class RealtimeClient {
       if (socket !== this.#socket) return;
       let frame: ServerFrame;
       try {
-        frame = JSON.parse(String(event.data)) as ServerFrame;
+        frame = normalizeFrame(JSON.parse(String(event.data)) as ServerFrame);
       } catch {
         return;
       }
