@@ -20,7 +20,7 @@ const notRetriedError =
  * the same reply message: its content and parts are reset to empty (`message.updated`, so viewers
  * drop the text so far; the new deltas start again at offset 0) and the run is queued again;
  * returns the run to execute. Otherwise the reply ends `interrupted` with a readable error and
- * `message.done`, the run `interrupted`, and it returns undefined. See docs/decisions/0016.
+ * `message.done`, the run `interrupted`, and it returns undefined. See docs/decisions/0018.
  */
 export async function restartOrphanedRun(
   deps: RunDeps,

@@ -41,7 +41,7 @@ export interface RedisRunQueueOptions<Local> {
  * submitted while another node drains is either taken by that drain or by its own job: none is
  * stranded. A node killed mid-run leaves its job to BullMQ's stalled check (lock 10 s) and its
  * lease to expire (10 s): another node then executes the same run again, which the executor
- * recognises by its row (`running`). Contract in run-queue.ts; docs/decisions/0016.
+ * recognises by its row (`running`). Contract in run-queue.ts; docs/decisions/0018.
  */
 export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
   #redis: Redis;

@@ -3,7 +3,7 @@
  * `run-queue.memory.ts` (in-process mailboxes: embedded and single-node modes, and runs that cannot
  * leave their process) and `run-queue.redis.ts` (distributed: a BullMQ job per run on any worker,
  * ordered by a per-mailbox lease in Redis). Both pass test/runs/run-queue-contract.ts. See
- * docs/decisions/0016-agent-runs-as-jobs.md.
+ * docs/decisions/0018-agent-runs-as-jobs.md.
  *
  * Promises of every implementation:
  * - A mailbox (`conversationId:agentId[:perspectiveUserId]`) executes one run at a time — across
