@@ -6,13 +6,16 @@ import type { ReplyScript } from '../support/fake-providers.ts';
 import { startTestServer } from '../support/server.ts';
 import { startAgentWorld, type AgentWorld } from './support.ts';
 
+/** Timeouts no loaded machine reaches, for the tests that are not about them. */
+const patient = { CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS: '60000', CHORUS_MODEL_IDLE_TIMEOUT_MS: '60000' };
+
 describe('provider failures', () => {
   let world: AgentWorld;
   let conversationId: string;
 
   before(async () => {
     world = await startAgentWorld({
-      env: { CHORUS_MODEL_MAX_RETRIES: '2' },
+      env: { CHORUS_MODEL_MAX_RETRIES: '2', ...patient },
     });
     const agent = await world.createAgent({ handle: 'flaky' });
     conversationId = await world.createConversation('direct', [{ type: 'agent', id: agent.id }]);
@@ -116,7 +119,13 @@ describe('model timeouts', () => {
       await world.send(conversationId, 'anyone there?');
       const done = await log.done();
       log.stop();
-      await world.provider.requests.at(-1)!.aborted;
+      // The first-token clock includes connecting, so on a loaded machine it may run out before
+      // the request arrives; whatever did arrive must have been aborted.
+      await Promise.all(world.provider.requests.map((request) => request.ended));
+      assert.ok(
+        world.provider.requests.every((request) => request.isAborted()),
+        'the upstream request was aborted',
+      );
       return { done, requests: world.provider.requests.length };
     } finally {
       await world.close();
@@ -124,20 +133,24 @@ describe('model timeouts', () => {
   }
 
   it('fails on a first-token timeout and aborts the upstream request', async () => {
-    const { done, requests } = await replyOnce({ CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS: '300' }, { steps: [{ stall: true }] });
+    const { done, requests } = await replyOnce(
+      { ...patient, CHORUS_MODEL_FIRST_TOKEN_TIMEOUT_MS: '300' },
+      { steps: [{ stall: true }] },
+    );
     assert.equal(done.status, 'failed');
     assert.match(done.error, /did not start answering within 300 ms/);
-    assert.equal(requests, 1, 'a first-token timeout is not retried');
+    assert.ok(requests <= 1, 'a first-token timeout is not retried');
   });
 
   it('fails on an idle stream after the first token, keeping the partial text', async () => {
-    const { done } = await replyOnce(
-      { CHORUS_MODEL_IDLE_TIMEOUT_MS: '300' },
+    const { done, requests } = await replyOnce(
+      { ...patient, CHORUS_MODEL_IDLE_TIMEOUT_MS: '300' },
       { steps: [{ text: 'I was saying' }, { stall: true }] },
     );
     assert.equal(done.status, 'failed');
     assert.equal(done.content, 'I was saying');
     assert.match(done.error, /stopped sending for 300 ms/);
+    assert.equal(requests, 1);
   });
 });
 
@@ -148,7 +161,7 @@ describe('an unreachable provider', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
     const world = await startAgentWorld({
-      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CHORUS_MODEL_MAX_RETRIES: '1' },
+      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CHORUS_MODEL_MAX_RETRIES: '1', ...patient },
     });
     try {
       const agent = await world.createAgent({ handle: 'offline' });
@@ -183,7 +196,7 @@ describe('a provider that drops the connection', () => {
     await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
     const { port } = dropping.address() as AddressInfo;
     const world = await startAgentWorld({
-      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CHORUS_MODEL_MAX_RETRIES: '1' },
+      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, CHORUS_MODEL_MAX_RETRIES: '1', ...patient },
     });
     try {
       const agent = await world.createAgent({ handle: 'dropped' });
