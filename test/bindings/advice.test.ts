@@ -76,6 +76,11 @@ for (const database of testDatabases()) {
       assert.ok(firstAdvice.runId);
       const deltas = bobSocket.frames.filter((frame) => frame.type === 'advice.delta' && frame.adviceId === firstAdvice.id);
       assert.equal(deltas.map((frame) => frame.delta).join(''), firstAdvice.content);
+      let offset = 0;
+      for (const frame of deltas) {
+        assert.equal(frame.offset, offset, 'each delta says where it starts in the content');
+        offset += frame.delta.length;
+      }
       assert.ok(bobSocket.frames.some((frame) => frame.type === 'run.step' && frame.runId === firstAdvice.runId));
       await bobSse.take((event) => event.event === 'advice.done' && event.data.advice.id === firstAdvice.id);
 
