@@ -28,8 +28,9 @@ export interface AdviceDeps {
 
 /**
  * A run's output as a private suggestion: an `advice` row (never a message, so no seq), streamed
- * only on its owner's `user:` topic as `advice` → `advice.delta` … → `advice.done`, with the run's
- * `run.step` frames on the same topic. A run cancelled while queued leaves a `cancelled` advice.
+ * only on its owner's `user:` topic as `advice` → `advice.delta` … → `advice.done` (each delta with
+ * its `offset` in the content, like `message.delta`), with the run's `run.step` frames on the same
+ * topic. A run cancelled while queued leaves a `cancelled` advice.
  */
 export function adviceOutput(deps: AdviceDeps, input: AdviceRunInput): RunOutput {
   return {
@@ -90,8 +91,11 @@ class AdviceReply implements RunReply {
     }
     const adviceId = this.#adviceId;
     for (const step of this.#pendingSteps.splice(0)) await this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
+    let published = 0; // UTF-16 code units of the text already published: the next delta's offset
     this.#coalescer = new DeltaCoalescer((delta) => {
-      void this.#publish({ type: 'advice.delta', conversationId: this.#input.conversationId, adviceId, delta });
+      const offset = published;
+      published += delta.length;
+      void this.#publish({ type: 'advice.delta', conversationId: this.#input.conversationId, adviceId, delta, offset });
     }, this.#deps.agentsConfig.deltaCoalesceMs);
     this.#saver = new PartialSaver(
       () => saveAdviceContent(this.#deps.db, adviceId, this.text),

@@ -85,6 +85,8 @@ export const advice = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
+    // Run reads check whether the run is someone's private advice (src/runs/run-store.ts).
+    index('advice_run').on(table.runId),
     index('advice_owner_pending')
       .on(table.userId, table.conversationId, table.createdAt)
       .where(sql`${table.status} not in ('sent', 'dismissed')`),

@@ -117,22 +117,17 @@ function embeddedIPv4(address: string): string | undefined {
 /** Resolves a hostname to every address (an IP literal resolves to itself). Injected in tests. */
 export type ResolveHost = (hostname: string) => Promise<string[]>;
 
-const resolveWithDns: ResolveHost = async (hostname) => {
+/** `dns.lookup` with every address, in the resolver's order. */
+export const resolveWithDns: ResolveHost = async (hostname) => {
   const results = await lookup(hostname, { all: true, verbatim: true });
   return results.map((result) => result.address);
 };
 
 /**
- * Checks an outbound http(s) URL and returns it parsed with the addresses it resolved to.
- * Throws invalid_request (not http/https, credentials in the URL, unresolvable host) or
- * forbidden (an address is in a blocked range and neither host, host:port nor a CIDR is allow-listed);
- * the message names the rule, e.g. `"127.0.0.1" is loopback`.
+ * Parses an outbound URL without resolving it. Throws invalid_request when it is not a URL, not
+ * http/https, or carries credentials.
  */
-export async function checkOutboundUrl(
-  input: string | URL,
-  policy: OutboundPolicy,
-  resolve: ResolveHost = resolveWithDns,
-): Promise<{ url: URL; addresses: string[] }> {
+export function parseOutboundUrl(input: string | URL): URL {
   let url: URL;
   try {
     url = new URL(input);
@@ -144,61 +139,57 @@ export async function checkOutboundUrl(
   }
   if (url.username || url.password)
     throw new AppError('invalid_request', 'Outbound URLs must not carry credentials; use headers');
-  const hostname = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const hostAllowed = policy.hosts.has(hostname) || policy.hostPorts.has(`${hostname}:${port}`);
+  return url;
+}
 
+/**
+ * Resolves `hostname` (brackets of an IPv6 literal allowed) and returns every address, in the
+ * resolver's order, once each passes the policy for `port`. Throws invalid_request (unresolvable,
+ * no addresses) or forbidden (an address is in a blocked range and neither the host, host:port nor
+ * a CIDR containing it is allow-listed); the message names the rule, e.g. `"127.0.0.1" is loopback`.
+ */
+export async function checkHostAddresses(
+  hostname: string,
+  port: string,
+  policy: OutboundPolicy,
+  resolve: ResolveHost = resolveWithDns,
+): Promise<string[]> {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const hostAllowed = policy.hosts.has(host) || policy.hostPorts.has(`${host}:${port}`);
   let addresses: string[];
   try {
-    addresses = isIP(hostname) ? [hostname] : await resolve(hostname);
+    addresses = isIP(host) ? [host] : await resolve(host);
   } catch (error) {
-    throw new AppError('invalid_request', `Cannot resolve host "${hostname}"`, { cause: error });
+    throw new AppError('invalid_request', `Cannot resolve host "${host}"`, { cause: error });
   }
-  if (addresses.length === 0) throw new AppError('invalid_request', `Host "${hostname}" has no addresses`);
-  if (hostAllowed) return { url, addresses };
+  if (addresses.length === 0) throw new AppError('invalid_request', `Host "${host}" has no addresses`);
+  if (hostAllowed) return addresses;
   for (const address of addresses) {
     const rule = blockedRangeOf(address);
     if (!rule) continue;
     const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     if (policy.cidrs.check(address, family)) continue;
-    const shown = address === hostname ? `"${hostname}"` : `"${hostname}" resolves to ${address}, which`;
+    const shown = address === host ? `"${host}"` : `"${host}" resolves to ${address}, which`;
     throw new AppError(
       'forbidden',
       `Outbound URL refused: ${shown} is ${rule}; an admin can allow it with CHORUS_OUTBOUND_ALLOW_HOSTS`,
-      {
-        details: { host: hostname, address, rule },
-      },
+      { details: { host, address, rule } },
     );
   }
-  return { url, addresses };
+  return addresses;
 }
 
 /**
- * `fetch` that checks every request URL (and each redirect hop, followed manually up to 5) against
- * the policy first; same signature as the global fetch, so it can be handed to SDK transports.
- * The check runs at request time, so a DNS answer that changed since the URL was saved is re-checked.
- * Headers are dropped on a redirect to another origin.
- * Throws the AppErrors of `checkOutboundUrl`.
+ * Checks an outbound http(s) URL and returns it parsed with the addresses it resolved to (used when
+ * a URL is saved; connections go through `createGuardedFetch`, which checks again as it connects).
+ * Throws the invalid_request of `parseOutboundUrl` and the errors of `checkHostAddresses`.
  */
-export function createGuardedFetch(policy: OutboundPolicy, resolve: ResolveHost = resolveWithDns): typeof fetch {
-  const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    let target = input instanceof Request ? input.url : String(input);
-    let currentInit = init;
-    for (let hop = 0; hop <= 5; hop++) {
-      await checkOutboundUrl(target, policy, resolve);
-      const response = await fetch(hop === 0 && input instanceof Request ? input : target, {
-        ...currentInit,
-        redirect: 'manual',
-      });
-      const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || !location) return response;
-      const next = new URL(location, target);
-      // Headers may carry secrets (MCP server API keys): never forward them to another origin.
-      if (next.origin !== new URL(target).origin) currentInit = { ...currentInit, headers: undefined };
-      if (response.status === 303) currentInit = { ...currentInit, method: 'GET', body: undefined };
-      target = next.toString();
-    }
-    throw new AppError('invalid_request', 'Too many redirects');
-  };
-  return guarded as typeof fetch;
+export async function checkOutboundUrl(
+  input: string | URL,
+  policy: OutboundPolicy,
+  resolve: ResolveHost = resolveWithDns,
+): Promise<{ url: URL; addresses: string[] }> {
+  const url = parseOutboundUrl(input);
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  return { url, addresses: await checkHostAddresses(url.hostname, port, policy, resolve) };
 }

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/auth-service.ts';
+import { advice } from '../bindings/schema.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
@@ -84,19 +85,26 @@ export async function getRunRow(db: Executor, runId: string): Promise<RunRow | u
   return row;
 }
 
-/** The run if the principal belongs to its conversation; not_found otherwise (SPEC §7). */
+/**
+ * The run if the principal may see it; not_found otherwise (SPEC §7). A conversation's run: any
+ * member. An advice run (its output is an `advice` row): only that advice's owner, as advice is
+ * private (docs/agents.md).
+ */
 export async function getRunForPrincipal(db: Executor, principal: Principal, runId: string): Promise<RunRow> {
-  const [row] = await db
-    .select()
+  // The advice table belongs to src/bindings; only its schema is read here, to keep the rule in one query.
+  const [found] = await db
+    .select({ run: runs, adviceOwner: advice.userId })
     .from(runs)
-    .where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)));
-  if (!row) throw notFound('Run');
+    .leftJoin(advice, eq(advice.runId, runs.id))
+    .where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)))
+    .limit(1);
+  if (!found || (found.adviceOwner !== null && found.adviceOwner !== principal.userId)) throw notFound('Run');
   try {
-    await requireMembership(db, principal.workspaceId, row.conversationId, principal.userId);
+    await requireMembership(db, principal.workspaceId, found.run.conversationId, principal.userId);
   } catch {
     throw notFound('Run');
   }
-  return row;
+  return found.run;
 }
 
 /** Moves a run from `queued` to `running` with its first steps. Returns false when it was no longer queued. */

@@ -76,6 +76,11 @@ for (const database of testDatabases()) {
       assert.ok(firstAdvice.runId);
       const deltas = bobSocket.frames.filter((frame) => frame.type === 'advice.delta' && frame.adviceId === firstAdvice.id);
       assert.equal(deltas.map((frame) => frame.delta).join(''), firstAdvice.content);
+      let offset = 0;
+      for (const frame of deltas) {
+        assert.equal(frame.offset, offset, 'each delta says where it starts in the content');
+        offset += frame.delta.length;
+      }
       assert.ok(bobSocket.frames.some((frame) => frame.type === 'run.step' && frame.runId === firstAdvice.runId));
       await bobSse.take((event) => event.event === 'advice.done' && event.data.advice.id === firstAdvice.id);
 
@@ -203,6 +208,33 @@ for (const database of testDatabases()) {
       const done = await bobSocket.take((frame) => frame.type === 'advice.done' && frame.advice.id === opened.advice.id);
       assert.equal(done.advice.status, 'dismissed');
       assert.equal(done.advice.content, 'half a thou');
+    });
+
+    it("keeps an advice run's record to its owner: another member gets not_found reading or cancelling it", async () => {
+      world.provider.enqueue({ steps: [{ text: 'thinking' }, { stall: true }] });
+      const asked = await api(world.bob, 'POST', '/advice', {});
+      const opened = await bobSocket.take((frame) => frame.type === 'advice' && frame.advice.runId === asked.body.runId);
+      await bobSocket.take((frame) => frame.type === 'advice.delta' && frame.adviceId === opened.advice.id);
+      const runPath = `/api/v1/runs/${asked.body.runId}`;
+      for (const [method, path] of [
+        ['GET', runPath],
+        ['POST', `${runPath}/cancel`],
+      ] as const) {
+        const response = await world.server.request(method, path, { token: world.alice.accessToken });
+        assert.equal(response.status, 404, `${method} ${path}`);
+        assert.equal(response.body.error.code, 'not_found');
+      }
+      const cancelFrame = await aliceSocket.request({ type: 'cancel', runId: asked.body.runId });
+      assert.equal(cancelFrame.type, 'error');
+      assert.equal(cancelFrame.code, 'not_found');
+      const running = await world.server.request('GET', runPath, { token: world.bob.accessToken });
+      assert.equal(running.status, 200);
+      assert.equal(running.body.status, 'running', "another member's cancel did nothing");
+      assert.ok(!world.provider.requests.at(-1)!.isAborted());
+      const cancelled = await world.server.request('POST', `${runPath}/cancel`, { token: world.bob.accessToken });
+      assert.equal(cancelled.status, 200);
+      assert.equal(cancelled.body.status, 'cancelled');
+      await bobSocket.take((frame) => frame.type === 'advice.done' && frame.advice.id === opened.advice.id);
     });
 
     it('answers not_found for someone else’s advice or a conversation you are not in, invalid_request without an agent', async () => {

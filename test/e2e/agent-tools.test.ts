@@ -6,7 +6,7 @@ import { startHttpMcpServer, type HttpMcpTestServer } from '../support/mcp-serve
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible, waitUntil } from './browser.ts';
 
-describe('web client: agent tool calls and approvals', () => {
+describe('web client: agent tool calls, approvals and questions', () => {
   let server: TestServer;
   let provider: FakeProvider;
   let mcp: HttpMcpTestServer;
@@ -40,11 +40,19 @@ describe('web client: agent tool calls and approvals', () => {
         toolApprovals: ['mcp:web/counter_increment'],
       })
     ).body;
+    const asker = (
+      await call('POST', '/agents', {
+        handle: 'asker',
+        displayName: 'Asker',
+        chain: { steps: [{ type: 'call_human', member: 'alice', question: 'Which city should I use?' }, { type: 'generate' }] },
+      })
+    ).body;
     await call('POST', '/conversations', {
       kind: 'group',
       title: 'Ops room',
       members: [
         { type: 'agent', id: agent.id },
+        { type: 'agent', id: asker.id },
         { type: 'user', id: bob.user.id },
       ],
     });
@@ -104,5 +112,27 @@ describe('web client: agent tool calls and approvals', () => {
       async () => mcp.state.counter,
       (counter) => counter === 2,
     );
+  });
+
+  test('shows a call_human question with an answer box only for the member asked; the answer resumes the run', async () => {
+    const composer = alicePage.getByRole('textbox', { name: 'Message' });
+    await composer.fill('@asker book a hotel');
+    await composer.press('Enter');
+
+    const question = alicePage.getByRole('group', { name: 'Question' });
+    await visible(question.getByText('Which city should I use?'));
+    const bobsView = bobPage.getByRole('group', { name: 'Question' });
+    await visible(bobsView.getByText('Waiting for an answer'));
+    assert.equal(await bobsView.getByRole('textbox', { name: 'Your answer' }).count(), 0);
+
+    provider.enqueue({ steps: [{ text: 'Booking in Lisbon.' }] });
+    const requests = provider.requests.length;
+    await question.getByRole('textbox', { name: 'Your answer' }).fill('Lisbon');
+    await question.getByRole('button', { name: 'Answer' }).click();
+    await visible(alicePage.getByText('Booking in Lisbon.'));
+    await visible(question.getByText('Answered'));
+    await visible(bobsView.getByText('Answered'));
+    assert.equal(provider.requests.length, requests + 1, 'the answer resumed the run');
+    assert.match(JSON.stringify(provider.requests.at(-1)!.body), /Lisbon/);
   });
 });

@@ -3,7 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { AppError } from '../../src/errors/app-error.ts';
 import { McpConnection } from '../../src/mcp/mcp-connection.ts';
-import { createGuardedFetch, createOutboundPolicy } from '../../src/net/url-policy.ts';
+import { createGuardedFetch } from '../../src/net/guarded-fetch.ts';
+import { createOutboundPolicy } from '../../src/net/url-policy.ts';
 import { startHttpMcpServer, type HttpMcpTestServer } from '../support/mcp-server.ts';
 
 describe('MCP connection', () => {

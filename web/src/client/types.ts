@@ -294,7 +294,7 @@ export type ServerFrame =
   | { type: 'read'; conversationId: string; memberId: string; seq: number }
   | { type: 'run.step'; runId: string; conversationId: string; step: unknown }
   | { type: 'advice'; conversationId: string; advice: Advice }
-  | { type: 'advice.delta'; conversationId: string; adviceId: string; delta: string }
+  | { type: 'advice.delta'; conversationId: string; adviceId: string; delta: string; offset?: number }
   | { type: 'advice.done'; conversationId: string; advice: Advice }
   | { type: 'advice.updated'; conversationId: string; advice: Advice }
   | { type: 'conversation.joined'; conversation: Conversation }

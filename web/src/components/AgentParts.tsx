@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type FormEvent } from 'react';
 import type { HumanRequestPart, Message, ToolCallPart } from '../client/index.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
 
@@ -21,7 +21,8 @@ const requestStates: Record<HumanRequestPart['status'], string> = {
 
 /**
  * An agent message's tool calls (collapsible: "calling X with …", then the result) and its
- * requests to people (Approve / Deny for the member addressed, a status line for everyone else).
+ * requests to people (Approve / Deny, or an answer box for a question, for the member addressed;
+ * a status line for everyone else).
  */
 export function AgentParts(props: { message: Message }) {
   const parts = props.message.parts as Array<{ type?: string }>;
@@ -43,13 +44,13 @@ export function AgentParts(props: { message: Message }) {
         </details>
       ))}
       {requests.map((part) => (
-        <HumanRequest key={part.requestId} part={part} />
+        <HumanRequest key={part.requestId} part={part} message={props.message} />
       ))}
     </div>
   );
 }
 
-function HumanRequest(props: { part: HumanRequestPart }) {
+function HumanRequest(props: { part: HumanRequestPart; message: Message }) {
   const { part } = props;
   const store = useStore();
   const myId = useChat((state) => state.me?.id ?? '');
@@ -85,11 +86,53 @@ function HumanRequest(props: { part: HumanRequestPart }) {
           </button>
         </div>
       ) : forMe ? (
-        <p className="muted">Reply in the thread to answer.</p>
+        <AnswerBox conversationId={props.message.conversationId} questionId={props.message.id} />
       ) : (
         <p className="muted request-status">{requestStates[part.status]}</p>
       )}
       {error && <p className="error-text">{error}</p>}
     </div>
+  );
+}
+
+/**
+ * The addressed member's answer to a `call_human` question: sent as a thread reply to the question
+ * message, which is what resumes the run (docs/agents.md); the request then shows `Answered`.
+ */
+function AnswerBox(props: { conversationId: string; questionId: string }) {
+  const store = useStore();
+  const [text, setText] = useState('');
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const content = text.trim();
+    if (!content || sending) return;
+    setSending(true);
+    store.api
+      .postMessage(props.conversationId, { content, threadRootId: props.questionId, clientMsgId: crypto.randomUUID() })
+      .then(
+        () => {
+          setText('');
+          setError(null);
+        },
+        (reason: unknown) => setError(reason instanceof Error ? reason.message : String(reason)),
+      )
+      .finally(() => setSending(false));
+  };
+  return (
+    <form className="answer-box" onSubmit={submit}>
+      <input
+        aria-label="Your answer"
+        placeholder="Your answer (sent as a thread reply)"
+        value={text}
+        onChange={(event) => setText(event.target.value)}
+        disabled={sending}
+      />
+      <button type="submit" className="small" disabled={sending || text.trim() === ''}>
+        Answer
+      </button>
+      {error && <p className="error-text">{error}</p>}
+    </form>
   );
 }

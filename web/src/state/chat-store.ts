@@ -26,7 +26,7 @@ import {
   withTyping,
   type ChatState,
 } from './chat-state.ts';
-import { appendAdviceDelta, upsertAdvice } from './advice.ts';
+import { appendAdviceDelta, hasAdviceGap, mergeLoadedAdvice, upsertAdvice } from './advice.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
 import { emptyLog, hasDeltaGap, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
@@ -140,14 +140,7 @@ export class ChatStore {
   async loadAdvice(conversationId: string): Promise<void> {
     try {
       const { items } = await this.api.listAdvice(conversationId);
-      let advice = { ...this.#state.advice, [conversationId]: [] };
-      for (const item of items) advice = upsertAdvice(advice, item);
-      // Kept from frames: advice that started while the page loaded, and states newer than the page's.
-      for (const held of this.#state.advice[conversationId] ?? []) {
-        const loaded = items.find((item) => item.id === held.id);
-        if (loaded ? held.updatedAt > loaded.updatedAt : held.status === 'streaming') advice = upsertAdvice(advice, held);
-      }
-      this.#set({ advice });
+      this.#set({ advice: mergeLoadedAdvice(this.#state.advice, conversationId, items) });
     } catch {
       // Not a member any more, or offline: the conversation view says so.
     }
@@ -373,7 +366,12 @@ export class ChatStore {
       case 'advice.updated':
         return this.#set({ advice: upsertAdvice(this.#state.advice, event.advice) });
       case 'advice.delta':
-        return this.#set({ advice: appendAdviceDelta(this.#state.advice, event.conversationId, event.adviceId, event.delta) });
+        this.#set({
+          advice: appendAdviceDelta(this.#state.advice, event.conversationId, event.adviceId, event.delta, event.offset),
+        });
+        if (hasAdviceGap(this.#state.advice, event.conversationId, event.adviceId))
+          void this.#catchUpAdvice(event.conversationId, event.adviceId);
+        return;
       case 'conversation.joined':
         return this.addConversation(event.conversation);
       case 'conversation.left':
@@ -404,6 +402,21 @@ export class ChatStore {
    * saves of its partial content): load the message again until its saved content reaches them
    * (saved at least every second), then `mergeMessages` applies the waiting deltas. Bounded.
    */
+  /** Like `#catchUpStream` for a suggestion: reloads the conversation's advice until the gap is filled. */
+  async #catchUpAdvice(conversationId: string, adviceId: string): Promise<void> {
+    if (this.#catchingUp.has(adviceId)) return;
+    this.#catchingUp.add(adviceId);
+    try {
+      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
+        if (!hasAdviceGap(this.#state.advice, conversationId, adviceId)) return;
+        await this.loadAdvice(conversationId);
+      }
+    } finally {
+      this.#catchingUp.delete(adviceId);
+    }
+  }
+
   async #catchUpStream(conversationId: string, messageId: string): Promise<void> {
     if (this.#catchingUp.has(messageId)) return;
     this.#catchingUp.add(messageId);

@@ -1,0 +1,1 @@
+CREATE INDEX "advice_run" ON "advice" USING btree ("run_id");
