@@ -398,40 +398,45 @@ export class ChatStore {
   }
 
   /**
+   * Runs `step` every `streamCatchUpMs`, at most `streamCatchUpAttempts` times, until it returns
+   * false; one loop per `id` at a time (a later call while one runs does nothing).
+   */
+  async #catchUp(id: string, step: () => Promise<boolean>): Promise<void> {
+    if (this.#catchingUp.has(id)) return;
+    this.#catchingUp.add(id);
+    try {
+      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
+        if (!(await step())) return;
+      }
+    } finally {
+      this.#catchingUp.delete(id);
+    }
+  }
+
+  /** Like `#catchUpStream` for a suggestion: reloads the conversation's advice until the gap is filled. */
+  #catchUpAdvice(conversationId: string, adviceId: string): Promise<void> {
+    return this.#catchUp(adviceId, async () => {
+      if (!hasAdviceGap(this.#state.advice, conversationId, adviceId)) return false;
+      await this.loadAdvice(conversationId);
+      return true;
+    });
+  }
+
+  /**
    * Deltas of a streaming reply start beyond the content held (we joined or reconnected between two
    * saves of its partial content): load the message again until its saved content reaches them
    * (saved at least every second), then `mergeMessages` applies the waiting deltas. Bounded.
    */
-  /** Like `#catchUpStream` for a suggestion: reloads the conversation's advice until the gap is filled. */
-  async #catchUpAdvice(conversationId: string, adviceId: string): Promise<void> {
-    if (this.#catchingUp.has(adviceId)) return;
-    this.#catchingUp.add(adviceId);
-    try {
-      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
-        if (!hasAdviceGap(this.#state.advice, conversationId, adviceId)) return;
-        await this.loadAdvice(conversationId);
-      }
-    } finally {
-      this.#catchingUp.delete(adviceId);
-    }
-  }
-
-  async #catchUpStream(conversationId: string, messageId: string): Promise<void> {
-    if (this.#catchingUp.has(messageId)) return;
-    this.#catchingUp.add(messageId);
-    try {
-      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
-        const held = this.#state.logs[conversationId]?.items.find((message) => message.id === messageId);
-        if (!held || held.status !== 'streaming' || !hasDeltaGap(this.#state.logs[conversationId], messageId)) return;
-        const page = await this.api.listMessages(conversationId, { afterSeq: held.seq - 1, limit: 1 }).catch(() => undefined);
-        const loaded = page?.items.find((message) => message.id === messageId);
-        if (loaded) this.#replace(receiveFinal(this.#state, loaded));
-      }
-    } finally {
-      this.#catchingUp.delete(messageId);
-    }
+  #catchUpStream(conversationId: string, messageId: string): Promise<void> {
+    return this.#catchUp(messageId, async () => {
+      const held = this.#state.logs[conversationId]?.items.find((message) => message.id === messageId);
+      if (!held || held.status !== 'streaming' || !hasDeltaGap(this.#state.logs[conversationId], messageId)) return false;
+      const page = await this.api.listMessages(conversationId, { afterSeq: held.seq - 1, limit: 1 }).catch(() => undefined);
+      const loaded = page?.items.find((message) => message.id === messageId);
+      if (loaded) this.#replace(receiveFinal(this.#state, loaded));
+      return true;
+    });
   }
 
   #onTyping(conversationId: string, userId: string): void {
