@@ -144,11 +144,14 @@ export class PgliteWorkerClient {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      do {
-        // A caller may be a few promise hops away from sending its statement (drizzle's are).
+      // A caller may be a few promise hops away from sending its statement (drizzle's are, and a
+      // statement that completes may be followed by its caller's next): yield a turn after each
+      // drain, and stop only when a turn passed with nothing pending.
+      for (;;) {
         await new Promise(setImmediate);
+        if (this.#pending.size === 0 || this.#failure) break;
         while (this.#pending.size > 0 && !this.#failure) await this.#drained();
-      } while (this.#pending.size > 0 && !this.#failure);
+      }
       const crashed = this.#failure !== undefined;
       this.#failure ??= new Error('the embedded database is closed');
       if (!crashed) await this.#send({ op: 'close' });
