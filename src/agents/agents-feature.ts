@@ -54,7 +54,9 @@ export function createAgentsFeature(
     },
   );
   const agentRows = new AgentRowCache(context.bus);
-  context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));
+  const trigger = createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger });
+  context.messagePosted.add(trigger.listener);
+  context.followUpRead = trigger.followUpRead;
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };

@@ -9,7 +9,7 @@ import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
 import { restartOrphanedRun } from './orphaned-run.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
 import { executeRun, type RunDeps, type RunJob, type RunOutput } from './run-agent.ts';
-import type { ReplyPerspective } from '../chain/build-context.ts';
+import type { HistoryEntry, ReplyPerspective } from '../chain/build-context.ts';
 import { eq } from 'drizzle-orm';
 import { getAgentRow } from '../agents/agents.ts';
 import {
@@ -53,6 +53,13 @@ export interface ReplyRequest {
   perspective?: ReplyPerspective;
   /** Where the reply goes instead of a conversation message (bindings' private advice). */
   output?: RunOutput;
+  /**
+   * The trigger's history read with its append (`historyAfterAppend`), and `runsEnded` when that
+   * read was planned. Used only when the run starts at once and no run ended here since: then no
+   * reply of the agent can have been stored after the read (a run stores its reply before it
+   * ends), and it is what the run would read itself.
+   */
+  history?: { entries: HistoryEntry[]; runsEnded: number };
 }
 
 /** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
@@ -94,6 +101,7 @@ export class RunService {
   #shared: RunQueue<RunJob>;
   #onRunEnded: (status: string) => void;
   #active = new Map<string, ActiveRun>();
+  #runsEnded = 0;
   #stopping = false;
   #stopListening: () => void;
   #expirySweep: NodeJS.Timeout;
@@ -194,6 +202,11 @@ export class RunService {
     return this.#active.size;
   }
 
+  /** How many runs executed here have ended (a counter: compare two readings). */
+  get runsEnded(): number {
+    return this.#runsEnded;
+  }
+
   /**
    * Runs `task` after every task queued earlier for the same conversation, so replies are
    * requested in the order their trigger messages were posted.
@@ -252,11 +265,12 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
+    const history = request.history?.runsEnded === this.#runsEnded ? request.history.entries : undefined;
     void queue.submit(key, {
       runId: run.id,
       order: trigger.seq,
       depth,
-      local: { run, agent, trigger, started, perspective, output },
+      local: { run, agent, trigger, started, perspective, output, ...(history ? { history } : {}) },
     });
     return inserted.promise;
   }
@@ -376,6 +390,7 @@ export class RunService {
     } finally {
       job.started?.abandon();
       this.#active.delete(job.run.id);
+      this.#runsEnded++;
       markDone();
     }
   }
