@@ -20,7 +20,10 @@ export class MemoryRunQueue<Local = unknown> implements RunQueue<Local> {
   }
 
   async submit(mailbox: string, run: QueuedRun<Local>): Promise<void> {
-    this.#mailboxes.push(mailbox, () => this.#execute(run));
+    // An in-process executor never defers (one node routes in posting order).
+    this.#mailboxes.push(mailbox, async () => {
+      await this.#execute(run);
+    });
   }
 
   close(): void {}

@@ -37,7 +37,7 @@ export interface RedisRunQueueOptions<Local> {
  * (interactive priority) on the BullMQ job queue, which any consuming node takes. The job takes the
  * mailbox's lease (`SET NX PX`, renewed while it runs, released by compare-and-delete), then
  * executes the mailbox's runs lowest `order` first, each removed once executed, until the set is
- * empty. A job that finds the lease taken waits 250 ms and tries again (`retryLater`), so a run
+ * empty. A job that finds the lease taken, or whose executor defers the first run, waits 250 ms and tries again (`retryLater`), so a run
  * submitted while another node drains is either taken by that drain or by its own job: none is
  * stranded. A node killed mid-run leaves its job to BullMQ's stalled check (lock 10 s) and its
  * lease to expire (10 s): another node then executes the same run again, which the executor
@@ -101,20 +101,32 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
       },
       Math.floor(this.#leaseMs / 3),
     );
+    // Set when the drain stops with runs left (stopping, or the first run deferred): the job is
+    // delayed after the lease is released, so another node's job can take the mailbox meanwhile.
+    let retry = false;
     try {
       for (;;) {
         const [member, score] = await this.#redis.zrange(this.#key(mailbox), '0', '0', 'WITHSCORES');
-        if (member === undefined) return;
+        if (member === undefined) break;
         // Stopping: the rest stays queued, and this job waits for another node.
-        if (this.#closed) return retryLater(this.#busyRetryMs);
+        if (this.#closed) {
+          retry = true;
+          break;
+        }
         const { runId, depth } = JSON.parse(member) as { runId: string; depth: number };
-        await this.#execute({ runId, depth, order: Number(score) }).catch(this.#onError);
+        const outcome = await this.#execute({ runId, depth, order: Number(score) }).catch(this.#onError);
+        // An earlier trigger's run is on its way: this one stays first, and the mailbox is tried again.
+        if (outcome === 'deferred') {
+          retry = true;
+          break;
+        }
         await this.#redis.zrem(this.#key(mailbox), member);
       }
     } finally {
       clearInterval(renew);
       await this.#redis.eval(releaseScript, 1, leaseKey, token).catch(this.#onError);
     }
+    if (retry) return retryLater(this.#busyRetryMs);
   }
 
   #key(mailbox: string): string {

@@ -12,6 +12,9 @@
  * - Every run submitted is executed at least once. Shared: a node that dies mid-run leaves the run
  *   to be executed again on another node, so the executor must recognise a run it already started.
  * - An executor that throws does not stop its mailbox (the error goes to `onError`).
+ * - Shared only: an executor that answers `deferred` leaves the run first in its mailbox and the
+ *   mailbox is tried again shortly (a run of an earlier trigger is still on its way, see
+ *   trigger-order.ts); runs submitted meanwhile with a lower `order` execute before it.
  */
 export interface RunQueue<Local = unknown> {
   /**
@@ -43,5 +46,8 @@ export interface QueuedRun<Local = unknown> {
   local?: Local;
 }
 
-/** Executes one run of the queue (its lifetime is the run's: the mailbox waits for it). */
-export type RunExecutor<Local = unknown> = (run: QueuedRun<Local>) => Promise<void>;
+/**
+ * Executes one run of the queue (its lifetime is the run's: the mailbox waits for it). A shared
+ * queue's executor may answer `deferred` instead (see `RunQueue`); an in-process queue's never does.
+ */
+export type RunExecutor<Local = unknown> = (run: QueuedRun<Local>) => Promise<void | 'deferred'>;

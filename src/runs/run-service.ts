@@ -7,6 +7,7 @@ import { OrderedTasks } from './mailbox.ts';
 import { MemoryRunQueue } from './run-queue.memory.ts';
 import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
 import { restartOrphanedRun } from './orphaned-run.ts';
+import { earlierTriggerInFlight } from './trigger-order.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
 import { executeRun, type RunDeps, type RunJob, type RunOutput } from './run-agent.ts';
 import type { HistoryEntry, ReplyPerspective } from '../chain/build-context.ts';
@@ -344,8 +345,12 @@ export class RunService {
     return true;
   }
 
-  /** The queue's executor: a run handed over in-process, or one loaded from its row (shared queue). */
-  async #executeQueued(queued: QueuedRun<RunJob>): Promise<void> {
+  /**
+   * The queue's executor: a run handed over in-process, or one loaded from its row (shared queue).
+   * A shared run whose trigger came after a message the agent must answer first, still being
+   * routed on another node, is `deferred` (trigger-order.ts).
+   */
+  async #executeQueued(queued: QueuedRun<RunJob>): Promise<void | 'deferred'> {
     if (queued.local) return this.#execute(queued.local, queued.depth);
     const row = await getRunRow(this.#deps.db, queued.runId);
     if (!row) return;
@@ -354,6 +359,7 @@ export class RunService {
       if (row.status === 'queued' || (row.status === 'cancelled' && !row.startedAt)) {
         // Cancelled while queued: executing it records its `cancelled` reply, as in-process.
         job = await this.#jobFromRow(row);
+        if (row.status === 'queued' && !job.resume && (await this.#earlierTriggerInFlight(job))) return 'deferred';
       } else if (row.status === 'running') {
         // This node holds the mailbox, so nobody executes this run: its node died mid-run.
         job = await restartOrphanedRun(this.#deps, row, (loaded) => this.#jobFromRow(loaded));
@@ -363,6 +369,15 @@ export class RunService {
       await finishRunRow(this.#deps.db, row.id, { status: 'failed', error: 'Internal error while loading the run' });
     }
     if (job) await this.#execute(job, queued.depth);
+  }
+
+  #earlierTriggerInFlight(job: RunJob): Promise<boolean> {
+    return earlierTriggerInFlight(this.#deps.db, {
+      conversationId: job.trigger.conversationId,
+      agentId: job.agent.id,
+      agentHandle: job.agent.handle,
+      triggerSeq: job.trigger.seq,
+    });
   }
 
   async #execute(job: RunJob, depth: number): Promise<void> {

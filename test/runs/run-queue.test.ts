@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { BullMqJobQueue } from '../../src/jobs/job-queue.bullmq.ts';
 import { MemoryRunQueue } from '../../src/runs/run-queue.memory.ts';
@@ -44,3 +46,31 @@ function redisCluster(url: string): RunQueueCluster {
 if (redisUrl) {
   runRunQueueContract('BullMQ jobs with a mailbox lease in Redis', async () => redisCluster(redisUrl));
 }
+
+describe('shared run queue: a deferred run', { skip: redisUrl ? false : 'needs TEST_REDIS_URL' }, () => {
+  it('stays first in its mailbox and runs after a lower-order run submitted meanwhile', async () => {
+    const cluster = redisCluster(redisUrl!);
+    try {
+      const mailbox = `m-${randomBytes(4).toString('hex')}`;
+      const executed: string[] = [];
+      let attempts = 0;
+      let earlierSubmitted = false;
+      const node = cluster.node(async (run) => {
+        if (run.runId === 'later' && !earlierSubmitted) {
+          attempts++;
+          return 'deferred';
+        }
+        executed.push(run.runId);
+      });
+      await node.submit(mailbox, { runId: 'later', order: 11, depth: 0 });
+      while (attempts < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(executed, [], 'a deferred run is not executed');
+      earlierSubmitted = true;
+      await node.submit(mailbox, { runId: 'earlier', order: 10, depth: 0 });
+      while (executed.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(executed, ['earlier', 'later']);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
