@@ -58,9 +58,12 @@ export class Loadgen {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #waiting: Array<(line: LoadgenResult) => void> = [];
   readonly #exited: Promise<void>;
+  /** The measured server's pid (its threads are not "other load"). */
+  readonly serverPid: number;
 
-  private constructor(child: ChildProcessWithoutNullStreams) {
+  private constructor(child: ChildProcessWithoutNullStreams, serverPid: number) {
     this.#child = child;
+    this.serverPid = serverPid;
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (!line.startsWith('{')) return;
       this.#waiting.shift()?.(JSON.parse(line) as LoadgenResult);
@@ -98,7 +101,7 @@ export class Loadgen {
       args.push('--provider-port', String(options.providerPort), '--tokens', String(options.tokens ?? 200));
       args.push('--tps', String(options.tokensPerSecond ?? 50));
     }
-    const loadgen = new Loadgen(spawn('taskset', args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const loadgen = new Loadgen(spawn('taskset', args, { stdio: ['pipe', 'pipe', 'pipe'] }), options.serverPid);
     const ready = await loadgen.#next();
     if (ready.event !== 'ready') throw new Error('loadgen did not start');
     return loadgen;

@@ -95,6 +95,8 @@ int64_t now_ns(void);
 
 /* procstat.c: figures from /proc. CPU times in ns, RSS in MB. */
 int64_t server_cpu_ns(void);
+/** CPU of the server's threads running on `core` (they are pinned: see procstat.c). */
+int64_t server_cpu_on_core_ns(int core);
 double server_rss_mb(void);
 /** Time CPU `core` spent busy (everything but idle and iowait). */
 int64_t core_busy_ns(int core);

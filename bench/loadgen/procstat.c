@@ -1,4 +1,5 @@
 /* CPU and memory figures from /proc: the server's, this generator's, and each core's. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,46 @@ int64_t server_cpu_ns(void) {
   /* fields after ")" start at 3 (state); utime is 14, stime 15 */
   sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime);
   return (int64_t)((utime + stime) * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
+}
+
+/*
+ * CPU time in ns of the server's threads that last ran on `core` (field 39 of
+ * /proc/<pid>/task/<tid>/stat). The server's threads are pinned (the process to one core, embedded
+ * Chorus's PGlite thread to the other), so this is each core's share of the server's CPU. Threads
+ * that exited during the window are missed (none do in a measured step).
+ */
+int64_t server_cpu_on_core_ns(int core) {
+  char dir[64], path[384], buf[2048];
+  snprintf(dir, sizeof dir, "/proc/%d/task", g_server_pid);
+  DIR *tasks = opendir(dir);
+  if (!tasks) return 0;
+  unsigned long long total = 0;
+  struct dirent *entry;
+  while ((entry = readdir(tasks))) {
+    if (entry->d_name[0] == '.') continue;
+    snprintf(path, sizeof path, "%s/%s/stat", dir, entry->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')');
+    if (!p) continue;
+    /* Fields after ")" start at 3 (state): utime is 14, stime 15, processor 39. */
+    unsigned long long utime = 0, stime = 0;
+    int field = 3, processor = -1;
+    for (char *token = strtok(p + 2, " "); token; token = strtok(NULL, " "), field++) {
+      if (field == 14) utime = strtoull(token, NULL, 10);
+      else if (field == 15) stime = strtoull(token, NULL, 10);
+      else if (field == 39) {
+        processor = atoi(token);
+        break;
+      }
+    }
+    if (processor == core) total += utime + stime;
+  }
+  closedir(tasks);
+  return (int64_t)(total * (1000000000.0 / (double)sysconf(_SC_CLK_TCK)));
 }
 
 double server_rss_mb(void) {

@@ -69,7 +69,7 @@ async function measureStep(
       countedP99Ms.push(result.p99Ms!);
     } else {
       inconclusive.push(result);
-      await waitForQuietMachine(30, 20_000);
+      await waitForQuietMachine(30, 20_000, loadgen.serverPid);
     }
   }
   if (passing.length + failing.length === 0) {
