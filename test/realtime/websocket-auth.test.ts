@@ -146,6 +146,42 @@ describe('websocket heartbeat', () => {
   });
 });
 
+describe('websocket heartbeat over many connections', () => {
+  let server: TestServer;
+  let alice: Session;
+
+  // A 1 s beat: 600 sockets of this process must each answer within two beats on a loaded machine.
+  before(async () => {
+    server = await startTestServer({ env: { CHORUS_HEARTBEAT_INTERVAL_MS: '1000' } });
+    alice = await server.register('acme', 'alice');
+  });
+  after(() => server.close());
+
+  it('pings every connection, a few hundred per event-loop turn, and keeps the ones that answer', async () => {
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 600 },
+        () =>
+          new Promise<WebSocket>((resolve, reject) => {
+            const ws = new WebSocket(wsUrl(server), { headers: { authorization: `Bearer ${alice.accessToken}` } });
+            ws.once('open', () => resolve(ws));
+            ws.once('error', reject);
+          }),
+      ),
+    );
+    try {
+      await Promise.all(sockets.map((ws) => new Promise((resolve) => ws.once('ping', resolve))));
+      await Promise.all(sockets.map((ws) => new Promise((resolve) => ws.once('ping', resolve))));
+      assert.ok(
+        sockets.every((ws) => ws.readyState === WebSocket.OPEN),
+        'every answering connection is still open after two beats',
+      );
+    } finally {
+      for (const ws of sockets) ws.terminate();
+    }
+  });
+});
+
 describe('websocket rate limit', () => {
   let server: TestServer;
   let alice: Session;
