@@ -4,6 +4,7 @@
  * Migrations are generated from this file by `npm run db:generate` into src/db/migrations.
  */
 import { sql } from 'drizzle-orm';
+import type { MessageStatus } from '../wire/message.ts';
 import {
   bigint,
   boolean,
@@ -182,7 +183,7 @@ export interface ForwardReference {
   senderHandle: string;
 }
 
-export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'interrupted';
+export type { MessageStatus };
 
 export const messages = pgTable(
   'messages',

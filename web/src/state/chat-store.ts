@@ -182,7 +182,7 @@ export class ChatStore {
     if (!this.#state.logs[conversationId]) {
       try {
         const page = await this.api.listMessages(conversationId, { limit: 50 });
-        this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq ?? 0)));
+        this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq)));
         const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
         // Live messages may have arrived while the page loaded: keep them too.
         const current: MessageLog | undefined = this.getState().logs[conversationId];
