@@ -7,7 +7,7 @@
 import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../src/wire/binding.ts';
 import type { PublicConversation, PublicMember } from '../../../src/wire/conversation.ts';
 import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/knowledge.ts';
-import type { MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
+import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
 import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
 
 export type {
@@ -107,7 +107,7 @@ export interface MessagePage {
   hasMore: boolean;
 }
 
-/** Frames the server sends (SPEC §5 plus Chorus's conversation.joined / conversation.left). */
+/** Frames the server sends on the WebSocket (SPEC §5 plus Chorus's additions; docs/protocol.md). */
 export type ServerFrame =
   | { type: 'ack'; id: string; [field: string]: unknown }
   | { type: 'error'; id?: string; code: string; message: string }
@@ -132,6 +132,10 @@ export type ServerFrame =
   | { type: 'advice.delta'; conversationId: string; adviceId: string; delta: string; offset?: number }
   | { type: 'advice.done'; conversationId: string; advice: Advice }
   | { type: 'advice.updated'; conversationId: string; advice: Advice }
+  /** A paused run asks `request.addressedTo`; the same part is in message `messageId`'s parts. */
+  | { type: 'human.request'; conversationId: string; runId: string; messageId: string; request: HumanRequestPart }
+  /** To a document's uploader, each time its ingestion state changes. */
+  | { type: 'document.status'; document: KnowledgeDocument }
   | { type: 'conversation.joined'; conversation: Conversation }
   | { type: 'conversation.left'; conversationId: string }
   | { type: 'pong'; id?: string };
