@@ -22,8 +22,6 @@ import {
   receiveFinal,
   receiveUpdated,
   receiveMessage,
-  withoutTyping,
-  withTyping,
   type ChatState,
 } from './chat-state.ts';
 import { AdviceActions } from './advice-actions.ts';
@@ -32,9 +30,7 @@ import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
 import { emptyLog, hasDeltaGap, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
 import type { StoreAccess } from './store-access.ts';
-
-const typingShownMs = 6000;
-const typingThrottleMs = 3000;
+import { Typing } from './typing.ts';
 
 /**
  * The web client's state and the actions on it, built on the reusable client (web/src/client).
@@ -51,13 +47,12 @@ export class ChatStore {
   #listeners = new Set<() => void>();
   #storage: Storage;
   #outbox: Outbox | null = null;
-  #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  #typingSentAt = new Map<string, number>();
   /** Streaming replies and suggestions being loaded again to fill a delta gap. */
   readonly #catchUp = new CatchUp();
   readonly #syncer: ConversationSyncer;
   /** The store's state accessors, for the parts of it that live in other modules. */
   readonly #access: StoreAccess;
+  readonly #typing: Typing;
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
@@ -92,6 +87,7 @@ export class ChatStore {
       set: (patch) => this.#set(patch),
       fail: (error) => this.#fail(error),
     };
+    this.#typing = new Typing(this.#access, this.realtime);
     this.advice = new AdviceActions(this.#access, { catchUp: this.#catchUp, onMessage: (message) => this.#onMessage(message) });
   }
 
@@ -210,9 +206,7 @@ export class ChatStore {
 
   /** Tells the others I am typing, at most once per few seconds per conversation. */
   typing(conversationId: string): void {
-    const now = Date.now();
-    if (now - (this.#typingSentAt.get(conversationId) ?? 0) < typingThrottleMs) return;
-    if (this.realtime.notify({ type: 'typing', conversationId })) this.#typingSentAt.set(conversationId, now);
+    this.#typing.send(conversationId);
   }
 
   /** Stops an agent's streaming reply. */
@@ -326,7 +320,7 @@ export class ChatStore {
       case 'message.updated':
         return this.#replace(receiveUpdated(this.#state, event.message));
       case 'typing':
-        return this.#onTyping(event.conversationId, event.userId);
+        return this.#typing.receive(event.conversationId, event.userId, this.#state.me?.id);
       case 'read':
         return this.#set({
           inbox: applyRead(this.#state.inbox, event.conversationId, event.memberId, event.seq, this.#state.me?.id ?? ''),
@@ -350,7 +344,7 @@ export class ChatStore {
     const me = this.#state.me;
     if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId)
       this.#outbox?.remove(message.clientMsgId);
-    this.#clearTypingTimer(conversationId, message.sender.id);
+    this.#typing.forget(conversationId, message.sender.id);
     const reading = this.#isReading(conversationId);
     const { state, gap, known } = receiveMessage(this.#state, message, reading);
     this.#replace(state);
@@ -361,22 +355,6 @@ export class ChatStore {
         () => undefined,
       );
     } else if (reading) this.markRead(conversationId);
-  }
-
-  #onTyping(conversationId: string, userId: string): void {
-    if (userId === this.#state.me?.id) return;
-    this.#clearTypingTimer(conversationId, userId);
-    const timer = setTimeout(() => {
-      this.#typingTimers.delete(`${conversationId}:${userId}`);
-      this.#replace(withoutTyping(this.#state, conversationId, userId));
-    }, typingShownMs);
-    this.#typingTimers.set(`${conversationId}:${userId}`, timer);
-    this.#replace(withTyping(this.#state, conversationId, userId));
-  }
-
-  #clearTypingTimer(conversationId: string, userId: string): void {
-    clearTimeout(this.#typingTimers.get(`${conversationId}:${userId}`));
-    this.#typingTimers.delete(`${conversationId}:${userId}`);
   }
 
   #isReading(conversationId: string): boolean {

@@ -2,7 +2,7 @@ import type { ChorusApi } from '../client/index.ts';
 import type { ChatState } from './chat-state.ts';
 
 /**
- * What the parts of the ChatStore (advice actions, catch-up loops) are given to read and change
+ * What the parts of the ChatStore (advice actions, typing, catch-up loops) are given to read and change
  * the one store's state: every change goes through `replace` / `set`, so subscribers are told once
  * per change, as if the store had made it itself.
  */
