@@ -8,8 +8,8 @@ import type { Db, Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import { getUser } from '../users/users.ts';
-import { announceBindingChange } from './binding-cache.ts';
 import type { BindingOptions, BindingPauseState, PublicBinding } from '../wire/binding.ts';
+import { announceBindingChange } from './binding-cache.ts';
 import { bindingPauses, bindings } from './schema.ts';
 
 /** A `bindings` row as stored. */

@@ -4,7 +4,6 @@
  * Migrations are generated from this file by `npm run db:generate` into src/db/migrations.
  */
 import { sql } from 'drizzle-orm';
-import type { MessageStatus } from '../wire/message.ts';
 import {
   bigint,
   boolean,
@@ -19,6 +18,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { MessageStatus } from '../wire/message.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
