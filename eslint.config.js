@@ -13,6 +13,16 @@ export default tseslint.config(
     },
   },
   {
+    // src/wire is bundled into the web client too: it may import only its own files.
+    files: ['src/wire/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\./)', message: 'src/wire is shared with the web client: import nothing outside it.' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'scripts/**', 'src/cli.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-console': 'off' },
   },

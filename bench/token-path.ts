@@ -15,7 +15,7 @@ import { streamText, type LanguageModel } from 'ai';
 import { parseArgs } from 'node:util';
 import { buildLoadgen, Loadgen } from './lib/loadgen.ts';
 import { writePlan } from './lib/plan.ts';
-import { freePort } from './lib/server-process.ts';
+import { freePort } from '../scripts/free-port.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,8 +5,14 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const webDir = path.join(root, 'web');
 const distIndex = path.join(webDir, 'dist', 'index.html');
-/** What the built client depends on: a change to any of these makes web/dist stale. */
-const sources = ['src', 'index.html', 'vite.config.ts', 'public'].map((entry) => path.join(webDir, entry));
+/**
+ * What the built client depends on: a change to any of these makes web/dist stale. src/wire is the
+ * server's wire types and constants, which the client imports (docs/decisions/0020).
+ */
+const sources = [
+  ...['src', 'index.html', 'vite.config.ts', 'public'].map((entry) => path.join(webDir, entry)),
+  path.join(root, 'src', 'wire'),
+];
 
 function newestMtimeMs(target: string): number {
   if (!existsSync(target)) return 0;

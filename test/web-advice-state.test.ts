@@ -22,6 +22,7 @@ function advice(fields: Partial<Advice> = {}): Advice {
     content: '',
     status: 'streaming',
     error: null,
+    usage: null,
     sentMessageId: null,
     createdAt: '2026-12-06T10:00:00.000Z',
     updatedAt: '2026-12-06T10:00:00.000Z',

@@ -38,6 +38,12 @@ function message(seq: number, fields: Partial<Message> = {}): Message {
     clientMsgId: null,
     createdAt: new Date(2026, 0, 1, 0, 0, seq).toISOString(),
     editedAt: null,
+    deletedAt: null,
+    updatedSeq: 0,
+    replyCount: 0,
+    lastReplyAt: null,
+    reactions: [],
+    forwardedFrom: null,
     ...fields,
   };
 }

@@ -4,7 +4,8 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onInterrupt } from './cleanup.ts';
-import { freePort, startPinnedNode, type ServerProcess } from './server-process.ts';
+import { freePort } from '../../scripts/free-port.ts';
+import { startPinnedNode, type ServerProcess } from './server-process.ts';
 
 const repoRoot = path.join(import.meta.dirname, '..', '..');
 

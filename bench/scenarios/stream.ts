@@ -3,7 +3,8 @@ import { api, createGroup, registerUsers, runPool, startChorus } from '../lib/ch
 import { Loadgen, type LoadgenResult } from '../lib/loadgen.ts';
 import { loopDelayReader, type LoopDelayReader } from '../lib/loop-delay.ts';
 import { writePlan, type Plan } from '../lib/plan.ts';
-import { freePort, listeningLine, startPinnedNode, type ServerProcess } from '../lib/server-process.ts';
+import { freePort } from '../../scripts/free-port.ts';
+import { listeningLine, startPinnedNode, type ServerProcess } from '../lib/server-process.ts';
 
 /** Shape of the token-streaming scenario (issues 4 and 11). */
 export interface StreamOptions {

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import type { Db, Executor } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
+import type { AttachmentPart } from '../wire/message.ts';
 import type { AttachmentStorage } from './attachment-storage.ts';
 import { attachments } from './schema.ts';
 
@@ -16,16 +17,7 @@ export interface AttachmentDeps {
   config: Pick<Config, 'attachments'>;
 }
 
-/** The message part of an attachment (SPEC §3 parts; shared shape). URLs are relative to the server. */
-export interface AttachmentPart {
-  type: 'attachment';
-  attachmentId: string;
-  name: string;
-  contentType: string;
-  sizeBytes: number;
-  url: string;
-  thumbnailUrl?: string;
-}
+export type { AttachmentPart };
 
 type AttachmentRow = typeof attachments.$inferSelect;
 

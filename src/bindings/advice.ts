@@ -7,33 +7,10 @@ import type { Executor } from '../db/database.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import { postMessage, type MessageDeps } from '../messages/messages.ts';
-import { advice, type AdviceStatus } from './schema.ts';
+import type { AdviceStatus, PublicAdvice } from '../wire/binding.ts';
+import { advice } from './schema.ts';
 
 type AdviceRow = typeof advice.$inferSelect;
-
-/**
- * Private advice as its owner sees it (never anyone else). `kind` `suggestion`: what the agent
- * proposes to write (`streaming` while written, then `ready`, or `failed` / `cancelled` /
- * `interrupted`; `sent` or `dismissed` once handled); `notice`: a note from Chorus to the owner
- * (e.g. a binding's daily budget is spent), `ready` until dismissed.
- */
-export interface PublicAdvice {
-  id: string;
-  conversationId: string;
-  userId: string;
-  agentId: string | null;
-  bindingId: string | null;
-  runId: string | null;
-  triggerMessageId: string | null;
-  kind: 'suggestion' | 'notice';
-  content: string;
-  status: AdviceStatus;
-  error: string | null;
-  usage: MessageUsage | null;
-  sentMessageId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** Advice that still waits for its owner (shown under the composer). */
 const handledStatuses: AdviceStatus[] = ['sent', 'dismissed'];

@@ -8,39 +8,12 @@ import type { Db, Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import { getUser } from '../users/users.ts';
+import type { BindingOptions, BindingPauseState, PublicBinding } from '../wire/binding.ts';
 import { announceBindingChange } from './binding-cache.ts';
 import { bindingPauses, bindings } from './schema.ts';
 
 /** A `bindings` row as stored. */
 export type BindingRow = typeof bindings.$inferSelect;
-
-/** A binding as the API shows it (only to its owner). Times ISO 8601; `delaySeconds` in seconds. */
-export interface PublicBinding {
-  id: string;
-  conversationId: string;
-  userId: string;
-  agentId: string;
-  mode: 'autoreply' | 'advice';
-  enabled: boolean;
-  onlyWhenAway: boolean;
-  delaySeconds: number;
-  instructions: string;
-  /** Runs per UTC day (autoreplies or suggestions); null for no limit. */
-  dailyMessageBudget: number | null;
-  /** Runs started today (UTC) against the budget. */
-  usedToday: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** The editable options of a binding; absent fields keep their value (or take the default on create). */
-export interface BindingOptions {
-  enabled?: boolean;
-  onlyWhenAway?: boolean;
-  delaySeconds?: number;
-  instructions?: string;
-  dailyMessageBudget?: number | null;
-}
 
 /** What binding CRUD needs: storage and the bus (changes are announced so every node's cache drops them). */
 export interface BindingDeps {
@@ -174,14 +147,6 @@ function ownBinding(principal: Principal, conversationId: string, bindingId: str
     eq(bindings.conversationId, conversationId),
     eq(bindings.userId, principal.userId),
   );
-}
-
-/** The kill switch's state for one user. */
-export interface BindingPauseState {
-  userId: string;
-  paused: boolean;
-  pausedBy: string | null;
-  pausedAt: string | null;
 }
 
 /**

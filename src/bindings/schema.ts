@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { boolean, date, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { agents, conversations, users, workspaces } from '../db/schema.ts';
+import type { AdviceStatus } from '../wire/binding.ts';
 
 /**
  * A person's agent attached to one conversation for them only (SPEC §3 Binding). One binding per
@@ -51,8 +52,6 @@ export const bindingPauses = pgTable('binding_pauses', {
   pausedBy: uuid('paused_by').notNull(),
   pausedAt: timestamp('paused_at', { withTimezone: true }).notNull().defaultNow(),
 });
-
-export type AdviceStatus = 'streaming' | 'ready' | 'failed' | 'cancelled' | 'interrupted' | 'sent' | 'dismissed';
 
 /**
  * Private suggestions and notices for one person in one conversation. Never a message: no seq,

@@ -5,40 +5,12 @@ import { agents, conversationMembers, conversations, messages, users } from '../
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import { userTopic, type EventBus } from '../bus/event-bus.ts';
-import { toPublicMessage, type PublicMessage } from '../messages/message-shape.ts';
+import { toPublicMessage } from '../messages/message-shape.ts';
 import { getUser } from '../users/users.ts';
+import type { InboxEntry, PublicConversation, PublicMember } from '../wire/conversation.ts';
 
 export type ConversationRow = typeof conversations.$inferSelect;
 export type MemberRow = typeof conversationMembers.$inferSelect;
-
-/** A member as the API shows it. `handle` and `displayName` come from the user or agent. */
-interface PublicMember {
-  type: 'user' | 'agent';
-  id: string;
-  handle: string;
-  displayName: string;
-  role: 'owner' | 'member';
-  lastReadSeq: number;
-  joinedAt: string;
-}
-
-export interface PublicConversation {
-  id: string;
-  workspaceId: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  createdBy: string;
-  lastSeq: number;
-  lastActivityAt: string;
-  createdAt: string;
-  members: PublicMember[];
-}
-
-/** An inbox entry: the conversation with the caller's unread count and the last message. */
-export interface InboxEntry extends PublicConversation {
-  unreadCount: number;
-  lastMessage: PublicMessage | null;
-}
 
 export interface ConversationDeps {
   db: Db;

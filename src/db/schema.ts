@@ -18,6 +18,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import type { MessageStatus } from '../wire/message.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -182,7 +183,7 @@ export interface ForwardReference {
   senderHandle: string;
 }
 
-export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'interrupted';
+export type { MessageStatus };
 
 export const messages = pgTable(
   'messages',

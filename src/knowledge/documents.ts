@@ -13,7 +13,8 @@ import { getUser } from '../users/users.ts';
 import type { Embedder } from './embeddings.ts';
 import { detectDocumentType } from './extract-text.ts';
 import { deleteKnowledgeBase, getKnowledgeBase } from './knowledge-bases.ts';
-import { knowledgeDocuments, type DocumentStatus } from './schema.ts';
+import type { PublicDocument } from '../wire/knowledge.ts';
+import { knowledgeDocuments } from './schema.ts';
 
 /** What the knowledge feature needs from the app. `embedder` is set only when vectors are available. */
 export interface KnowledgeDeps {
@@ -38,24 +39,6 @@ export interface IngestJobData {
 }
 
 type DocumentRow = typeof knowledgeDocuments.$inferSelect;
-
-/** A document as the API (and the `document.status` frame) shows it. `progress` is 0 to 1. */
-export interface PublicDocument {
-  id: string;
-  knowledgeBaseId: string;
-  title: string;
-  sourceUrl: string | null;
-  contentType: string | null;
-  sizeBytes: number | null;
-  status: DocumentStatus;
-  error: string | null;
-  progress: number;
-  pageCount: number | null;
-  chunkCount: number;
-  uploaderId: string;
-  createdAt: string;
-  updatedAt: string;
-}
 
 export function toPublicDocument(row: DocumentRow): PublicDocument {
   return {

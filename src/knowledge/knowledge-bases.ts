@@ -5,20 +5,10 @@ import type { Executor } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import { getUser } from '../users/users.ts';
+import type { PublicKnowledgeBase } from '../wire/knowledge.ts';
 import { knowledgeBases } from './schema.ts';
 
 type KnowledgeBaseRow = typeof knowledgeBases.$inferSelect;
-
-/** A knowledge base as the API shows it. */
-export interface PublicKnowledgeBase {
-  id: string;
-  workspaceId: string;
-  name: string;
-  description: string;
-  createdBy: string;
-  createdAt: string;
-  updatedAt: string;
-}
 
 function toPublic(row: KnowledgeBaseRow): PublicKnowledgeBase {
   return {

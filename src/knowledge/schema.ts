@@ -1,6 +1,7 @@
 /** Tables of the knowledge feature: knowledge bases, their documents and the documents' chunks. */
 import { sql } from 'drizzle-orm';
 import { customType, index, integer, pgTable, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { DocumentStatus } from '../wire/knowledge.ts';
 
 const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
 
@@ -18,8 +19,6 @@ export const knowledgeBases = pgTable(
   },
   (table) => [uniqueIndex('knowledge_bases_workspace_name').on(table.workspaceId, sql`lower(${table.name})`)],
 );
-
-export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
 
 /** An uploaded or fetched document: its original (in attachment storage), extracted text and ingestion status. */
 export const knowledgeDocuments = pgTable(

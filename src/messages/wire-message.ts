@@ -1,30 +1,4 @@
-import type { PublicMessage } from './message-shape.ts';
-
-/**
- * Fields of a message that the compact wire form leaves out when they hold their default, and
- * that default. The REST shape and acks always carry them; `message`, `message.done` and
- * `message.updated` frames omit them (docs/protocol.md, "Compact message frames").
- */
-export const wireMessageDefaults = {
-  threadRootId: null,
-  onBehalfOf: null,
-  parts: [],
-  error: null,
-  usage: null,
-  runId: null,
-  clientMsgId: null,
-  editedAt: null,
-  deletedAt: null,
-  updatedSeq: 0,
-  replyCount: 0,
-  lastReplyAt: null,
-  reactions: [],
-  forwardedFrom: null,
-} as const satisfies Partial<PublicMessage>;
-
-/** A message as `message` / `message.done` / `message.updated` frames carry it: defaults omitted. */
-export type WireMessage = Omit<PublicMessage, keyof typeof wireMessageDefaults> &
-  Partial<Pick<PublicMessage, keyof typeof wireMessageDefaults>>;
+import { wireMessageDefaults, type PublicMessage, type WireMessage } from '../wire/message.ts';
 
 const isDefault = (value: unknown): boolean => value === null || value === 0 || (Array.isArray(value) && value.length === 0);
 

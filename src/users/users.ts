@@ -2,26 +2,13 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/database.ts';
 import { users, workspaces } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
+import type { PublicUser, PublicWorkspace } from '../wire/user.ts';
 
 export type UserRow = typeof users.$inferSelect;
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 
-/** A user as the API shows it (never the password hash). */
-export interface PublicUser {
-  id: string;
-  workspaceId: string;
-  handle: string;
-  displayName: string;
-  role: 'owner' | 'admin' | 'member';
-  createdAt: string;
-}
-
-export interface PublicWorkspace {
-  id: string;
-  slug: string;
-  name: string;
-  createdAt: string;
-}
+// The public shapes live in src/wire (shared with the web client).
+export type { PublicUser, PublicWorkspace };
 
 export function toPublicUser(row: UserRow): PublicUser {
   return {

@@ -19,7 +19,12 @@ const message = (seq: number, fields: Partial<Message> = {}): Message => ({
   clientMsgId: null,
   createdAt: '2026-12-06T00:00:00.000Z',
   editedAt: null,
+  deletedAt: null,
   updatedSeq: 0,
+  replyCount: 0,
+  lastReplyAt: null,
+  reactions: [],
+  forwardedFrom: null,
   ...fields,
 });
 

@@ -31,6 +31,7 @@ export type {
   Member,
   MemberType,
   Message,
+  MessagePart,
   MessagePage,
   MessageStatus,
   ModelInfo,

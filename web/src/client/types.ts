@@ -1,23 +1,49 @@
-/** Wire shapes of the Chorus public API (SPEC §3–§5). Timestamps are ISO 8601 strings. */
+/**
+ * Wire shapes of the Chorus public API (SPEC §3–§5). Timestamps are ISO 8601 strings. The shapes
+ * of messages, conversations, users, knowledge bases, bindings and advice are the server's own
+ * (src/wire: shared, dependency-free; docs/decisions/0020), named here as the client calls them,
+ * so a field the server adds or changes there is a type error here until the client handles it.
+ */
+import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../src/wire/binding.ts';
+import type { PublicConversation, PublicMember } from '../../../src/wire/conversation.ts';
+import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/knowledge.ts';
+import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
+import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
 
-export type Role = 'owner' | 'admin' | 'member';
+export type {
+  AttachmentPart,
+  CitationPart,
+  HumanRequestPart,
+  MessagePart,
+  MessageStatus,
+  ToolCallPart,
+} from '../../../src/wire/message.ts';
+export type { BindingOptions } from '../../../src/wire/binding.ts';
+export type { InboxEntry } from '../../../src/wire/conversation.ts';
 
+/** A message in its full shape (SPEC §3); a compact frame's is filled in by `normalizeMessage`. */
+export type Message = PublicMessage;
+/** Token usage and timing of an agent's message. */
+export type Usage = MessageUsage;
+/** A person's agent attached to a conversation for them only (seen only by that person). */
+export type Binding = PublicBinding;
+/** Private advice for its owner: a suggestion to send, edit or dismiss, or a notice (e.g. budget spent). */
+export type Advice = PublicAdvice;
+/** The kill switch of a user's bindings. */
+export type BindingPause = BindingPauseState;
 /** A person in a workspace (never their password). */
-export interface User {
-  id: string;
-  workspaceId: string;
-  handle: string;
-  displayName: string;
-  role: Role;
-  createdAt: string;
-}
-
-export interface Workspace {
-  id: string;
-  slug: string;
-  name: string;
-  createdAt: string;
-}
+export type User = PublicUser;
+export type Role = User['role'];
+export type Workspace = PublicWorkspace;
+/** A member of a conversation, with their read cursor. */
+export type Member = PublicMember;
+export type MemberType = Member['type'];
+/** A direct (two members) or group conversation; `lastSeq` is its newest message's seq. */
+export type Conversation = PublicConversation;
+/** A knowledge base of the workspace. */
+export type KnowledgeBase = PublicKnowledgeBase;
+/** A document of a knowledge base with its ingestion status (`progress` 0–1). */
+export type KnowledgeDocument = PublicDocument;
 
 /** A token pair: the access token is a short-lived JWT, the refresh token rotates on use. */
 export interface Tokens {
@@ -38,124 +64,6 @@ export interface RegisterInput {
 export interface AuthResult extends Tokens {
   user: User;
   workspace: Workspace;
-}
-
-export type MemberType = 'user' | 'agent';
-
-/** A member of a conversation, with their read cursor. */
-export interface Member {
-  type: MemberType;
-  id: string;
-  handle: string;
-  displayName: string;
-  role: 'owner' | 'member';
-  lastReadSeq: number;
-  joinedAt: string;
-}
-
-/** A direct (two members) or group conversation; `lastSeq` is its newest message's seq. */
-export interface Conversation {
-  id: string;
-  workspaceId: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  createdBy: string;
-  lastSeq: number;
-  lastActivityAt: string;
-  createdAt: string;
-  members: Member[];
-}
-
-/** An inbox row: the conversation with the caller's unread count and its last message. */
-export interface InboxEntry extends Conversation {
-  unreadCount: number;
-  lastMessage: Message | null;
-}
-
-export type MessageStatus = 'complete' | 'streaming' | 'failed' | 'cancelled' | 'interrupted';
-
-export interface Usage {
-  inputTokens?: number;
-  outputTokens?: number;
-  model?: string;
-  latencyMs?: number;
-}
-
-/** A message (SPEC §3). An agent's starts `streaming` and always ends in a final status. */
-export interface Message {
-  id: string;
-  conversationId: string;
-  /** 1, 2, 3 … per conversation, no gaps. */
-  seq: number;
-  threadRootId: string | null;
-  sender: { type: MemberType; id: string; handle: string };
-  onBehalfOf: string | null;
-  content: string;
-  parts: unknown[];
-  status: MessageStatus;
-  error: string | null;
-  usage: Usage | null;
-  runId: string | null;
-  clientMsgId: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  /** Messaging fields (absent from servers before them). A tombstone has `deletedAt`, content ''. */
-  deletedAt?: string | null;
-  updatedSeq?: number;
-  replyCount?: number;
-  lastReplyAt?: string | null;
-  reactions?: Array<{ emoji: string; count: number; userIds: string[] }>;
-  forwardedFrom?: { messageId: string | null; conversationId: string | null; senderHandle: string | null } | null;
-}
-
-/** A message part for an uploaded file (`parts` entries with `type: 'attachment'`). URLs are server-relative. */
-export interface AttachmentPart {
-  type: 'attachment';
-  attachmentId: string;
-  name: string;
-  contentType: string;
-  sizeBytes: number;
-  url: string;
-  thumbnailUrl?: string;
-}
-
-/** An agent's tool call and its result, one part updated in place (docs/agents.md). */
-export interface ToolCallPart {
-  type: 'tool-call';
-  toolCallId: string;
-  name: string;
-  ref: string | null;
-  args: Record<string, unknown>;
-  state: 'running' | 'done' | 'error' | 'awaiting-approval' | 'denied';
-  result?: { text: string; isError: boolean };
-  error?: string;
-}
-
-/** A paused run's request to one member: approve a tool call, or answer a question in the thread. */
-export interface HumanRequestPart {
-  type: 'human-request';
-  requestId: string;
-  runId: string;
-  kind: 'approval' | 'question';
-  addressedTo: string;
-  toolName?: string;
-  args?: Record<string, unknown>;
-  argsHash?: string;
-  question?: string;
-  status: 'pending' | 'approved' | 'denied' | 'answered' | 'expired' | 'cancelled';
-  expiresAt: string;
-}
-
-/** A message part citing a knowledge-base chunk an agent's reply drew on (`[index]` in its text). */
-export interface CitationPart {
-  type: 'citation';
-  index: number;
-  documentId: string;
-  chunkId: string;
-  documentTitle: string;
-  knowledgeBaseId: string;
-  position: number;
-  excerpt: string;
 }
 
 /** An agent of the workspace; other fields (temperature, tools, …) pass through. */
@@ -180,84 +88,11 @@ export interface NewAgent {
   knowledgeBaseIds?: string[];
 }
 
-/** A knowledge base of the workspace. */
-export interface KnowledgeBase {
-  id: string;
-  name: string;
-  description: string;
-  createdBy: string;
-  createdAt: string;
-}
-
-/** A document of a knowledge base with its ingestion status (`progress` 0–1). */
-export interface KnowledgeDocument {
-  id: string;
-  knowledgeBaseId: string;
-  title: string;
-  sourceUrl: string | null;
-  contentType: string | null;
-  status: 'queued' | 'processing' | 'ready' | 'failed';
-  error: string | null;
-  progress: number;
-  chunkCount: number;
-  createdAt: string;
-}
-
 /** A model the server can run, named `provider/model`. */
 export interface ModelInfo {
   id: string;
   /** CHORUS_DEFAULT_MODEL: what an agent without a model uses. */
   isDefault?: boolean;
-}
-
-/** A person's agent attached to a conversation for them only (seen only by that person). */
-export interface Binding {
-  id: string;
-  conversationId: string;
-  userId: string;
-  agentId: string;
-  /** `autoreply`: answers for them, marked onBehalfOf; `advice`: suggests privately. */
-  mode: 'autoreply' | 'advice';
-  enabled: boolean;
-  onlyWhenAway: boolean;
-  delaySeconds: number;
-  instructions: string;
-  /** Runs per UTC day; null for no limit. */
-  dailyMessageBudget: number | null;
-  usedToday: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** The options of a binding that can be changed. */
-export type BindingOptions = Partial<
-  Pick<Binding, 'enabled' | 'onlyWhenAway' | 'delaySeconds' | 'instructions' | 'dailyMessageBudget'>
->;
-
-/** Private advice for its owner: a suggestion to send, edit or dismiss, or a notice (e.g. budget spent). */
-export interface Advice {
-  id: string;
-  conversationId: string;
-  userId: string;
-  agentId: string | null;
-  bindingId: string | null;
-  runId: string | null;
-  triggerMessageId: string | null;
-  kind: 'suggestion' | 'notice';
-  content: string;
-  status: 'streaming' | 'ready' | 'failed' | 'cancelled' | 'interrupted' | 'sent' | 'dismissed';
-  error: string | null;
-  sentMessageId: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** The kill switch of a user's bindings. */
-export interface BindingPause {
-  userId: string;
-  paused: boolean;
-  pausedBy: string | null;
-  pausedAt: string | null;
 }
 
 /** A list answer: `nextCursor` fetches the next page, null at the end. */
@@ -272,7 +107,7 @@ export interface MessagePage {
   hasMore: boolean;
 }
 
-/** Frames the server sends (SPEC §5 plus Chorus's conversation.joined / conversation.left). */
+/** Frames the server sends on the WebSocket (SPEC §5 plus Chorus's additions; docs/protocol.md). */
 export type ServerFrame =
   | { type: 'ack'; id: string; [field: string]: unknown }
   | { type: 'error'; id?: string; code: string; message: string }
@@ -285,7 +120,7 @@ export type ServerFrame =
       delta: string;
       offset?: number;
       partIndex?: number;
-      part?: unknown;
+      part?: MessagePart;
     }
   | { type: 'message.done'; message: Message }
   | { type: 'message.updated'; message: Message }
@@ -297,6 +132,10 @@ export type ServerFrame =
   | { type: 'advice.delta'; conversationId: string; adviceId: string; delta: string; offset?: number }
   | { type: 'advice.done'; conversationId: string; advice: Advice }
   | { type: 'advice.updated'; conversationId: string; advice: Advice }
+  /** A paused run asks `request.addressedTo`; the same part is in message `messageId`'s parts. */
+  | { type: 'human.request'; conversationId: string; runId: string; messageId: string; request: HumanRequestPart }
+  /** To a document's uploader, each time its ingestion state changes. */
+  | { type: 'document.status'; document: KnowledgeDocument }
   | { type: 'conversation.joined'; conversation: Conversation }
   | { type: 'conversation.left'; conversationId: string }
   | { type: 'pong'; id?: string };

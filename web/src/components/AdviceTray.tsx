@@ -56,7 +56,7 @@ function AdviceCard({ advice }: { advice: Advice }) {
               type="button"
               className="small primary"
               disabled={streaming || !advice.content.trim()}
-              onClick={() => void store.sendAdvice(conversationId, id)}
+              onClick={() => void store.advice.send(conversationId, id)}
             >
               Send
             </button>
@@ -71,7 +71,7 @@ function AdviceCard({ advice }: { advice: Advice }) {
               type="button"
               className="small primary"
               disabled={!draft.trim()}
-              onClick={() => void store.sendAdvice(conversationId, id, draft)}
+              onClick={() => void store.advice.send(conversationId, id, draft)}
             >
               Send edited
             </button>
@@ -80,7 +80,7 @@ function AdviceCard({ advice }: { advice: Advice }) {
             </button>
           </>
         )}
-        <button type="button" className="small ghost" onClick={() => void store.dismissAdvice(conversationId, id)}>
+        <button type="button" className="small ghost" onClick={() => void store.advice.dismiss(conversationId, id)}>
           Dismiss
         </button>
       </div>

@@ -25,9 +25,9 @@ const requestStates: Record<HumanRequestPart['status'], string> = {
  * a status line for everyone else).
  */
 export function AgentParts(props: { message: Message }) {
-  const parts = props.message.parts as Array<{ type?: string }>;
-  const tools = parts.filter((part): part is ToolCallPart => part?.type === 'tool-call');
-  const requests = parts.filter((part): part is HumanRequestPart => part?.type === 'human-request');
+  const parts = props.message.parts;
+  const tools = parts.filter((part): part is ToolCallPart => part.type === 'tool-call');
+  const requests = parts.filter((part): part is HumanRequestPart => part.type === 'human-request');
   if (tools.length === 0 && requests.length === 0) return null;
   return (
     <div className="agent-parts">

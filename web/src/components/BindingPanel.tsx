@@ -70,7 +70,7 @@ export function BindingPanel({ conversationId, onClose }: { conversationId: stri
           />
         )}
         {advising && (
-          <button type="button" onClick={() => void act(() => store.requestAdvice(conversationId))}>
+          <button type="button" onClick={() => void act(() => store.advice.request(conversationId))}>
             Ask for advice now
           </button>
         )}

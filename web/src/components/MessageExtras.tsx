@@ -25,17 +25,13 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
     );
   if (message.deletedAt) return <p className="muted deleted">Message deleted</p>;
   if (message.status === 'streaming') return null;
-  const reactions = message.reactions ?? [];
+  const reactions = message.reactions;
   const toggle = (emoji: string) => {
     const on = !reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(myId);
     void run(store.api.react(message.id, emoji, on));
   };
-  const attachments = message.parts.filter(
-    (part): part is AttachmentPart => (part as { type?: unknown } | null)?.type === 'attachment',
-  );
-  const citations = message.parts.filter(
-    (part): part is CitationPart => (part as { type?: unknown } | null)?.type === 'citation',
-  );
+  const attachments = message.parts.filter((part): part is AttachmentPart => part.type === 'attachment');
+  const citations = message.parts.filter((part): part is CitationPart => part.type === 'citation');
   const targets = inbox.filter((entry) => entry.id !== message.conversationId);
   return (
     <div className="message-extras">

@@ -3,6 +3,7 @@ import {
   type ConnectionStatus,
   type InboxEntry,
   type Message,
+  type MessagePart,
   type OutgoingMessage,
   type User,
   type Workspace,
@@ -108,7 +109,7 @@ export function receivePart(
   conversationId: string,
   messageId: string,
   index: number,
-  part: unknown,
+  part: MessagePart,
 ): ChatState {
   const log = state.logs[conversationId];
   if (!log) return state;
@@ -131,7 +132,7 @@ export function receiveFinal(state: ChatState, message: Message): ChatState {
 export function receiveUpdated(state: ChatState, message: Message): ChatState {
   const held = state.logs[message.conversationId]?.items.find((candidate) => candidate.id === message.id);
   const inboxHeld = state.inbox.some((entry) => entry.lastMessage?.id === message.id);
-  if ((!held && !inboxHeld) || (held && (held.updatedSeq ?? 0) > (message.updatedSeq ?? 0))) return state;
+  if ((!held && !inboxHeld) || (held && held.updatedSeq > message.updatedSeq)) return state;
   if (!held)
     return {
       ...state,

@@ -22,20 +22,15 @@ import {
   receiveFinal,
   receiveUpdated,
   receiveMessage,
-  withoutTyping,
-  withTyping,
   type ChatState,
 } from './chat-state.ts';
-import { appendAdviceDelta, hasAdviceGap, mergeLoadedAdvice, upsertAdvice } from './advice.ts';
+import { AdviceActions } from './advice-actions.ts';
+import { CatchUp, catchUpStream } from './catch-up.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
 import { emptyLog, hasDeltaGap, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
-
-const typingShownMs = 6000;
-/** A reply whose deltas outran its loaded content is loaded again this often, at most this many times. */
-const streamCatchUpMs = 400;
-const streamCatchUpAttempts = 25;
-const typingThrottleMs = 3000;
+import type { StoreAccess } from './store-access.ts';
+import { Typing } from './typing.ts';
 
 /**
  * The web client's state and the actions on it, built on the reusable client (web/src/client).
@@ -46,15 +41,18 @@ const typingThrottleMs = 3000;
 export class ChatStore {
   readonly api: ChorusApi;
   readonly realtime: RealtimeClient;
+  /** My private advice: load, send, dismiss, request (web/src/state/advice-actions.ts). */
+  readonly advice: AdviceActions;
   #state: ChatState = initialState;
   #listeners = new Set<() => void>();
   #storage: Storage;
   #outbox: Outbox | null = null;
-  #typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  #typingSentAt = new Map<string, number>();
-  /** Streaming replies being loaded again to fill a delta gap (message ids). */
-  #catchingUp = new Set<string>();
+  /** Streaming replies and suggestions being loaded again to fill a delta gap. */
+  readonly #catchUp = new CatchUp();
   readonly #syncer: ConversationSyncer;
+  /** The store's state accessors, for the parts of it that live in other modules. */
+  readonly #access: StoreAccess;
+  readonly #typing: Typing;
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
@@ -82,6 +80,15 @@ export class ChatStore {
       },
       onGone: (conversationId) => this.#replace(forgetConversation(this.#state, conversationId)),
     });
+    this.#access = {
+      api: this.api,
+      getState: this.getState,
+      replace: (state) => this.#replace(state),
+      set: (patch) => this.#set(patch),
+      fail: (error) => this.#fail(error),
+    };
+    this.#typing = new Typing(this.#access, this.realtime);
+    this.advice = new AdviceActions(this.#access, { catchUp: this.#catchUp, onMessage: (message) => this.#onMessage(message) });
   }
 
   get state(): ChatState {
@@ -136,53 +143,15 @@ export class ChatStore {
     this.#set({ notice: null });
   }
 
-  /** Loads my pending advice of a conversation (live frames keep it current afterwards). */
-  async loadAdvice(conversationId: string): Promise<void> {
-    try {
-      const { items } = await this.api.listAdvice(conversationId);
-      this.#set({ advice: mergeLoadedAdvice(this.#state.advice, conversationId, items) });
-    } catch {
-      // Not a member any more, or offline: the conversation view says so.
-    }
-  }
-
-  /** Posts a suggestion as my own message (`content` when I edited it). */
-  async sendAdvice(conversationId: string, adviceId: string, content?: string): Promise<void> {
-    try {
-      const { advice, message } = await this.api.sendAdvice(conversationId, adviceId, content);
-      this.#set({ advice: upsertAdvice(this.#state.advice, advice) });
-      this.#onMessage(message);
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  async dismissAdvice(conversationId: string, adviceId: string): Promise<void> {
-    try {
-      this.#set({ advice: upsertAdvice(this.#state.advice, await this.api.dismissAdvice(conversationId, adviceId)) });
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
-  /** Asks my advice binding's agent (or `agentId`) for a suggestion now; it streams in as advice. */
-  async requestAdvice(conversationId: string, agentId?: string): Promise<void> {
-    try {
-      await this.api.requestAdvice(conversationId, agentId);
-    } catch (error) {
-      this.#fail(error);
-    }
-  }
-
   /** Shows `conversationId` (null for none): loads its latest history once, then marks it read. */
   async openConversation(conversationId: string | null): Promise<void> {
     this.#set({ activeConversationId: conversationId });
     if (!conversationId) return;
-    if (!this.#state.advice[conversationId]) void this.loadAdvice(conversationId);
+    if (!this.#state.advice[conversationId]) void this.advice.load(conversationId);
     if (!this.#state.logs[conversationId]) {
       try {
         const page = await this.api.listMessages(conversationId, { limit: 50 });
-        this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq ?? 0)));
+        this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq)));
         const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
         // Live messages may have arrived while the page loaded: keep them too.
         const current: MessageLog | undefined = this.getState().logs[conversationId];
@@ -237,9 +206,7 @@ export class ChatStore {
 
   /** Tells the others I am typing, at most once per few seconds per conversation. */
   typing(conversationId: string): void {
-    const now = Date.now();
-    if (now - (this.#typingSentAt.get(conversationId) ?? 0) < typingThrottleMs) return;
-    if (this.realtime.notify({ type: 'typing', conversationId })) this.#typingSentAt.set(conversationId, now);
+    this.#typing.send(conversationId);
   }
 
   /** Stops an agent's streaming reply. */
@@ -317,8 +284,7 @@ export class ChatStore {
     const active = this.#state.activeConversationId;
     if (active && !this.#state.logs[active]) await this.openConversation(active);
     await Promise.all(Object.keys(this.#state.logs).map((conversationId) => this.#syncer.sync(conversationId)));
-    // Advice frames are not replayed: reload what is pending where it was shown.
-    await Promise.all(Object.keys(this.#state.advice).map((conversationId) => this.loadAdvice(conversationId)));
+    await this.advice.reloadAll();
     await this.#flush();
   }
 
@@ -347,14 +313,14 @@ export class ChatStore {
           return this.#replace(receivePart(this.#state, event.conversationId, event.messageId, event.partIndex, event.part));
         this.#replace(receiveDelta(this.#state, event.conversationId, event.messageId, event.delta, event.offset));
         if (hasDeltaGap(this.#state.logs[event.conversationId], event.messageId))
-          void this.#catchUpStream(event.conversationId, event.messageId);
+          void catchUpStream(this.#access, this.#catchUp, event.conversationId, event.messageId);
         return;
       case 'message.done':
         return this.#replace(receiveFinal(this.#state, event.message));
       case 'message.updated':
         return this.#replace(receiveUpdated(this.#state, event.message));
       case 'typing':
-        return this.#onTyping(event.conversationId, event.userId);
+        return this.#typing.receive(event.conversationId, event.userId, this.#state.me?.id);
       case 'read':
         return this.#set({
           inbox: applyRead(this.#state.inbox, event.conversationId, event.memberId, event.seq, this.#state.me?.id ?? ''),
@@ -362,16 +328,10 @@ export class ChatStore {
       case 'presence':
         return this.#set({ presence: { ...this.#state.presence, [event.userId]: event.status } });
       case 'advice':
+      case 'advice.delta':
       case 'advice.done':
       case 'advice.updated':
-        return this.#set({ advice: upsertAdvice(this.#state.advice, event.advice) });
-      case 'advice.delta':
-        this.#set({
-          advice: appendAdviceDelta(this.#state.advice, event.conversationId, event.adviceId, event.delta, event.offset),
-        });
-        if (hasAdviceGap(this.#state.advice, event.conversationId, event.adviceId))
-          void this.#catchUpAdvice(event.conversationId, event.adviceId);
-        return;
+        return this.advice.receive(event);
       case 'conversation.joined':
         return this.addConversation(event.conversation);
       case 'conversation.left':
@@ -384,7 +344,7 @@ export class ChatStore {
     const me = this.#state.me;
     if (me && message.sender.type === 'user' && message.sender.id === me.id && message.clientMsgId)
       this.#outbox?.remove(message.clientMsgId);
-    this.#clearTypingTimer(conversationId, message.sender.id);
+    this.#typing.forget(conversationId, message.sender.id);
     const reading = this.#isReading(conversationId);
     const { state, gap, known } = receiveMessage(this.#state, message, reading);
     this.#replace(state);
@@ -395,64 +355,6 @@ export class ChatStore {
         () => undefined,
       );
     } else if (reading) this.markRead(conversationId);
-  }
-
-  /**
-   * Runs `step` every `streamCatchUpMs`, at most `streamCatchUpAttempts` times, until it returns
-   * false; one loop per `id` at a time (a later call while one runs does nothing).
-   */
-  async #catchUp(id: string, step: () => Promise<boolean>): Promise<void> {
-    if (this.#catchingUp.has(id)) return;
-    this.#catchingUp.add(id);
-    try {
-      for (let attempt = 0; attempt < streamCatchUpAttempts; attempt++) {
-        await new Promise((resolve) => setTimeout(resolve, streamCatchUpMs));
-        if (!(await step())) return;
-      }
-    } finally {
-      this.#catchingUp.delete(id);
-    }
-  }
-
-  /** Like `#catchUpStream` for a suggestion: reloads the conversation's advice until the gap is filled. */
-  #catchUpAdvice(conversationId: string, adviceId: string): Promise<void> {
-    return this.#catchUp(adviceId, async () => {
-      if (!hasAdviceGap(this.#state.advice, conversationId, adviceId)) return false;
-      await this.loadAdvice(conversationId);
-      return true;
-    });
-  }
-
-  /**
-   * Deltas of a streaming reply start beyond the content held (we joined or reconnected between two
-   * saves of its partial content): load the message again until its saved content reaches them
-   * (saved at least every second), then `mergeMessages` applies the waiting deltas. Bounded.
-   */
-  #catchUpStream(conversationId: string, messageId: string): Promise<void> {
-    return this.#catchUp(messageId, async () => {
-      const held = this.#state.logs[conversationId]?.items.find((message) => message.id === messageId);
-      if (!held || held.status !== 'streaming' || !hasDeltaGap(this.#state.logs[conversationId], messageId)) return false;
-      const page = await this.api.listMessages(conversationId, { afterSeq: held.seq - 1, limit: 1 }).catch(() => undefined);
-      const loaded = page?.items.find((message) => message.id === messageId);
-      if (loaded) this.#replace(receiveFinal(this.#state, loaded));
-      return true;
-    });
-  }
-
-  #onTyping(conversationId: string, userId: string): void {
-    if (userId === this.#state.me?.id) return;
-    this.#clearTypingTimer(conversationId, userId);
-    const timer = setTimeout(() => {
-      this.#typingTimers.delete(`${conversationId}:${userId}`);
-      this.#replace(withoutTyping(this.#state, conversationId, userId));
-    }, typingShownMs);
-    this.#typingTimers.set(`${conversationId}:${userId}`, timer);
-    this.#replace(withTyping(this.#state, conversationId, userId));
-  }
-
-  #clearTypingTimer(conversationId: string, userId: string): void {
-    clearTimeout(this.#typingTimers.get(`${conversationId}:${userId}`));
-    this.#typingTimers.delete(`${conversationId}:${userId}`);
   }
 
   #isReading(conversationId: string): boolean {

@@ -1,4 +1,4 @@
-import { applyDeltas, type Message, type PositionedDelta } from '../client/index.ts';
+import { applyDeltas, type Message, type MessagePart, type PositionedDelta } from '../client/index.ts';
 
 /** One conversation's loaded messages, ascending by seq, each seq at most once. */
 export interface MessageLog {
@@ -31,7 +31,7 @@ export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog 
       existing?.status === 'streaming' &&
       message.status === 'streaming' &&
       existing.content.length > message.content.length &&
-      (existing.updatedSeq ?? 0) >= (message.updatedSeq ?? 0)
+      existing.updatedSeq >= message.updatedSeq
     )
       merged = { ...message, content: existing.content };
     const waiting = pendingDeltas?.[message.id];
@@ -75,7 +75,7 @@ export function hasDeltaGap(log: MessageLog | undefined, messageId: string): boo
 }
 
 /** Sets part `index` of a streaming message (a part delta: a tool call starting or ending). */
-export function putPart(log: MessageLog, messageId: string, index: number, part: unknown): MessageLog {
+export function putPart(log: MessageLog, messageId: string, index: number, part: MessagePart): MessageLog {
   const position = log.items.findIndex((message) => message.id === messageId);
   const target = log.items[position];
   if (!target || target.status !== 'streaming') return log;
