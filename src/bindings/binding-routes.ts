@@ -78,7 +78,7 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
           .status(202)
           .send(
             await requestAdvice(
-              { db: deps.db, runs: feature.runs, advice: feature.advice },
+              { db: deps.db, runs: feature.runs },
               request.principal,
               request.params.id,
               request.body,

@@ -11,7 +11,15 @@ import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import type { MessageDeps } from '../messages/messages.ts';
 import { ConversationReply, createReply } from './conversation-reply.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { claimQueuedRun, finishRunRow, pauseRunRow, saveRunSteps, type RunRow } from './run-store.ts';
+import {
+  cancelledReplyRecorded,
+  claimQueuedRun,
+  finishRunRow,
+  pauseRunRow,
+  saveRunSteps,
+  setCancelledReply,
+  type RunRow,
+} from './run-store.ts';
 import { openHumanRequest } from '../chain/human-requests.ts';
 import type { PendingApproval, PendingQuestion, ResumeState } from '../chain/run-pause.ts';
 
@@ -66,13 +74,33 @@ export interface RunReply extends ReplySink {
   ): Promise<PublicMessage | undefined>;
 }
 
-/** Where a run's reply goes instead of the agent's conversation message (e.g. src/bindings/advice-reply.ts). */
+/**
+ * Where a run's reply goes instead of the agent's conversation message (e.g. src/bindings/advice-reply.ts).
+ * Built for one run by the `RunOutputRestorer` registered for its row's `output` kind, on whichever
+ * node executes it.
+ */
 export interface RunOutput {
   /** The reply of a run that starts; `onOpenFailed` stops the run when the reply cannot be created. */
   start(job: RunJob, steps: RunStep[], onOpenFailed: (error: unknown) => void): RunReply;
-  /** Records the reply of a run cancelled while queued. */
+  /** Records the reply of a run cancelled while queued, once (a run executed again records nothing more). */
   cancelled(job: RunJob): Promise<void>;
+  /**
+   * The run restarts after its node died mid-run (orphaned-run.ts): resets the reply written so
+   * far to empty, telling its viewers, so that `start` writes into it again rather than a new one.
+   */
+  restart(runId: string): Promise<void>;
+  /** The run's node died after a step with lasting effects: ends the reply written so far `interrupted` with `error`. */
+  interrupt(runId: string, error: string): Promise<void>;
 }
+
+/** What a run output is rebuilt from: the stored run (any node can execute it). */
+export type RunOutputSource = Pick<
+  RunRow,
+  'id' | 'workspaceId' | 'conversationId' | 'agentId' | 'triggerMessageId' | 'bindingId' | 'perspectiveUserId'
+>;
+
+/** Builds the output of one run from its row; registered per `runs.output` kind (`RunService.registerOutput`). */
+export type RunOutputRestorer = (run: RunOutputSource) => RunOutput;
 
 /** The reply message is created at most this long after its run starts (ms), request out or not. */
 const replyOpenMaxDelayMs = 25;
@@ -93,7 +121,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
   history.catch(() => undefined); // awaited (and reported) by the steps that read it
   const steps: RunStep[] = job.resume?.steps ?? [];
   if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, steps))) {
-    await (job.output ? job.output.cancelled(job) : createReply(deps, job, 'cancelled'));
+    await (job.output ? job.output.cancelled(job) : recordCancelledReply(deps, job));
     return undefined;
   }
   const stopChain = new AbortController();
@@ -143,6 +171,17 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
 }
 
 /**
+ * The `cancelled` reply of a run cancelled while queued, once: the run row keeps its message id,
+ * so a run executed again (a shared queue re-submits at least once; executions of one mailbox
+ * never overlap) records nothing more.
+ */
+async function recordCancelledReply(deps: RunDeps, job: RunJob): Promise<void> {
+  if (await cancelledReplyRecorded(deps.db, job.run.id)) return;
+  const message = await createReply(deps, job, 'cancelled');
+  await setCancelledReply(deps.db, job.run.id, message.id);
+}
+
+/**
  * Pauses the run for a person: the reply so far ends `complete` (a tool-call part waiting is
  * `awaiting-approval`), the run row becomes `waiting` with its resume state, and the request is
  * posted to the person (`human.request`): the requester for an approval, the step's member for
@@ -166,7 +205,7 @@ async function pause(
       : job.trigger.sender.type === 'user'
         ? job.trigger.sender
         : undefined;
-  // A binding's run is not resumable (its perspective and output are not stored): it cannot wait.
+  // A binding's run acts for a person who did not ask for this step and may not be there: it fails rather than wait.
   if (job.perspective || !addressedTo) {
     const error = job.perspective
       ? `A run on someone's behalf cannot wait for a person (${resume.approval ? `approval of ${resume.approval.toolName}` : 'a question'})`
