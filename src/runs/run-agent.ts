@@ -59,6 +59,16 @@ export interface RunJob {
   };
 }
 
+/**
+ * How an executed run ended: its reply's final status (a run paused for a person ends this part
+ * `complete`), and the conversation message as stored — undefined for other outputs (advice), or
+ * when another writer had already ended it.
+ */
+export interface RunEnd {
+  status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
+  message: PublicMessage | undefined;
+}
+
 /** A run's reply as the run drives it: the chain's `ReplySink`, and its close. */
 export interface RunReply extends ReplySink {
   /** The conversation message written, once open (stored on the run row); undefined for other outputs. */
@@ -111,10 +121,10 @@ const replyOpenMaxDelayMs = 25;
  * first model request is out, when a step needs it, or 25 ms after the start, whichever comes
  * first, so the model request never queues behind database writes; what arrives before is held.
  * The message always ends in exactly one final status, even when `signal` aborts the run or a step
- * throws. Returns the final message, or undefined when the run had already ended before it started
+ * throws. Returns how the reply ended, or undefined when the run had already ended before it started
  * (cancelled while queued). Throws when the reply message cannot be created (the chain is aborted first).
  */
-export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
+export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<RunEnd | undefined> {
   const startedAt = performance.now();
   // The history ends at the trigger, so it loads while the run is claimed.
   const history = loadHistory(deps.db, job.trigger, job.agent.id);
@@ -159,7 +169,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
     latencyMs: Math.round(performance.now() - startedAt),
   };
   if (outcome.status === 'waiting') return pause(deps, job, reply, steps, outcome.resume!, usage);
-  return reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
+  const message = await reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
     finishRunRow(deps.db, job.run.id, {
       status: outcome.status === 'complete' ? 'completed' : outcome.status,
       messageId: reply.messageId,
@@ -168,6 +178,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
       error: outcome.error,
     }),
   );
+  return { status: outcome.status, message };
 }
 
 /**
@@ -195,7 +206,7 @@ async function pause(
   steps: RunStep[],
   resume: ResumeState,
   usage: MessageUsage,
-): Promise<PublicMessage | undefined> {
+): Promise<RunEnd> {
   const waitingFor: { approval: PendingApproval } | { question: PendingQuestion } = resume.approval
     ? { approval: resume.approval }
     : { question: resume.question! };
@@ -210,11 +221,12 @@ async function pause(
     const error = job.perspective
       ? `A run on someone's behalf cannot wait for a person (${resume.approval ? `approval of ${resume.approval.toolName}` : 'a question'})`
       : `${resume.approval?.toolName} needs a person's approval, and no person asked for this reply`;
-    return reply.close({ status: 'failed', error, usage }, () =>
+    const message = await reply.close({ status: 'failed', error, usage }, () =>
       finishRunRow(deps.db, job.run.id, { status: 'failed', messageId: reply.messageId, steps, usage, error }),
     );
+    return { status: 'failed', message };
   }
-  return reply.close({ status: 'complete', error: null, usage }, async () => {
+  const message = await reply.close({ status: 'complete', error: null, usage }, async () => {
     // Only a conversation reply pauses (not a binding's), so the message exists.
     await pauseRunRow(deps.db, job.run.id, { steps, resumeState: resume, messageId: reply.messageId!, usage });
     await openHumanRequest(deps, {
@@ -228,4 +240,5 @@ async function pause(
       ttlMs: deps.agentsConfig.humanRequestTtlMs,
     });
   });
+  return { status: 'complete', message };
 }

@@ -425,9 +425,9 @@ export class RunService {
     const done = new Promise<void>((resolve) => (markDone = resolve));
     this.#active.set(job.run.id, { controller, done });
     try {
-      const final = await executeRun(this.#deps, job, controller.signal);
-      this.#onRunEnded(final?.status ?? 'none');
-      if (final?.status === 'complete') this.onReplyCompleted?.(final, depth + 1);
+      const end = await executeRun(this.#deps, job, controller.signal);
+      this.#onRunEnded(end?.status ?? 'none');
+      if (end?.message?.status === 'complete') this.onReplyCompleted?.(end.message, depth + 1);
     } catch (error) {
       // The reply could not even be opened (or closed): the run still gets a final status.
       this.#deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed outside its steps');
