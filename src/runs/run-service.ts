@@ -9,7 +9,14 @@ import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
 import { restartOrphanedRun } from './orphaned-run.ts';
 import { earlierTriggerInFlight } from './trigger-order.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
-import { executeRun, type RunDeps, type RunJob, type RunOutput, type RunOutputRestorer, type RunOutputSource } from './run-agent.ts';
+import {
+  executeRun,
+  type RunDeps,
+  type RunJob,
+  type RunOutput,
+  type RunOutputRestorer,
+  type RunOutputSource,
+} from './run-agent.ts';
 import type { ReplyPerspective } from '../chain/build-context.ts';
 import { eq } from 'drizzle-orm';
 import { getAgentRow } from '../agents/agents.ts';

@@ -11,8 +11,8 @@ import type { TestClient } from '../realtime/client.ts';
  * workspace to talk in, scripted stories and how a client assembles a streamed reply.
  */
 
-export const redisUrl = process.env.TEST_REDIS_URL;
-export const postgres = testDatabases().find((database) => database.name === 'postgres');
+const redisUrl = process.env.TEST_REDIS_URL;
+const postgres = testDatabases().find((database) => database.name === 'postgres');
 export const skip =
   !redisUrl || !postgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (scripts/test-services.sh start)' : false;
 
