@@ -14,9 +14,9 @@ export interface BindingsFeature {
 
 /**
  * Wires bindings into the app: the `advice` run output (registered with the RunService, so any
- * node rebuilds an advice run from its row), the trigger on `messagePosted`, start-up recovery (one-node modes:
- * advice left `streaming` becomes `interrupted`, announced to its owner) and shutdown (delayed
- * replies waiting on this node are dropped).
+ * node rebuilds an advice run from its row), the trigger on `messagePosted`, start-up recovery
+ * (one-node modes: advice left `streaming` becomes `interrupted`, announced to its owner) and
+ * shutdown (delayed replies waiting on this node are dropped).
  */
 export function createBindingsFeature(app: FastifyInstance, context: AppContext, runs: RunService): BindingsFeature {
   const cache = new BindingCache(context.db, context.bus);

@@ -8,7 +8,7 @@ const sweepBatch = 500;
 
 /** A running re-queue sweep. */
 export interface QueuedRunSweep {
-  /** One sweep now (also what the timer runs): resolves with the number of runs found waiting too long, each submitted again. */
+  /** One sweep now (what the timer runs): resolves with the number of runs found waiting too long (each submitted again). */
   sweep(): Promise<number>;
   /** Stops the timer and waits for a sweep in progress. */
   stop(): Promise<void>;
