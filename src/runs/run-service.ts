@@ -397,7 +397,9 @@ export class RunService {
       if (row.status === 'queued' || (row.status === 'cancelled' && !row.startedAt)) {
         // Cancelled while queued: executing it records its `cancelled` reply, as in-process.
         job = await this.#jobFromRow(row);
-        if (row.status === 'queued' && !job.resume && (await this.#earlierTriggerInFlight(job))) return 'deferred';
+        // A binding's run has its own mailbox per person, which the agent's reply policy does not order.
+        if (row.status === 'queued' && !job.resume && !job.perspective && (await this.#earlierTriggerInFlight(job)))
+          return 'deferred';
       } else if (row.status === 'running') {
         // This node holds the mailbox, so nobody executes this run: its node died mid-run.
         const output = this.#outputOf(row);
