@@ -57,12 +57,13 @@ export async function restartOrphanedRun(
           usage: null,
         })
       : undefined;
-    await output?.interrupt(row.id, notRetriedError);
     await finishRunRow(deps.db, row.id, {
       status: 'interrupted',
       error: notRetriedError,
       ...(messageRow ? { messageId: messageRow.id } : {}),
     });
+    // Announced last, like `message.done`: a client told the reply ended reads the run final.
+    await output?.interrupt(row.id, notRetriedError);
     if (stored) await deps.bus.publish(conversationTopic(stored.conversationId), { type: 'message.done', message: stored });
     deps.logger.warn({ runId: row.id }, 'a run whose worker died after a tool call ended interrupted');
     return undefined;

@@ -241,6 +241,47 @@ describe('binding runs and paused runs as jobs: two api nodes and a worker, as c
     assert.equal(provider.requests.length, requestsBefore + 2, 'the model was not asked again');
     worker = spare;
   });
+
+  it('kill -9 of the worker after an advice run called a tool: the advice ends interrupted, the tool ran once', async () => {
+    const { alice, bob } = world;
+    const adviser = await call(apiA.url, 'POST', '/api/v1/agents', {
+      token: alice.accessToken,
+      body: { handle: 'counsel', tools: ['mcp:web/counter_increment'] },
+    });
+    assert.equal(adviser.status, 201, JSON.stringify(adviser.body));
+    const conversationId = await groupOfTwo(apiA, world, 'advice with a tool');
+    await bind(apiA, alice.accessToken, conversationId, { agentId: adviser.body.id, mode: 'advice' });
+    const aliceOnB = await TestClient.connect(apiB, alice.accessToken);
+    clients.push(aliceOnB);
+    const counter = mcp.state.counter;
+    const requestsBefore = provider.requests.length;
+    provider.enqueue(toolCallReply({ name: 'web__counter_increment', args: { by: 7 } }), {
+      steps: [{ text: 'Maybe ' }, { stall: true }],
+    });
+
+    await post(apiA, bob.accessToken, conversationId, 'How many?');
+    const secondRound = await provider.request(requestsBefore + 1);
+    assert.equal(mcp.state.counter, counter + 7);
+    const opened = (await aliceOnB.take((frame) => frame.type === 'advice', 20_000)).advice;
+    await waitFor('the advice text after the tool saved', async () => {
+      const pending = await call(apiA.url, 'GET', `/api/v1/conversations/${conversationId}/advice`, { token: alice.accessToken });
+      return pending.body.items[0]?.content === 'Maybe ';
+    });
+    const spare = await startNode('worker', env);
+    spares.push(spare);
+    await worker.kill();
+    await secondRound.aborted;
+
+    const done = (await aliceOnB.take((frame) => frame.type === 'advice.done' && frame.advice.id === opened.id, 30_000)).advice;
+    assert.equal(done.status, 'interrupted');
+    assert.match(done.error, /stopped after a tool had run, so it was not restarted/);
+    assert.equal(done.content, 'Maybe ', 'the text so far is kept');
+    const run = await call(apiA.url, 'GET', `/api/v1/runs/${opened.runId}`, { token: alice.accessToken });
+    assert.equal(run.body.status, 'interrupted');
+    assert.equal(mcp.state.counter, counter + 7, 'the tool ran once');
+    assert.equal(provider.requests.length, requestsBefore + 2, 'the model was not asked again');
+    worker = spare;
+  });
 });
 
 describe('a Redis restart under a cluster loses no queued run', { skip }, () => {
