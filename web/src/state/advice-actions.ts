@@ -67,7 +67,10 @@ export class AdviceActions {
     }
   }
 
-  /** Applies an advice frame (`advice` replaces what is held, see `startAdvice`); a delta beyond the content held starts a catch-up. */
+  /**
+   * Applies an advice frame: `advice` replaces what is held (see `startAdvice`); a delta beyond the
+   * content held starts a catch-up.
+   */
   receive(event: AdviceEvent): void {
     if (event.type === 'advice') {
       // A suggestion starts, or starts again after its run restarted on another node.
