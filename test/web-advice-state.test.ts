@@ -5,6 +5,7 @@ import {
   appendAdviceDelta,
   hasAdviceGap,
   mergeLoadedAdvice,
+  startAdvice,
   upsertAdvice,
   type AdviceByConversation,
 } from '../web/src/state/advice.ts';
@@ -77,5 +78,26 @@ describe('web client advice state', () => {
     all = mergeLoadedAdvice(all, 'c1', [advice({ content: 'done', updatedAt: '2026-12-06T10:00:01.000Z' })]);
     assert.equal(all.c1?.[0]?.status, 'ready');
     assert.equal(contentOf(all), 'done text');
+  });
+
+  test("an advice frame for advice held restarts it: the first attempt's text and deltas go, an older page cannot bring them back", () => {
+    let all = startAdvice({}, advice());
+    all = appendAdviceDelta(all, 'c1', 'a1', 'First try', 0);
+    all = appendAdviceDelta(all, 'c1', 'a1', ' far ahead', 40);
+    assert.equal(hasAdviceGap(all, 'c1', 'a1'), true);
+    // Its worker died; the run restarts on another node into the same advice, reset to empty.
+    const restarted = '2026-12-06T10:00:20.000Z';
+    all = startAdvice(all, advice({ updatedAt: restarted }));
+    assert.equal(contentOf(all), '');
+    assert.equal(hasAdviceGap(all, 'c1', 'a1'), false, 'deltas of the first attempt are dropped');
+    all = appendAdviceDelta(all, 'c1', 'a1', 'Second', 0);
+    // A page loaded before the restart (older updatedAt, longer text) does not replace it...
+    all = mergeLoadedAdvice(all, 'c1', [advice({ content: 'First try and more' })]);
+    assert.equal(contentOf(all), 'Second');
+    // ...while one loaded since merges as usual.
+    all = mergeLoadedAdvice(all, 'c1', [advice({ content: 'Second try', updatedAt: restarted })]);
+    assert.equal(contentOf(all), 'Second try');
+    all = upsertAdvice(all, advice({ content: 'Second try!', status: 'ready', updatedAt: '2026-12-06T10:00:25.000Z' }));
+    assert.deepEqual([all.c1?.[0]?.status, contentOf(all)], ['ready', 'Second try!']);
   });
 });

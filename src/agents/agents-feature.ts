@@ -6,6 +6,8 @@ import { PartialContentWriter } from '../runs/partial-content-writer.ts';
 import { RunService } from '../runs/run-service.ts';
 import { RedisRunQueue } from '../runs/run-queue.redis.ts';
 import { markAbandonedRunsInterrupted } from '../runs/run-store.ts';
+import { startQueuedRunSweep, type QueuedRunSweep } from '../runs/queued-run-sweep.ts';
+import type { RunJob } from '../runs/run-agent.ts';
 import { conversationTopic } from '../bus/event-bus.ts';
 import { AgentRowCache } from './agent-row-cache.ts';
 import { createReplyTrigger } from './agent-trigger.ts';
@@ -18,7 +20,8 @@ export interface AgentsFeature {
 
 /**
  * Wires agents into the app: the model registry from config, the run queue (in-process, or in
- * distributed mode BullMQ jobs with a mailbox lease in Redis), the reply trigger
+ * distributed mode BullMQ jobs with a mailbox lease in Redis, and on consuming nodes the sweep
+ * that submits runs left `queued` again), the reply trigger
  * on `messagePosted`, `context.cancelRun`, start-up recovery (one-node modes: messages left
  * `streaming` become `interrupted`) and shutdown (active runs end `interrupted`).
  */
@@ -29,6 +32,7 @@ export function createAgentsFeature(
   knowledge: KnowledgeFeature,
 ): AgentsFeature {
   const redis = context.config.mode === 'distributed' ? context.redis : undefined;
+  let sharedQueue: RedisRunQueue<RunJob> | undefined;
   const runs = new RunService(
     {
       ...context,
@@ -41,13 +45,13 @@ export function createAgentsFeature(
       ...(redis
         ? {
             sharedQueue: (execute) =>
-              new RedisRunQueue({
+              (sharedQueue = new RedisRunQueue({
                 redis,
                 jobs: context.jobs,
                 prefix: context.config.jobs.queuePrefix,
                 execute,
                 onError: (error) => context.logger.error({ err: error }, 'agent run queue failed'),
-              }),
+              })),
           }
         : {}),
       onRunEnded: (status) => context.metrics.agentRuns.inc({ status }),
@@ -72,7 +76,16 @@ export function createAgentsFeature(
         context.logger.warn({ count: recovered.length }, 'replies left streaming by a stopped server marked interrupted');
     });
   }
+  // Consuming nodes of a cluster submit runs left `queued` too long again (a Redis restart loses the queue).
+  let sweep: QueuedRunSweep | undefined;
+  const queue = sharedQueue;
+  if (queue && context.config.role !== 'api') {
+    app.addHook('onReady', async () => {
+      sweep = startQueuedRunSweep(context, queue, context.config.jobs.runRequeueAfterMs);
+    });
+  }
   app.addHook('preClose', async () => {
+    await sweep?.stop();
     agentRows.close();
     await runs.stop();
   });

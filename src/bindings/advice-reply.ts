@@ -5,8 +5,8 @@ import { userTopic, type EventBus } from '../bus/event-bus.ts';
 import type { Executor } from '../db/database.ts';
 import type { MessagePart, MessageUsage } from '../messages/message-shape.ts';
 import { DeltaCoalescer, PartialSaver } from '../runs/delta-coalescer.ts';
-import type { RunJob, RunOutput, RunReply } from '../runs/run-agent.ts';
-import { finishAdvice, insertAdvice, publishAdvice, saveAdviceContent } from './advice.ts';
+import type { RunJob, RunOutput, RunOutputRestorer, RunReply } from '../runs/run-agent.ts';
+import { findRunAdvice, finishAdvice, insertAdvice, publishAdvice, resetAdvice, saveAdviceContent } from './advice.ts';
 
 /** Who an advice run writes for and why. */
 export interface AdviceRunInput {
@@ -26,17 +26,55 @@ export interface AdviceDeps {
   agentsConfig: Pick<Config['agents'], 'deltaCoalesceMs' | 'partialSaveIntervalMs'>;
 }
 
+/** The `runs.output` kind of advice runs. */
+export const adviceOutputKind = 'advice';
+
+/**
+ * Rebuilds an advice run's output from its row, on any node (registered with
+ * `RunService.registerOutput` as `advice`): the advice belongs to the run's perspective user.
+ */
+export function restoreAdviceOutput(deps: AdviceDeps): RunOutputRestorer {
+  return (run) =>
+    adviceOutput(deps, {
+      workspaceId: run.workspaceId,
+      conversationId: run.conversationId,
+      userId: run.perspectiveUserId!,
+      agentId: run.agentId,
+      bindingId: run.bindingId,
+      triggerMessageId: run.triggerMessageId!,
+    });
+}
+
 /**
  * A run's output as a private suggestion: an `advice` row (never a message, so no seq), streamed
  * only on its owner's `user:` topic as `advice` → `advice.delta` … → `advice.done` (each delta with
  * its `offset` in the content, like `message.delta`), with the run's `run.step` frames on the same
- * topic. A run cancelled while queued leaves a `cancelled` advice.
+ * topic. A run cancelled while queued leaves a `cancelled` advice (once). A run restarted after
+ * its node died writes into its advice again: reset to empty and announced with an `advice` frame
+ * whose newer `updatedAt` tells clients to drop the text so far; one ended `interrupted` after a
+ * tool had run ends its advice the same way (`advice.done`).
  */
-export function adviceOutput(deps: AdviceDeps, input: AdviceRunInput): RunOutput {
+function adviceOutput(deps: AdviceDeps, input: AdviceRunInput): RunOutput {
+  /** The advice a restarted run writes into again. */
+  let reopened: string | undefined;
   return {
-    start: (job, steps, onOpenFailed) => new AdviceReply(deps, input, job, steps, onOpenFailed),
+    start: (job, steps, onOpenFailed) => new AdviceReply(deps, input, job, steps, onOpenFailed, reopened),
     cancelled: async (job) => {
+      if (await findRunAdvice(deps.db, job.run.id)) return;
       await insertAdvice(deps, { ...input, runId: job.run.id, kind: 'suggestion', status: 'cancelled' });
+    },
+    restart: async (runId) => {
+      const item = await findRunAdvice(deps.db, runId);
+      if (!item) return; // it had not opened yet: the run opens it as usual
+      reopened = item.id;
+      const reset = await resetAdvice(deps.db, item.id);
+      if (reset?.status === 'streaming') await publishAdvice(deps.bus, 'advice', reset);
+    },
+    interrupt: async (runId, error) => {
+      const item = await findRunAdvice(deps.db, runId);
+      if (item?.status !== 'streaming') return;
+      const ended = await finishAdvice(deps.db, item.id, { content: item.content, status: 'interrupted', error, usage: null });
+      if (ended) await publishAdvice(deps.bus, 'advice.done', ended);
     },
   };
 }
@@ -57,12 +95,21 @@ class AdviceReply implements RunReply {
   #steps: RunStep[];
   #onOpenFailed: (error: unknown) => void;
   #opening: Promise<void> | undefined;
+  /** Set from the start when the run restarted into its existing advice. */
   #adviceId: string | undefined;
   #pendingSteps: RunStep[] = [];
   #coalescer: DeltaCoalescer | undefined;
   #saver: PartialSaver | undefined;
 
-  constructor(deps: AdviceDeps, input: AdviceRunInput, job: RunJob, steps: RunStep[], onOpenFailed: (error: unknown) => void) {
+  constructor(
+    deps: AdviceDeps,
+    input: AdviceRunInput,
+    job: RunJob,
+    steps: RunStep[],
+    onOpenFailed: (error: unknown) => void,
+    reopenedId: string | undefined,
+  ) {
+    this.#adviceId = reopenedId;
     this.#deps = deps;
     this.#input = input;
     this.#job = job;
@@ -78,13 +125,14 @@ class AdviceReply implements RunReply {
   async #open(): Promise<void> {
     try {
       await this.#job.started?.insert(this.#steps);
-      const item = await insertAdvice(this.#deps, {
-        ...this.#input,
-        runId: this.#job.run.id,
-        kind: 'suggestion',
-        status: 'streaming',
-      });
-      this.#adviceId = item.id;
+      this.#adviceId ??= (
+        await insertAdvice(this.#deps, {
+          ...this.#input,
+          runId: this.#job.run.id,
+          kind: 'suggestion',
+          status: 'streaming',
+        })
+      ).id;
     } catch (error) {
       this.#onOpenFailed(error);
       throw error;

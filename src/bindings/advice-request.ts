@@ -6,7 +6,7 @@ import { AppError } from '../errors/app-error.ts';
 import { readMessages } from '../messages/messages.ts';
 import type { RunService } from '../runs/run-service.ts';
 import { getUser } from '../users/users.ts';
-import { adviceOutput, type AdviceDeps } from './advice-reply.ts';
+import { adviceOutputKind } from './advice-reply.ts';
 import { findOwnBinding, isPaused } from './bindings.ts';
 import { bindingPerspective } from './perspective.ts';
 
@@ -19,7 +19,7 @@ import { bindingPerspective } from './perspective.ts';
  * conversation), conflict (the principal's bindings are paused).
  */
 export async function requestAdvice(
-  deps: { db: Db; runs: RunService; advice: AdviceDeps },
+  deps: { db: Db; runs: RunService },
   principal: Principal,
   conversationId: string,
   input: { agentId?: string },
@@ -40,14 +40,8 @@ export async function requestAdvice(
     trigger,
     checkExisting: false,
     perspective: bindingPerspective({ agent, person, mode: 'advice', instructions }),
-    output: adviceOutput(deps.advice, {
-      workspaceId: principal.workspaceId,
-      conversationId,
-      userId: principal.userId,
-      agentId: agent.id,
-      bindingId: binding?.agentId === agent.id ? binding.id : null,
-      triggerMessageId: trigger.id,
-    }),
+    output: adviceOutputKind,
+    ...(binding?.agentId === agent.id ? { bindingId: binding.id } : {}),
   });
   return { runId: run.id, agentId: agent.id };
 }

@@ -174,6 +174,21 @@ export async function finishAdvice(
   return kept ? toPublicAdvice(kept) : undefined;
 }
 
+/** The suggestion an advice run writes (by run id), if it was opened. */
+export async function findRunAdvice(db: Executor, runId: string): Promise<PublicAdvice | undefined> {
+  const [row] = await db.select().from(advice).where(eq(advice.runId, runId)).limit(1);
+  return row ? toPublicAdvice(row) : undefined;
+}
+
+/**
+ * Empties a suggestion whose run restarts (its node died mid-run) and moves its `updatedAt` on, so
+ * a client holding the older text replaces it rather than keeping the longer one. Returns it.
+ */
+export async function resetAdvice(db: Executor, adviceId: string): Promise<PublicAdvice | undefined> {
+  const [row] = await db.update(advice).set({ content: '', updatedAt: new Date() }).where(eq(advice.id, adviceId)).returning();
+  return row ? toPublicAdvice(row) : undefined;
+}
+
 /** Saves a streaming suggestion's text so far. */
 export async function saveAdviceContent(db: Executor, adviceId: string, content: string): Promise<void> {
   await db.update(advice).set({ content }).where(eq(advice.id, adviceId));

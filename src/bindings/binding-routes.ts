@@ -76,14 +76,7 @@ export function bindingRoutes(context: AppContext, feature: BindingsFeature): Fa
       async (request, reply) =>
         reply
           .status(202)
-          .send(
-            await requestAdvice(
-              { db: deps.db, runs: feature.runs, advice: feature.advice },
-              request.principal,
-              request.params.id,
-              request.body,
-            ),
-          ),
+          .send(await requestAdvice({ db: deps.db, runs: feature.runs }, request.principal, request.params.id, request.body)),
     );
 
     app.post(

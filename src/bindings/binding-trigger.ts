@@ -11,7 +11,7 @@ import { getUser } from '../users/users.ts';
 import type { BindingCache } from './binding-cache.ts';
 import { spendBindingBudget } from './binding-budget.ts';
 import { isPaused, type BindingRow } from './bindings.ts';
-import { adviceOutput, type AdviceDeps } from './advice-reply.ts';
+import { adviceOutputKind } from './advice-reply.ts';
 import { bindingPerspective } from './perspective.ts';
 import { bindings } from './schema.ts';
 
@@ -22,7 +22,6 @@ export interface BindingTriggerDeps {
   runs: RunService;
   cache: BindingCache;
   logger: Logger;
-  advice: AdviceDeps;
 }
 
 interface PendingReply {
@@ -146,18 +145,8 @@ export class BindingTrigger {
       trigger,
       checkExisting: false,
       perspective,
-      ...(binding.mode === 'autoreply'
-        ? { onBehalfOf: binding.userId }
-        : {
-            output: adviceOutput(this.#deps.advice, {
-              workspaceId: binding.workspaceId,
-              conversationId: binding.conversationId,
-              userId: binding.userId,
-              agentId: agent.id,
-              bindingId: binding.id,
-              triggerMessageId: trigger.id,
-            }),
-          }),
+      bindingId: binding.id,
+      ...(binding.mode === 'autoreply' ? { onBehalfOf: binding.userId } : { output: adviceOutputKind }),
     });
   }
 }

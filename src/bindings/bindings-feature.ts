@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../http/context.ts';
 import type { RunService } from '../runs/run-service.ts';
-import type { AdviceDeps } from './advice-reply.ts';
+import { adviceOutputKind, restoreAdviceOutput, type AdviceDeps } from './advice-reply.ts';
 import { markAbandonedAdviceInterrupted, publishAdvice } from './advice.ts';
 import { BindingCache } from './binding-cache.ts';
 import { BindingTrigger } from './binding-trigger.ts';
@@ -10,19 +10,19 @@ import { BindingTrigger } from './binding-trigger.ts';
 export interface BindingsFeature {
   runs: RunService;
   trigger: BindingTrigger;
-  /** What advice runs write with. */
-  advice: AdviceDeps;
 }
 
 /**
- * Wires bindings into the app: the trigger on `messagePosted`, start-up recovery (one-node modes:
- * advice left `streaming` becomes `interrupted`, announced to its owner) and shutdown (delayed
- * replies waiting on this node are dropped).
+ * Wires bindings into the app: the `advice` run output (registered with the RunService, so any
+ * node rebuilds an advice run from its row), the trigger on `messagePosted`, start-up recovery
+ * (one-node modes: advice left `streaming` becomes `interrupted`, announced to its owner) and
+ * shutdown (delayed replies waiting on this node are dropped).
  */
 export function createBindingsFeature(app: FastifyInstance, context: AppContext, runs: RunService): BindingsFeature {
   const cache = new BindingCache(context.db, context.bus);
   const advice: AdviceDeps = { db: context.db, bus: context.bus, logger: context.logger, agentsConfig: context.config.agents };
-  const trigger = new BindingTrigger({ db: context.db, bus: context.bus, runs, cache, logger: context.logger, advice });
+  runs.registerOutput(adviceOutputKind, restoreAdviceOutput(advice));
+  const trigger = new BindingTrigger({ db: context.db, bus: context.bus, runs, cache, logger: context.logger });
   context.messagePosted.add(trigger.listener);
   if (context.config.mode !== 'distributed') {
     app.addHook('onReady', async () => {
@@ -33,5 +33,5 @@ export function createBindingsFeature(app: FastifyInstance, context: AppContext,
     trigger.close();
     cache.close();
   });
-  return { runs, trigger, advice };
+  return { runs, trigger };
 }

@@ -84,7 +84,8 @@ export const advice = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    // Run reads check whether the run is someone's private advice (src/runs/run-store.ts).
+    // An advice run finds its advice again: recorded once when cancelled, reset or ended when its
+    // node died (advice-reply.ts).
     index('advice_run').on(table.runId),
     index('advice_owner_pending')
       .on(table.userId, table.conversationId, table.createdAt)

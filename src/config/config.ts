@@ -127,6 +127,7 @@ const configSchema = z
     CHORUS_JOB_RETRY_BASE_DELAY_MS: z.coerce.number().int().min(1).default(5_000),
     CHORUS_RAG_CHUNKS: z.coerce.number().int().min(0).max(50).default(4),
     CHORUS_SCHEDULER_TICK_MS: z.coerce.number().int().min(50).default(5_000),
+    CHORUS_RUN_REQUEUE_AFTER_MS: z.coerce.number().int().min(1_000).default(30_000),
   })
   .superRefine((value, ctx) => {
     for (const key of ['CHORUS_DEFAULT_MODEL', 'CHORUS_FALLBACK_MODEL', 'CHORUS_EMBEDDING_MODEL'] as const) {
@@ -248,9 +249,10 @@ export interface Config {
   knowledge: { maxDocumentBytes: number; ingestConcurrency: number; embeddingModel: string | undefined; ragChunks: number };
   /**
    * Background jobs: the first retry's delay (each later one doubles), how often schedules are
-   * checked, and the Redis key prefix of the BullMQ queues (distributed mode).
+   * checked, the Redis key prefix of the BullMQ queues (distributed mode), and how long an agent
+   * run may wait `queued` before a worker node submits it to the shared queue again (distributed mode).
    */
-  jobs: { retryBaseDelayMs: number; schedulerTickMs: number; queuePrefix: string };
+  jobs: { retryBaseDelayMs: number; schedulerTickMs: number; queuePrefix: string; runRequeueAfterMs: number };
   limits: {
     maxBodyBytes: number;
     maxMessageBytes: number;
@@ -345,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       retryBaseDelayMs: value.CHORUS_JOB_RETRY_BASE_DELAY_MS,
       schedulerTickMs: value.CHORUS_SCHEDULER_TICK_MS,
       queuePrefix: value.CHORUS_JOB_QUEUE_PREFIX,
+      runRequeueAfterMs: value.CHORUS_RUN_REQUEUE_AFTER_MS,
     },
     limits: {
       maxBodyBytes: 1024 * 1024,

@@ -254,6 +254,24 @@ export const runs = pgTable(
     triggerMessageId: uuid('trigger_message_id'),
     messageId: uuid('message_id'),
     onBehalfOf: uuid('on_behalf_of'),
+    /** The agent-to-agent chain depth of the reply: 0 when a person's message triggered it, +1 per agent hop. */
+    depth: integer('depth').notNull().default(0),
+    /** The binding whose run this is (src/bindings), if any; not a foreign key, the run outlives it. */
+    bindingId: uuid('binding_id'),
+    /**
+     * The person the agent writes for (a binding's run): the context is written from their side,
+     * with `perspective_system` as the system prompt and `perspective_closing_turn` as the last
+     * turn, both frozen when the run was requested. Null for an agent's own reply.
+     */
+    perspectiveUserId: uuid('perspective_user_id'),
+    perspectiveSystem: text('perspective_system'),
+    perspectiveClosingTurn: text('perspective_closing_turn'),
+    /**
+     * Where the reply goes: null for the agent's conversation message, else the kind of a
+     * registered run output (`advice`: a private suggestion, src/bindings), visible only to
+     * `perspective_user_id`.
+     */
+    output: text('output'),
     status: text('status', { enum: ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled', 'interrupted'] })
       .$type<RunStatus>()
       .notNull(),
@@ -266,5 +284,11 @@ export const runs = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (table) => [index('runs_conversation').on(table.conversationId)],
+  (table) => [
+    index('runs_conversation').on(table.conversationId),
+    // The re-queue sweep of distributed mode reads the runs waiting longest (src/runs/queued-run-sweep.ts).
+    index('runs_queued')
+      .on(table.createdAt)
+      .where(sql`${table.status} = 'queued'`),
+  ],
 );

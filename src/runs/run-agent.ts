@@ -11,7 +11,15 @@ import type { MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import type { MessageDeps } from '../messages/messages.ts';
 import { ConversationReply, createReply } from './conversation-reply.ts';
 import type { PartialContentWriter } from './partial-content-writer.ts';
-import { claimQueuedRun, finishRunRow, pauseRunRow, saveRunSteps, type RunRow } from './run-store.ts';
+import {
+  cancelledReplyRecorded,
+  claimQueuedRun,
+  finishRunRow,
+  pauseRunRow,
+  saveRunSteps,
+  setCancelledReply,
+  type RunRow,
+} from './run-store.ts';
 import { openHumanRequest } from '../chain/human-requests.ts';
 import type { PendingApproval, PendingQuestion, ResumeState } from '../chain/run-pause.ts';
 
@@ -53,6 +61,16 @@ export interface RunJob {
   };
 }
 
+/**
+ * How an executed run ended: its reply's final status (a run paused for a person ends this part
+ * `complete`), and the conversation message as stored — undefined for other outputs (advice), or
+ * when another writer had already ended it.
+ */
+export interface RunEnd {
+  status: 'complete' | 'failed' | 'cancelled' | 'interrupted';
+  message: PublicMessage | undefined;
+}
+
 /** A run's reply as the run drives it: the chain's `ReplySink`, and its close. */
 export interface RunReply extends ReplySink {
   /** The conversation message written, once open (stored on the run row); undefined for other outputs. */
@@ -68,13 +86,33 @@ export interface RunReply extends ReplySink {
   ): Promise<PublicMessage | undefined>;
 }
 
-/** Where a run's reply goes instead of the agent's conversation message (e.g. src/bindings/advice-reply.ts). */
+/**
+ * Where a run's reply goes instead of the agent's conversation message (e.g. src/bindings/advice-reply.ts).
+ * Built for one run by the `RunOutputRestorer` registered for its row's `output` kind, on whichever
+ * node executes it.
+ */
 export interface RunOutput {
   /** The reply of a run that starts; `onOpenFailed` stops the run when the reply cannot be created. */
   start(job: RunJob, steps: RunStep[], onOpenFailed: (error: unknown) => void): RunReply;
-  /** Records the reply of a run cancelled while queued. */
+  /** Records the reply of a run cancelled while queued, once (a run executed again records nothing more). */
   cancelled(job: RunJob): Promise<void>;
+  /**
+   * The run restarts after its node died mid-run (orphaned-run.ts): resets the reply written so
+   * far to empty, telling its viewers, so that `start` writes into it again rather than a new one.
+   */
+  restart(runId: string): Promise<void>;
+  /** The run's node died after a step with lasting effects: ends the reply written so far `interrupted` with `error`. */
+  interrupt(runId: string, error: string): Promise<void>;
 }
+
+/** What a run output is rebuilt from: the stored run (any node can execute it). */
+export type RunOutputSource = Pick<
+  RunRow,
+  'id' | 'workspaceId' | 'conversationId' | 'agentId' | 'triggerMessageId' | 'bindingId' | 'perspectiveUserId'
+>;
+
+/** Builds the output of one run from its row; registered per `runs.output` kind (`RunService.registerOutput`). */
+export type RunOutputRestorer = (run: RunOutputSource) => RunOutput;
 
 /** The reply message is created at most this long after its run starts (ms), request out or not. */
 const replyOpenMaxDelayMs = 25;
@@ -85,17 +123,17 @@ const replyOpenMaxDelayMs = 25;
  * first model request is out, when a step needs it, or 25 ms after the start, whichever comes
  * first, so the model request never queues behind database writes; what arrives before is held.
  * The message always ends in exactly one final status, even when `signal` aborts the run or a step
- * throws. Returns the final message, or undefined when the run had already ended before it started
+ * throws. Returns how the reply ended, or undefined when the run had already ended before it started
  * (cancelled while queued). Throws when the reply message cannot be created (the chain is aborted first).
  */
-export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<PublicMessage | undefined> {
+export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<RunEnd | undefined> {
   const startedAt = performance.now();
   // The history ends at the trigger, so it loads while the run is claimed.
   const history = job.history ? Promise.resolve(job.history) : loadHistory(deps.db, job.trigger, job.agent.id);
   history.catch(() => undefined); // awaited (and reported) by the steps that read it
   const steps: RunStep[] = job.resume?.steps ?? [];
   if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, steps))) {
-    await (job.output ? job.output.cancelled(job) : createReply(deps, job, 'cancelled'));
+    await (job.output ? job.output.cancelled(job) : recordCancelledReply(deps, job));
     return undefined;
   }
   const stopChain = new AbortController();
@@ -133,7 +171,7 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
     latencyMs: Math.round(performance.now() - startedAt),
   };
   if (outcome.status === 'waiting') return pause(deps, job, reply, steps, outcome.resume!, usage);
-  return reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
+  const message = await reply.close({ status: outcome.status, error: outcome.error, usage }, () =>
     finishRunRow(deps.db, job.run.id, {
       status: outcome.status === 'complete' ? 'completed' : outcome.status,
       messageId: reply.messageId,
@@ -142,6 +180,18 @@ export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal
       error: outcome.error,
     }),
   );
+  return { status: outcome.status, message };
+}
+
+/**
+ * The `cancelled` reply of a run cancelled while queued, once: the run row keeps its message id,
+ * so a run executed again (a shared queue re-submits at least once; executions of one mailbox
+ * never overlap) records nothing more.
+ */
+async function recordCancelledReply(deps: RunDeps, job: RunJob): Promise<void> {
+  if (await cancelledReplyRecorded(deps.db, job.run.id)) return;
+  const message = await createReply(deps, job, 'cancelled');
+  await setCancelledReply(deps.db, job.run.id, message.id);
 }
 
 /**
@@ -158,7 +208,7 @@ async function pause(
   steps: RunStep[],
   resume: ResumeState,
   usage: MessageUsage,
-): Promise<PublicMessage | undefined> {
+): Promise<RunEnd> {
   const waitingFor: { approval: PendingApproval } | { question: PendingQuestion } = resume.approval
     ? { approval: resume.approval }
     : { question: resume.question! };
@@ -168,16 +218,17 @@ async function pause(
       : job.trigger.sender.type === 'user'
         ? job.trigger.sender
         : undefined;
-  // A binding's run is not resumable (its perspective and output are not stored): it cannot wait.
+  // A binding's run acts for a person who did not ask for this step and may not be there: it fails rather than wait.
   if (job.perspective || !addressedTo) {
     const error = job.perspective
       ? `A run on someone's behalf cannot wait for a person (${resume.approval ? `approval of ${resume.approval.toolName}` : 'a question'})`
       : `${resume.approval?.toolName} needs a person's approval, and no person asked for this reply`;
-    return reply.close({ status: 'failed', error, usage }, () =>
+    const message = await reply.close({ status: 'failed', error, usage }, () =>
       finishRunRow(deps.db, job.run.id, { status: 'failed', messageId: reply.messageId, steps, usage, error }),
     );
+    return { status: 'failed', message };
   }
-  return reply.close({ status: 'complete', error: null, usage }, async () => {
+  const message = await reply.close({ status: 'complete', error: null, usage }, async () => {
     // Only a conversation reply pauses (not a binding's), so the message exists.
     await pauseRunRow(deps.db, job.run.id, { steps, resumeState: resume, messageId: reply.messageId!, usage });
     await openHumanRequest(deps, {
@@ -191,4 +242,5 @@ async function pause(
       ttlMs: deps.agentsConfig.humanRequestTtlMs,
     });
   });
+  return { status: 'complete', message };
 }

@@ -85,6 +85,23 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
     this.#closed = true;
   }
 
+  /**
+   * Puts `runs` back in `mailbox` (the re-queue sweep: a Redis that restarted empty lost them and
+   * their jobs) and enqueues a drain for it, unless a drain holds the mailbox now (that drain
+   * executes everything in the set; if it was just ending, the next sweep enqueues one). Safe to
+   * repeat: a run still in the set stays there once (same member, `NX`), and a run executed since
+   * it was read is skipped by the executor (its row is no longer `queued`). Returns whether a
+   * drain was enqueued.
+   */
+  async resubmit(mailbox: string, runs: Array<Pick<QueuedRun, 'runId' | 'order' | 'depth'>>): Promise<boolean> {
+    if (runs.length === 0) return false;
+    const members = runs.flatMap((run) => [run.order, JSON.stringify({ runId: run.runId, depth: run.depth })]);
+    await this.#redis.zadd(this.#key(mailbox), 'NX', ...members);
+    if ((await this.#redis.exists(`${this.#key(mailbox)}:lease`)) === 1) return false;
+    await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
+    return true;
+  }
+
   async #drain(mailbox: string, retryLater: (delayMs: number) => Promise<never>): Promise<void> {
     if (this.#closed) return retryLater(this.#busyRetryMs);
     const leaseKey = `${this.#key(mailbox)}:lease`;

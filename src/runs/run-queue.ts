@@ -1,8 +1,8 @@
 /**
  * Where agent runs wait for their turn (SPEC §6): one interface, two implementations beside it —
- * `run-queue.memory.ts` (in-process mailboxes: embedded and single-node modes, and runs that cannot
- * leave their process) and `run-queue.redis.ts` (distributed: a BullMQ job per run on any worker,
- * ordered by a per-mailbox lease in Redis). Both pass test/runs/run-queue-contract.ts. See
+ * `run-queue.memory.ts` (in-process mailboxes: embedded and single-node modes) and
+ * `run-queue.redis.ts` (distributed: every run is a BullMQ job on any worker, ordered by a
+ * per-mailbox lease in Redis). Both pass test/runs/run-queue-contract.ts. See
  * docs/decisions/0018-agent-runs-as-jobs.md.
  *
  * Promises of every implementation:

@@ -9,7 +9,14 @@ import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
 import { restartOrphanedRun } from './orphaned-run.ts';
 import { earlierTriggerInFlight } from './trigger-order.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
-import { executeRun, type RunDeps, type RunJob, type RunOutput } from './run-agent.ts';
+import {
+  executeRun,
+  type RunDeps,
+  type RunJob,
+  type RunOutput,
+  type RunOutputRestorer,
+  type RunOutputSource,
+} from './run-agent.ts';
 import type { HistoryEntry, ReplyPerspective } from '../chain/build-context.ts';
 import { eq } from 'drizzle-orm';
 import { getAgentRow } from '../agents/agents.ts';
@@ -32,7 +39,9 @@ import {
   getRunForPrincipal,
   getRunRow,
   insertRun,
+  mailboxOf,
   toPublicRun,
+  type NewRun,
   type PublicRun,
   type RunRow,
 } from './run-store.ts';
@@ -50,10 +59,18 @@ export interface ReplyRequest {
   checkExisting?: boolean;
   /** The person the agent answers for (bindings): stored on the run and its reply message. */
   onBehalfOf?: string;
-  /** Whose side the context is written from (bindings); their runs get their own mailbox. */
+  /** The binding whose run this is, stored on the run. */
+  bindingId?: string;
+  /**
+   * Whose side the context is written from (bindings): stored on the run as it is now (a later
+   * change to the binding does not alter a requested run); their runs get their own mailbox.
+   */
   perspective?: ReplyPerspective;
-  /** Where the reply goes instead of a conversation message (bindings' private advice). */
-  output?: RunOutput;
+  /**
+   * Where the reply goes instead of a conversation message: the kind of an output registered with
+   * `registerOutput` (`advice`, src/bindings). Such a run is visible only to its perspective's person.
+   */
+  output?: string;
   /**
    * The trigger's history read with its append (`historyAfterAppend`), and `runsEnded` when that
    * read was planned. Used only when the run starts at once and no run ended here since: then no
@@ -85,21 +102,22 @@ export interface RunServiceOptions {
 }
 
 /**
- * Runs agents' replies through a run queue (run-queue.ts): a mailbox per (conversation, agent)
- * runs that agent's replies in that conversation one at a time, in request order; other
- * conversations and agents never wait on it. Embedded and single-node, the mailboxes are in this
- * process; distributed, conversation replies are jobs any worker node takes (and a binding's run,
- * whose perspective and output live in memory, stays in the process that requested it). Runs
- * survive their requester leaving; only `cancel` and `stop` abort them. A cancel for a run
- * executing on another node is relayed on the internal `runs:control` bus topic.
+ * Runs agents' replies through a run queue (run-queue.ts): a mailbox per (conversation, agent) —
+ * and per person for a binding's runs — runs its replies one at a time, in request order; other
+ * mailboxes never wait on it. Embedded and single-node, the mailboxes are in this process;
+ * distributed, every run (a conversation reply, a binding's autoreply or advice, a resumed run) is
+ * a job any worker node takes, rebuilt there from its row (its output through the restorer its
+ * feature registered with `registerOutput`). Runs survive their requester leaving; only `cancel`
+ * and `stop` abort them. A cancel for a run executing on another node is relayed on the internal
+ * `runs:control` bus topic.
  */
 export class RunService {
   #deps: RunDeps;
   #ordered: OrderedTasks;
-  /** In-process mailboxes: every run in one-node modes; a binding's runs in distributed mode. */
-  #local: MemoryRunQueue<RunJob>;
-  /** Where conversation replies queue: `#local`, or the shared queue in distributed mode. */
-  #shared: RunQueue<RunJob>;
+  /** Where runs queue: in-process mailboxes, or the shared queue in distributed mode. */
+  #queue: RunQueue<RunJob>;
+  /** How each `runs.output` kind's reply is rebuilt from a run row. */
+  #outputs = new Map<string, RunOutputRestorer>();
   #onRunEnded: (status: string) => void;
   #active = new Map<string, ActiveRun>();
   #runsEnded = 0;
@@ -114,8 +132,7 @@ export class RunService {
     const onError = (error: unknown) => deps.logger.error({ err: error }, 'agent run task failed');
     this.#ordered = new OrderedTasks(onError);
     const execute: RunExecutor<RunJob> = (run) => this.#executeQueued(run);
-    this.#local = new MemoryRunQueue(execute, onError);
-    this.#shared = options.sharedQueue?.(execute) ?? this.#local;
+    this.#queue = options.sharedQueue?.(execute) ?? new MemoryRunQueue(execute, onError);
     this.#onRunEnded = options.onRunEnded ?? (() => {});
     this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
       if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
@@ -125,6 +142,24 @@ export class RunService {
       this.expireRequests().catch((error: unknown) => deps.logger.error({ err: error }, 'expiring human requests failed'));
     }, sweepEveryMs);
     this.#expirySweep.unref();
+  }
+
+  /**
+   * Registers how replies of the `kind` output are rebuilt from a run row (called once per kind
+   * while the app is wired, on every node: a run may execute on any of them). Throws on a kind
+   * registered twice.
+   */
+  registerOutput(kind: string, restore: RunOutputRestorer): void {
+    if (this.#outputs.has(kind)) throw new Error(`run output ${kind} is already registered`);
+    this.#outputs.set(kind, restore);
+  }
+
+  /** The output of a run whose row names one; undefined for a conversation reply. Throws for a kind never registered. */
+  #outputOf(run: RunOutputSource & Pick<RunRow, 'output'>): RunOutput | undefined {
+    if (run.output === null) return undefined;
+    const restore = this.#outputs.get(run.output);
+    if (!restore) throw new Error(`no run output ${run.output} is registered on this node`);
+    return restore(run);
   }
 
   /**
@@ -182,20 +217,27 @@ export class RunService {
     const row = await requeueWaitingRun(this.#deps.db, runId, answer);
     if (!row?.resumeState || !row.triggerMessageId) return;
     const job = await this.#jobFromRow(row);
-    await this.#shared.submit(`${row.conversationId}:${row.agentId}`, {
-      runId,
-      order: job.trigger.seq,
-      depth: 0,
-      local: job,
-    });
+    await this.#queue.submit(mailboxOf(row), { runId, order: job.trigger.seq, depth: row.depth, local: job });
   }
 
-  /** The run to execute for a stored `queued` run: its agent, trigger and (for a paused run) resume state. */
-  async #jobFromRow(row: RunRow): Promise<RunJob> {
+  /**
+   * The run to execute for a stored `queued` run: its agent, trigger, perspective and output (as
+   * stored when it was requested) and, for a paused run, resume state. `output` is the run's
+   * output when the caller already rebuilt it.
+   */
+  async #jobFromRow(row: RunRow, output = this.#outputOf(row)): Promise<RunJob> {
     const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
     const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId!));
     const resume = storedResume(row);
-    return { run: row, agent, trigger: toPublicMessage(triggerRow!), ...(resume ? { resume } : {}) };
+    const perspective = perspectiveOf(row);
+    return {
+      run: row,
+      agent,
+      trigger: toPublicMessage(triggerRow!),
+      ...(perspective ? { perspective } : {}),
+      ...(output ? { output } : {}),
+      ...(resume ? { resume } : {}),
+    };
   }
 
   /** Number of runs executing in this process now. */
@@ -228,22 +270,32 @@ export class RunService {
       const existing = await findRunByTrigger(this.#deps.db, trigger.id, agent.id);
       if (existing) return existing;
     }
-    const { perspective, output } = request;
-    const key = `${trigger.conversationId}:${agent.id}${perspective ? `:${perspective.userId}` : ''}`;
-    // A binding's perspective and output live in memory: its runs stay in this process.
-    const queue = perspective || output ? this.#local : this.#shared;
-    const depth = request.depth ?? 0;
-    const input = {
+    const { perspective } = request;
+    const input: NewRun = {
       id: uuidv7(),
       workspaceId: agent.workspaceId,
       conversationId: trigger.conversationId,
       agentId: agent.id,
       triggerMessageId: trigger.id,
       onBehalfOf: request.onBehalfOf ?? null,
+      depth: request.depth ?? 0,
+      bindingId: request.bindingId ?? null,
+      perspectiveUserId: perspective?.userId ?? null,
+      perspectiveSystem: perspective?.system ?? null,
+      perspectiveClosingTurn: perspective?.closingTurn ?? null,
+      output: request.output ?? null,
     };
-    if (this.#stopping || !queue.startsAtOnce(key)) {
+    const output = this.#outputOf(input);
+    const key = mailboxOf(input);
+    const { depth } = input;
+    if (this.#stopping || !this.#queue.startsAtOnce(key)) {
       const run = await insertRun(this.#deps.db, input);
-      await queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { run, agent, trigger, perspective, output } });
+      await this.#queue.submit(key, {
+        runId: run.id,
+        order: trigger.seq,
+        depth,
+        local: { run, agent, trigger, ...(perspective ? { perspective } : {}), ...(output ? { output } : {}) },
+      });
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
@@ -267,11 +319,19 @@ export class RunService {
       onBehalfOf: input.onBehalfOf,
     };
     const history = request.history?.runsEnded === this.#runsEnded ? request.history.entries : undefined;
-    void queue.submit(key, {
+    void this.#queue.submit(key, {
       runId: run.id,
       order: trigger.seq,
       depth,
-      local: { run, agent, trigger, started, perspective, output, ...(history ? { history } : {}) },
+      local: {
+        run,
+        agent,
+        trigger,
+        started,
+        ...(perspective ? { perspective } : {}),
+        ...(output ? { output } : {}),
+        ...(history ? { history } : {}),
+      },
     });
     return inserted.promise;
   }
@@ -329,7 +389,7 @@ export class RunService {
   /** Stops taking work and ends every active run `interrupted`; resolves when they are saved. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#shared.close();
+    this.#queue.close();
     this.#stopListening();
     clearInterval(this.#expirySweep);
     const active = [...this.#active.values()];
@@ -359,10 +419,13 @@ export class RunService {
       if (row.status === 'queued' || (row.status === 'cancelled' && !row.startedAt)) {
         // Cancelled while queued: executing it records its `cancelled` reply, as in-process.
         job = await this.#jobFromRow(row);
-        if (row.status === 'queued' && !job.resume && (await this.#earlierTriggerInFlight(job))) return 'deferred';
+        // A binding's run has its own mailbox per person, which the agent's reply policy does not order.
+        if (row.status === 'queued' && !job.resume && !job.perspective && (await this.#earlierTriggerInFlight(job)))
+          return 'deferred';
       } else if (row.status === 'running') {
         // This node holds the mailbox, so nobody executes this run: its node died mid-run.
-        job = await restartOrphanedRun(this.#deps, row, (loaded) => this.#jobFromRow(loaded));
+        const output = this.#outputOf(row);
+        job = await restartOrphanedRun(this.#deps, row, output, (loaded) => this.#jobFromRow(loaded, output));
       }
     } catch (error) {
       this.#deps.logger.error({ err: error, runId: row.id }, 'loading a queued agent run failed');
@@ -393,9 +456,9 @@ export class RunService {
     const done = new Promise<void>((resolve) => (markDone = resolve));
     this.#active.set(job.run.id, { controller, done });
     try {
-      const final = await executeRun(this.#deps, job, controller.signal);
-      this.#onRunEnded(final?.status ?? 'none');
-      if (final?.status === 'complete') this.onReplyCompleted?.(final, depth + 1);
+      const end = await executeRun(this.#deps, job, controller.signal);
+      this.#onRunEnded(end?.status ?? 'none');
+      if (end?.message?.status === 'complete') this.onReplyCompleted?.(end.message, depth + 1);
     } catch (error) {
       // The reply could not even be opened (or closed): the run still gets a final status.
       this.#deps.logger.error({ err: error, runId: job.run.id }, 'agent run failed outside its steps');
@@ -409,4 +472,14 @@ export class RunService {
       markDone();
     }
   }
+}
+
+/** The perspective stored on a run row (a binding's run), or undefined for an agent's own reply. */
+function perspectiveOf(row: RunRow): ReplyPerspective | undefined {
+  if (!row.perspectiveUserId || row.perspectiveSystem === null) return undefined;
+  return {
+    userId: row.perspectiveUserId,
+    system: row.perspectiveSystem ?? '',
+    ...(row.perspectiveClosingTurn ? { closingTurn: row.perspectiveClosingTurn } : {}),
+  };
 }

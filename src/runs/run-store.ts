@@ -1,6 +1,5 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Principal } from '../auth/auth-service.ts';
-import { advice } from '../bindings/schema.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
@@ -47,27 +46,71 @@ export function toPublicRun(row: RunRow): PublicRun {
   };
 }
 
+/** What a new run row holds: who answers what, and (a binding's run) for whom and where the reply goes. */
+export type NewRun = Pick<
+  RunRow,
+  | 'id'
+  | 'workspaceId'
+  | 'conversationId'
+  | 'agentId'
+  | 'onBehalfOf'
+  | 'depth'
+  | 'bindingId'
+  | 'perspectiveUserId'
+  | 'perspectiveSystem'
+  | 'perspectiveClosingTurn'
+  | 'output'
+> & { triggerMessageId: string };
+
 /**
  * Inserts a run for `agentId` answering `triggerMessageId`: `queued`, or already `running` with its
  * first steps when it starts at once (its mailbox is idle), which saves the claim's round trip.
  */
-export async function insertRun(
-  db: Executor,
-  input: {
-    id: string;
-    workspaceId: string;
-    conversationId: string;
-    agentId: string;
-    triggerMessageId: string;
-    onBehalfOf?: string | null;
-  },
-  start?: { steps: RunStep[] },
-): Promise<RunRow> {
+export async function insertRun(db: Executor, input: NewRun, start?: { steps: RunStep[] }): Promise<RunRow> {
   const [row] = await db
     .insert(runs)
     .values(start ? { ...input, status: 'running', steps: start.steps, startedAt: new Date() } : { ...input, status: 'queued' })
     .returning();
   return row;
+}
+
+/**
+ * The mailbox a run waits in (run-queue.ts): `conversationId:agentId`, and for a run written
+ * from a person's side (a binding's) `:perspectiveUserId`, so each person's runs queue apart.
+ */
+export function mailboxOf(run: Pick<RunRow, 'conversationId' | 'agentId' | 'perspectiveUserId'>): string {
+  return `${run.conversationId}:${run.agentId}${run.perspectiveUserId ? `:${run.perspectiveUserId}` : ''}`;
+}
+
+/** A run waiting `queued`, as the re-queue sweep submits it again: its mailbox, place (the trigger's seq) and depth. */
+export interface StaleQueuedRun {
+  runId: string;
+  mailbox: string;
+  order: number;
+  depth: number;
+}
+
+/**
+ * Runs `queued` since before `olderThan` (oldest first, at most `limit`), with what their queue
+ * needs: the runs a lost queue (Redis restarted empty) would strand. Reads the partial index on
+ * queued runs, so the cost follows the runs waiting, not the table.
+ */
+export async function findStaleQueuedRuns(db: Executor, olderThan: Date, limit: number): Promise<StaleQueuedRun[]> {
+  const rows = await db
+    .select({
+      id: runs.id,
+      conversationId: runs.conversationId,
+      agentId: runs.agentId,
+      perspectiveUserId: runs.perspectiveUserId,
+      depth: runs.depth,
+      seq: messages.seq,
+    })
+    .from(runs)
+    .innerJoin(messages, eq(messages.id, runs.triggerMessageId))
+    .where(and(eq(runs.status, 'queued'), lt(runs.createdAt, olderThan)))
+    .orderBy(asc(runs.createdAt))
+    .limit(limit);
+  return rows.map((row) => ({ runId: row.id, mailbox: mailboxOf(row), order: row.seq, depth: row.depth }));
 }
 
 /** The run of `agentId` for `triggerMessageId`, if one was already requested. */
@@ -87,24 +130,21 @@ export async function getRunRow(db: Executor, runId: string): Promise<RunRow | u
 
 /**
  * The run if the principal may see it; not_found otherwise (SPEC §7). A conversation's run: any
- * member. An advice run (its output is an `advice` row): only that advice's owner, as advice is
- * private (docs/agents.md).
+ * member. A run whose reply is private (an `output` other than the conversation message, e.g.
+ * advice): only the person it writes for, from the moment it is requested (docs/agents.md).
  */
 export async function getRunForPrincipal(db: Executor, principal: Principal, runId: string): Promise<RunRow> {
-  // The advice table belongs to src/bindings; only its schema is read here, to keep the rule in one query.
-  const [found] = await db
-    .select({ run: runs, adviceOwner: advice.userId })
+  const [row] = await db
+    .select()
     .from(runs)
-    .leftJoin(advice, eq(advice.runId, runs.id))
-    .where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)))
-    .limit(1);
-  if (!found || (found.adviceOwner !== null && found.adviceOwner !== principal.userId)) throw notFound('Run');
+    .where(and(eq(runs.id, runId), eq(runs.workspaceId, principal.workspaceId)));
+  if (!row || (row.output !== null && row.perspectiveUserId !== principal.userId)) throw notFound('Run');
   try {
-    await requireMembership(db, principal.workspaceId, found.run.conversationId, principal.userId);
+    await requireMembership(db, principal.workspaceId, row.conversationId, principal.userId);
   } catch {
     throw notFound('Run');
   }
-  return found.run;
+  return row;
 }
 
 /** Moves a run from `queued` to `running` with its first steps. Returns false when it was no longer queued. */
@@ -115,6 +155,20 @@ export async function claimQueuedRun(db: Executor, runId: string, steps: RunStep
     .where(and(eq(runs.id, runId), eq(runs.status, 'queued')))
     .returning({ id: runs.id });
   return updated.length === 1;
+}
+
+/** Whether a run cancelled while queued already has its `cancelled` reply message. */
+export async function cancelledReplyRecorded(db: Executor, runId: string): Promise<boolean> {
+  const [row] = await db.select({ messageId: runs.messageId }).from(runs).where(eq(runs.id, runId));
+  return row?.messageId != null;
+}
+
+/** Stores the `cancelled` reply message of a run cancelled while queued on its row. */
+export async function setCancelledReply(db: Executor, runId: string, messageId: string): Promise<void> {
+  await db
+    .update(runs)
+    .set({ messageId })
+    .where(and(eq(runs.id, runId), eq(runs.status, 'cancelled')));
 }
 
 /**

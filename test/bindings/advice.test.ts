@@ -231,10 +231,21 @@ for (const database of testDatabases()) {
       assert.equal(running.status, 200);
       assert.equal(running.body.status, 'running', "another member's cancel did nothing");
       assert.ok(!world.provider.requests.at(-1)!.isAborted());
+      // Another request waits behind it in bob's mailbox: before it has any advice, its record is his alone.
+      const queued = await api(world.bob, 'POST', '/advice', {});
+      const queuedPath = `/api/v1/runs/${queued.body.runId}`;
+      const byBob = await world.server.request('GET', queuedPath, { token: world.bob.accessToken });
+      assert.deepEqual([byBob.status, byBob.body.status], [200, 'queued']);
+      const byAlice = await world.server.request('GET', queuedPath, { token: world.alice.accessToken });
+      assert.equal(byAlice.status, 404, 'a queued advice run is private too');
+      const queuedCancelled = await world.server.request('POST', `${queuedPath}/cancel`, { token: world.bob.accessToken });
+      assert.equal(queuedCancelled.body.status, 'cancelled');
       const cancelled = await world.server.request('POST', `${runPath}/cancel`, { token: world.bob.accessToken });
       assert.equal(cancelled.status, 200);
       assert.equal(cancelled.body.status, 'cancelled');
       await bobSocket.take((frame) => frame.type === 'advice.done' && frame.advice.id === opened.advice.id);
+      const recorded = await bobSocket.take((frame) => frame.type === 'advice' && frame.advice.runId === queued.body.runId);
+      assert.equal(recorded.advice.status, 'cancelled');
     });
 
     it('answers not_found for someone else’s advice or a conversation you are not in, invalid_request without an agent', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { BullMqJobQueue } from '../../src/jobs/job-queue.bullmq.ts';
@@ -74,3 +74,47 @@ describe('shared run queue: a deferred run', { skip: redisUrl ? false : 'needs T
     }
   });
 });
+
+describe('RedisRunQueue.resubmit (the re-queue sweep)', { skip: redisUrl ? false : 'needs TEST_REDIS_URL' }, () => {
+  it('brings a lost run back; a run waiting or executing is not doubled', async () => {
+    const cluster = redisCluster(redisUrl!);
+    try {
+      const executed: string[] = [];
+      const held = Promise.withResolvers<void>();
+      const started = Promise.withResolvers<void>();
+      const queue = cluster.node(async (run) => {
+        executed.push(run.runId);
+        if (run.runId === 'r0') {
+          started.resolve();
+          await held.promise;
+        }
+      }) as RedisRunQueue;
+      const mailbox = randomUUID();
+      await queue.submit(mailbox, { runId: 'r0', order: 1, depth: 0 });
+      await queue.submit(mailbox, { runId: 'r1', order: 2, depth: 1 });
+      await started.promise;
+      // Both still in the mailbox (r0 executing, r1 waiting), and a drain holds it: nothing added, no job.
+      const again = [
+        { runId: 'r0', order: 1, depth: 0 },
+        { runId: 'r1', order: 2, depth: 1 },
+      ];
+      assert.equal(await queue.resubmit(mailbox, again), false);
+      held.resolve();
+      await until(() => executed.length === 2);
+      // A run Redis lost (never in the set now) comes back with a drain of its own.
+      assert.equal(await queue.resubmit(mailbox, [{ runId: 'r2', order: 3, depth: 0 }]), true);
+      await until(() => executed.length === 3);
+      assert.deepEqual(executed, ['r0', 'r1', 'r2']);
+    } finally {
+      await cluster.close();
+    }
+  });
+});
+
+async function until(predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

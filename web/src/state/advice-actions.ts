@@ -1,5 +1,5 @@
 import type { Message, ServerEvent } from '../client/index.ts';
-import { appendAdviceDelta, hasAdviceGap, mergeLoadedAdvice, upsertAdvice } from './advice.ts';
+import { appendAdviceDelta, hasAdviceGap, mergeLoadedAdvice, startAdvice, upsertAdvice } from './advice.ts';
 import type { CatchUp } from './catch-up.ts';
 import type { StoreAccess } from './store-access.ts';
 
@@ -67,8 +67,16 @@ export class AdviceActions {
     }
   }
 
-  /** Applies an advice frame; a delta beyond the content held starts a catch-up. */
+  /**
+   * Applies an advice frame: `advice` replaces what is held (see `startAdvice`); a delta beyond the
+   * content held starts a catch-up.
+   */
   receive(event: AdviceEvent): void {
+    if (event.type === 'advice') {
+      // A suggestion starts, or starts again after its run restarted on another node.
+      this.#store.set({ advice: startAdvice(this.#store.getState().advice, event.advice) });
+      return;
+    }
     if (event.type !== 'advice.delta') {
       this.#store.set({ advice: upsertAdvice(this.#store.getState().advice, event.advice) });
       return;

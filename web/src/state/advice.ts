@@ -14,12 +14,15 @@ const handled = new Set<Advice['status']>(['sent', 'dismissed']);
 /**
  * What to hold once `incoming` (a frame or a loaded page) arrives for advice held as `held`. Two
  * streaming states merge like a streaming message (docs/protocol.md, "Streaming replies"): the
- * longer content wins, then the deltas kept aside are placed on it. Otherwise the newer state wins
- * (a page loaded while the advice finished is older than the held `advice.done`).
+ * longer content wins, then the deltas kept aside are placed on it — unless the held one is of a
+ * later attempt (newer `updatedAt`: its run restarted, see `startAdvice`), whose text the older
+ * one's must not replace. Otherwise the newer state wins (a page loaded while the advice finished
+ * is older than the held `advice.done`).
  */
 function mergeAdvice(held: HeldAdvice | undefined, incoming: Advice): HeldAdvice {
   if (!held) return incoming;
   if (held.status === 'streaming' && incoming.status === 'streaming') {
+    if (held.updatedAt > incoming.updatedAt) return held;
     const content = incoming.content.length >= held.content.length ? incoming.content : held.content;
     return withDeltas({ ...incoming, content }, held.pendingDeltas ?? []);
   }
@@ -40,7 +43,16 @@ function put(all: AdviceByConversation, conversationId: string, advice: HeldAdvi
   return { ...all, [conversationId]: next };
 }
 
-/** `advice` / `advice.done` / `advice.updated`: the advice's new state; sent or dismissed advice leaves. */
+/**
+ * `advice`: a suggestion starts being written. Held as given, replacing what was held: the same
+ * advice comes again (empty, newer `updatedAt`) when its run restarts on another node after its
+ * worker died, and the text of the first attempt is dropped with any deltas kept aside.
+ */
+export function startAdvice(all: AdviceByConversation, advice: Advice): AdviceByConversation {
+  return put(all, advice.conversationId, advice);
+}
+
+/** `advice.done` / `advice.updated`: the advice's new state; sent or dismissed advice leaves. */
 export function upsertAdvice(all: AdviceByConversation, advice: Advice): AdviceByConversation {
   const held = all[advice.conversationId]?.find((item) => item.id === advice.id);
   return put(all, advice.conversationId, mergeAdvice(held, advice));
