@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { appendMessage } from '../src/messages/messages.ts';
-import { historyAfterAppend, historyFromRows, loadHistory } from '../src/chain/build-context.ts';
-import type { FollowUpResult } from '../src/messages/group-commit.ts';
-import type { MessagePostedListener } from '../src/messages/messages.ts';
+import { loadHistory } from '../src/chain/build-context.ts';
 import { testDatabases } from './support/databases.ts';
 import { startTestServer, type Session, type TestServer } from './support/server.ts';
 
@@ -169,62 +167,6 @@ for (const database of testDatabases()) {
       const topLevel = await loadHistory(server.context.db, root, alice.user.id);
       assert.equal(topLevel.at(-1)!.content, tricky, 'the history ends at the trigger');
       assert.ok(!topLevel.some((entry) => entry.content === 'later'));
-    });
-
-    it('runs a follow-up read in the append’s round trip on PGlite (it sees the append), and ignores it on PostgreSQL', async () => {
-      const seen = new Map<string, FollowUpResult | undefined>();
-      const listener: MessagePostedListener = (message, _conversation, followUp) => seen.set(message.id, followUp);
-      server.context.messagePosted.add(listener);
-      try {
-        const before = await loadHistory(server.context.db, (await append(alice, rooms[2], 'before')).message, alice.user.id);
-        const read = historyAfterAppend(server.context.db, rooms[2], alice.user.id);
-        const [first, second] = await Promise.all(
-          ['with a read', 'grouped with it'].map((content) =>
-            appendMessage(server.context, {
-              workspaceId: alice.workspace.id,
-              conversationId: rooms[2],
-              sender: { type: 'user', id: alice.user.id },
-              content,
-              followUp: read,
-            }),
-          ),
-        );
-        for (const { message } of [first, second]) {
-          const followUp = seen.get(message.id);
-          if (server.context.database.kind === 'postgres') {
-            assert.equal(followUp, undefined);
-            continue;
-          }
-          assert.ok(followUp, 'the read ran');
-          const history = historyFromRows(followUp.rows, message.seq);
-          assert.deepEqual(history, await loadHistory(server.context.db, message, alice.user.id), 'what loadHistory reads');
-          assert.equal(history.at(-1)!.content, message.content, 'ends at its own message');
-        }
-        assert.equal(before.at(-1)!.content, 'before');
-      } finally {
-        server.context.messagePosted.delete(listener);
-      }
-    });
-
-    it('stores a message once when its follow-up read fails, and without the read', async () => {
-      const seen = new Map<string, FollowUpResult | undefined>();
-      const listener: MessagePostedListener = (message, _conversation, followUp) => seen.set(message.id, followUp);
-      server.context.messagePosted.add(listener);
-      try {
-        const base = await lastSeq(rooms[2]);
-        const { message } = await appendMessage(server.context, {
-          workspaceId: alice.workspace.id,
-          conversationId: rooms[2],
-          sender: { type: 'user', id: alice.user.id },
-          content: 'the read fails',
-          followUp: historyAfterAppend(server.context.db, 'not-a-uuid', alice.user.id),
-        });
-        assert.equal(message.seq, base + 1);
-        assert.equal(await lastSeq(rooms[2]), base + 1, 'stored once');
-        assert.equal(seen.get(message.id), undefined);
-      } finally {
-        server.context.messagePosted.delete(listener);
-      }
     });
   });
 }

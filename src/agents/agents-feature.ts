@@ -58,9 +58,7 @@ export function createAgentsFeature(
     },
   );
   const agentRows = new AgentRowCache(context.bus);
-  const trigger = createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger });
-  context.messagePosted.add(trigger.listener);
-  context.followUpRead = trigger.followUpRead;
+  context.messagePosted.add(createReplyTrigger({ db: context.db, runs, agentRows, logger: context.logger }));
   context.cancelRun = async (principal, runId) => {
     await runs.cancel(principal, runId);
   };

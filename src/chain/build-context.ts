@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { prepareStatement, type Db, type PreparedStatement, type StatementCall } from '../db/database.ts';
+import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
@@ -138,31 +138,21 @@ function toChatTurn(entry: HistoryEntry, agentId: string, forUserId: string | un
  * statement: this read is on the path from a posted message to the model request.
  */
 export async function loadHistory(db: Db, trigger: PublicMessage, agentId: string): Promise<HistoryEntry[]> {
-  const statements = historyStatementsOf(db);
+  let statements = historyStatements.get(db);
+  if (!statements) {
+    statements = {
+      topLevel: prepareStatement(db, 'chorus_history', historyParamTypes.slice(0, 3), historySql('thread_root_id is null')),
+      thread: prepareStatement(db, 'chorus_thread_history', historyParamTypes, historySql('(id = $4 or thread_root_id = $4)')),
+    };
+    historyStatements.set(db, statements);
+  }
   const { conversationId, seq, threadRootId } = trigger;
   const rows = threadRootId
     ? await statements.thread(conversationId, String(seq), agentId, threadRootId)
     : await statements.topLevel(conversationId, String(seq), agentId);
-  return historyFromRows(rows, seq);
-}
-
-/**
- * The read `loadHistory` makes for a top-level trigger, as a call to run right after the trigger's
- * append in the same round trip (`AppendInput.followUp`): the trigger's seq is looked up from its
- * id in the statement. Turn its rows into the history with `historyFromRows`; for a run that
- * starts before anything else is stored in the conversation, it is what `loadHistory` would read.
- */
-export function historyAfterAppend(db: Db, conversationId: string, agentId: string): (messageId: string) => StatementCall {
-  const statement = historyStatementsOf(db).afterAppend;
-  return (messageId) => [statement, [conversationId, messageId, agentId]];
-}
-
-/** The history entries of `loadHistory`'s rows (newest first) for a trigger at `seq`. */
-export function historyFromRows(rows: Array<Record<string, unknown>>, seq: number): HistoryEntry[] {
   const history: HistoryEntry[] = [];
   const later: HistoryEntry[] = [];
-  for (let index = rows.length - 1; index >= 0; index--) {
-    const row = rows[index];
+  for (const row of rows.reverse()) {
     const entry: HistoryEntry = {
       senderType: row.sender_type as HistoryEntry['senderType'],
       senderId: row.sender_id as string,
@@ -176,42 +166,15 @@ export function historyFromRows(rows: Array<Record<string, unknown>>, seq: numbe
   return history;
 }
 
-function historyStatementsOf(db: Db): HistoryStatements {
-  let statements = historyStatements.get(db);
-  if (!statements) {
-    statements = {
-      topLevel: prepareStatement(db, 'chorus_history', historyParamTypes.slice(0, 3), historySql('thread_root_id is null')),
-      thread: prepareStatement(db, 'chorus_thread_history', historyParamTypes, historySql('(id = $4 or thread_root_id = $4)')),
-      afterAppend: prepareStatement(
-        db,
-        'chorus_history_after_append',
-        ['uuid', 'uuid', 'uuid'],
-        historySql('thread_root_id is null', '(select posted.seq from messages posted where posted.id = $2::uuid)'),
-      ),
-    };
-    historyStatements.set(db, statements);
-  }
-  return statements;
-}
-
-interface HistoryStatements {
-  topLevel: PreparedStatement;
-  thread: PreparedStatement;
-  afterAppend: PreparedStatement;
-}
-
-const historyStatements = new WeakMap<Db, HistoryStatements>();
+const historyStatements = new WeakMap<Db, { topLevel: PreparedStatement; thread: PreparedStatement }>();
 const historyParamTypes = ['uuid', 'bigint', 'uuid', 'uuid'];
 
-/**
- * $1 conversation, $2 the trigger's seq (or what `triggerSeq` says), $3 the agent, $4 the thread
- * root (unused at top level).
- */
-function historySql(scope: string, triggerSeq = '$2::bigint'): string {
+/** $1 conversation, $2 the trigger's seq, $3 the agent, $4 the thread root (unused at top level). */
+function historySql(scope: string): string {
   return `
     select seq, sender_type, sender_id, sender_handle, on_behalf_of, content from messages
     where conversation_id = $1::uuid
-      and (seq <= ${triggerSeq} or (sender_type = 'agent' and sender_id = $3::uuid))
+      and (seq <= $2::bigint or (sender_type = 'agent' and sender_id = $3::uuid))
       and status <> 'streaming' and content <> '' and not parts @> '[{"type":"human-request"}]'::jsonb
       and ${scope.replaceAll('$4', '$4::uuid')}
     order by seq desc

@@ -164,56 +164,14 @@ export function prepareStatement(db: Db, name: string, paramTypes: string[], tex
     return async (...params) => (await client.query({ name, text, values: params })).rows;
   }
   let prepared: Promise<unknown> | undefined;
-  const prepare = () =>
-    (prepared ??= client.exec(`prepare ${name}(${paramTypes.join(', ')}) as ${text}`).catch((error: unknown) => {
+  return async (...params) => {
+    prepared ??= client.exec(`prepare ${name}(${paramTypes.join(', ')}) as ${text}`).catch((error: unknown) => {
       prepared = undefined;
       throw error;
-    }));
-  const executeSql = (params: Array<string | null>) => {
+    });
+    await prepared;
     const literals = params.map((param) => (param === null ? 'null' : `'${param.replaceAll("'", "''")}'`));
-    return `execute ${name}(${literals.join(', ')})`;
-  };
-  const statement: PreparedStatement = async (...params) => {
-    await prepare();
-    const results = await client.exec(executeSql(params));
+    const results = await client.exec(`execute ${name}(${literals.join(', ')})`);
     return (results.at(-1)?.rows ?? []) as Array<Record<string, unknown>>;
   };
-  embedded.set(statement, { client, prepare, executeSql });
-  return statement;
-}
-
-/** How a PGlite prepared statement is executed, for `runInOneTrip`. */
-interface EmbeddedStatement {
-  client: PgliteWorkerClient;
-  prepare(): Promise<unknown>;
-  executeSql(params: Array<string | null>): string;
-}
-const embedded = new WeakMap<PreparedStatement, EmbeddedStatement>();
-
-/** One call of a prepared statement: the statement and its parameters. */
-export type StatementCall = readonly [PreparedStatement, Array<string | null>];
-
-/** Whether `runInOneTrip` sends several statements to `db` as one request (embedded PGlite). */
-export function runsInOneTrip(db: Db): boolean {
-  return 'exec' in (db as unknown as { $client: object }).$client;
-}
-
-/**
- * Runs `calls` in order and resolves to each one's rows. On PGlite (`runsInOneTrip`) they go to
- * the database thread as one request (one `exec` of several EXECUTEs: a single round trip across
- * the thread, and one implicit transaction, so they commit together or not at all; each sees the
- * writes of those before it). On PostgreSQL they run one after another, each in its own
- * transaction. Throws what the driver throws; on PGlite nothing of the batch was then stored.
- */
-export async function runInOneTrip(calls: readonly StatementCall[]): Promise<Array<Array<Record<string, unknown>>>> {
-  const statements = calls.map(([statement]) => embedded.get(statement));
-  if (statements.some((statement) => statement === undefined) || calls.length < 2) {
-    const rows: Array<Array<Record<string, unknown>>> = [];
-    for (const [statement, params] of calls) rows.push(await statement(...params));
-    return rows;
-  }
-  const known = statements as EmbeddedStatement[];
-  await Promise.all(known.map((statement) => statement.prepare()));
-  const results = await known[0].client.exec(known.map((statement, index) => statement.executeSql(calls[index][1])).join(';\n'));
-  return results.map((result) => result.rows as Array<Record<string, unknown>>);
 }

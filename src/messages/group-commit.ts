@@ -1,12 +1,5 @@
 import { uuidv7 } from 'uuidv7';
-import {
-  prepareStatement,
-  runInOneTrip,
-  runsInOneTrip,
-  type Db,
-  type PreparedStatement,
-  type StatementCall,
-} from '../db/database.ts';
+import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
 import type { ForwardReference, MessageStatus } from '../db/schema.ts';
 import type { ConversationRow } from '../conversations/conversations.ts';
 import type { MessageRow } from './message-shape.ts';
@@ -32,27 +25,12 @@ export interface AppendInput {
   parts?: unknown[];
   /** Set on a forwarded copy (messaging). */
   forwardedFrom?: ForwardReference;
-  /**
-   * A read to run right after this append, in the same round trip to the database (`runInOneTrip`:
-   * on PGlite one request to its thread); its rows come back as `Appended.followUp`. Only where
-   * the two share one request and one transaction (PGlite); ignored on PostgreSQL. When the
-   * request with it fails, the append is retried without it (the read is an optimisation only).
-   */
-  followUp?: (messageId: string) => StatementCall;
-}
-
-/** A follow-up read that ran with its append: the call (as `AppendInput.followUp` built it) and its rows. */
-export interface FollowUpResult {
-  call: StatementCall;
-  rows: Array<Record<string, unknown>>;
 }
 
 /** A stored message and its conversation. */
 export interface Appended {
   row: MessageRow;
   conversation: PostedConversation;
-  /** The input's `followUp` read (the call it made) and its rows, when it ran. */
-  followUp?: FollowUpResult;
 }
 
 /** Appends in one group statement at most; a larger backlog waits for the next statement. */
@@ -92,15 +70,12 @@ export function appendQueueOf(db: Db): AppendQueue {
  */
 export class AppendQueue {
   readonly #groupInsert: PreparedStatement;
-  /** Whether follow-up reads can share the statement's round trip (and its fate); else they are skipped. */
-  readonly #followUps: boolean;
   #pending: Pending[] = [];
   #flushing = false;
   #scheduled = false;
 
   constructor(db: Db) {
     this.#groupInsert = prepareStatement(db, 'chorus_append_group', ['text'], groupInsertSql);
-    this.#followUps = runsInOneTrip(db);
   }
 
   /** Stores `input` with the next seq; undefined when it was not stored (see the class). */
@@ -131,16 +106,12 @@ export class AppendQueue {
     }
   }
 
-  /**
-   * The same statement for one append: its own result, or its own error. With its follow-up read
-   * first (unless `withFollowUp` is false); if that fails, once more without it.
-   */
-  async #storeAlone(pending: Pending, withFollowUp = this.#followUps): Promise<void> {
-    const id = uuidv7();
+  /** The same statement for one append: its own result, or its own error. */
+  async #storeAlone(pending: Pending): Promise<void> {
     try {
-      pending.resolve((await insertGroup(this.#groupInsert, [pending.input], [id], withFollowUp)).get(id));
+      const id = uuidv7();
+      pending.resolve((await insertGroup(this.#groupInsert, [pending.input], [id])).get(id));
     } catch (error) {
-      if (withFollowUp && pending.input.followUp) return this.#storeAlone(pending, false);
       pending.reject(error);
     }
   }
@@ -154,7 +125,6 @@ export class AppendQueue {
         this.#groupInsert,
         batch.map((pending) => pending.input),
         ids,
-        this.#followUps,
       );
     } catch {
       stored = new Map();
@@ -166,7 +136,7 @@ export class AppendQueue {
       else leftOver.push(pending);
     });
     // In arrival order, so a conversation's seqs still follow the order its appends came in.
-    for (const pending of leftOver) await this.#storeAlone(pending, false);
+    for (const pending of leftOver) await this.#storeAlone(pending);
   }
 }
 
@@ -251,16 +221,10 @@ const groupInsertSql = `
 
 /**
  * Runs `groupInsertSql` (prepared once per session) for `inputs`; `ids[i]` is the id of
- * `inputs[i]`. With `withFollowUps`, the inputs' follow-up reads run right after it in the same
- * round trip (`runInOneTrip`). Returns the stored appends by message id. Throws whatever the
- * driver throws; then nothing was stored.
+ * `inputs[i]`. Returns the stored appends by message id. Throws whatever the driver throws; then
+ * nothing was stored.
  */
-async function insertGroup(
-  statement: PreparedStatement,
-  inputs: AppendInput[],
-  ids: string[],
-  withFollowUps: boolean,
-): Promise<Map<string, Appended>> {
+async function insertGroup(statement: PreparedStatement, inputs: AppendInput[], ids: string[]): Promise<Map<string, Appended>> {
   const records = inputs.map((input, index) => ({
     ord: index,
     id: ids[index],
@@ -279,19 +243,9 @@ async function insertGroup(
     forwarded_from: input.forwardedFrom ?? null,
   }));
   const byId = new Map(inputs.map((input, index) => [ids[index], input]));
-  const calls: StatementCall[] = [[statement, [JSON.stringify(records)]]];
-  const followUpOf = new Map<string, number>();
-  if (withFollowUps) {
-    inputs.forEach((input, index) => {
-      if (!input.followUp) return;
-      followUpOf.set(ids[index], calls.length);
-      calls.push(input.followUp(ids[index]));
-    });
-  }
-  const results = await runInOneTrip(calls);
   const stored = new Map<string, Appended>();
   // Only what the store decided comes back; the rest of each row is its input.
-  for (const raw of results[0]) {
+  for (const raw of await statement(JSON.stringify(records))) {
     const id = raw.id as string;
     const input = byId.get(id)!;
     stored.set(id, {
@@ -327,7 +281,6 @@ async function insertGroup(
         kind: raw.conversation_kind as 'direct' | 'group',
         agentMemberIds: parsePgArray(raw.agent_member_ids),
       },
-      ...(followUpOf.has(id) ? { followUp: { call: calls[followUpOf.get(id)!], rows: results[followUpOf.get(id)!] } } : {}),
     });
   }
   return stored;

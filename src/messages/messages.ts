@@ -6,24 +6,14 @@ import { AppError } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import { requireMembership } from '../conversations/conversations.ts';
 import { conversationTopic, type EventBus } from '../bus/event-bus.ts';
-import { appendQueueOf, type Appended, type AppendInput, type FollowUpResult, type PostedConversation } from './group-commit.ts';
+import { appendQueueOf, type Appended, type AppendInput, type PostedConversation } from './group-commit.ts';
 import { toPublicMessage, type MessageRow, type PublicMessage } from './message-shape.ts';
 import { attachmentParts } from '../attachments/attachments.ts';
 import { refreshThreadRoot } from '../messaging/message-changes.ts';
 import { readUpdatedMessages } from '../messaging/message-reads.ts';
 
-/**
- * Called after a message is committed and published; agents use it to decide whether to answer.
- * `followUp` is the read `MessageDeps.followUpRead` asked for and its rows, when it ran.
- */
-export type MessagePostedListener = (message: PublicMessage, conversation: PostedConversation, followUp?: FollowUpResult) => void;
-
-/**
- * Asked before a person's message is stored: a read to run right after its append in the same
- * round trip (`AppendInput.followUp`), or undefined. The agents' reply trigger uses it to load the
- * history a reply will need without a second round trip to the embedded database.
- */
-export type FollowUpRead = (input: NewMessage) => AppendInput['followUp'];
+/** Called after a message is committed and published; agents use it to decide whether to answer. */
+export type MessagePostedListener = (message: PublicMessage, conversation: PostedConversation) => void;
 
 export interface MessageDeps {
   db: Db;
@@ -31,8 +21,6 @@ export interface MessageDeps {
   /** Longest message content in UTF-8 bytes; longer content is refused with payload_too_large. */
   maxMessageBytes: number;
   messagePosted: Set<MessagePostedListener>;
-  /** Set by the agents feature (see `FollowUpRead`). */
-  followUpRead?: FollowUpRead;
 }
 
 /** Who writes a message and how it starts; the sender is never taken from a request body. */
@@ -72,7 +60,7 @@ export async function appendMessage(deps: MessageDeps, input: NewMessage): Promi
   await deps.bus.publish(conversationTopic(message.conversationId), { type: 'message', message });
   // The root's replyCount / lastReplyAt follow, as a `message.updated` after the reply's `message`.
   if (message.threadRootId) await refreshThreadRoot(deps, message.conversationId, message.threadRootId);
-  for (const listener of deps.messagePosted) listener(message, appended.conversation, appended.followUp);
+  for (const listener of deps.messagePosted) listener(message, appended.conversation);
   return { message, created: true };
 }
 
@@ -89,7 +77,7 @@ export async function postMessage(
   const parts = input.attachmentIds?.length
     ? await attachmentParts(deps.db, principal, conversationId, input.attachmentIds)
     : undefined;
-  const message: NewMessage = {
+  return appendMessage(deps, {
     workspaceId: principal.workspaceId,
     conversationId,
     sender: { type: 'user', id: principal.userId },
@@ -97,9 +85,7 @@ export async function postMessage(
     clientMsgId: input.clientMsgId,
     threadRootId: input.threadRootId,
     parts,
-  };
-  const followUp = deps.followUpRead?.(message);
-  return appendMessage(deps, followUp ? { ...message, followUp } : message);
+  });
 }
 
 /**

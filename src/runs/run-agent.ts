@@ -1,6 +1,6 @@
 import type { AgentRow } from '../agents/agents.ts';
 import type { Config } from '../config/config.ts';
-import { loadHistory, type HistoryEntry, type ReplyPerspective } from '../chain/build-context.ts';
+import { loadHistory, type ReplyPerspective } from '../chain/build-context.ts';
 import type { ChainDeps } from '../chain/chain-context.ts';
 import { newChainState } from '../chain/chain-context.ts';
 import { runChain } from '../chain/chain-engine.ts';
@@ -43,8 +43,6 @@ export interface RunJob {
   started?: { insert(steps: RunStep[]): Promise<void>; abandon(): void };
   /** The person the agent writes for (bindings): shapes the context, owns the memory and approvals. */
   perspective?: ReplyPerspective;
-  /** The trigger's history, already read (with its append); otherwise the run reads it (`loadHistory`). */
-  history?: HistoryEntry[];
   /** Where the reply goes when it is not the agent's conversation message (bindings' private advice). */
   output?: RunOutput;
   /**
@@ -129,7 +127,7 @@ const replyOpenMaxDelayMs = 25;
 export async function executeRun(deps: RunDeps, job: RunJob, signal: AbortSignal): Promise<RunEnd | undefined> {
   const startedAt = performance.now();
   // The history ends at the trigger, so it loads while the run is claimed.
-  const history = job.history ? Promise.resolve(job.history) : loadHistory(deps.db, job.trigger, job.agent.id);
+  const history = loadHistory(deps.db, job.trigger, job.agent.id);
   history.catch(() => undefined); // awaited (and reported) by the steps that read it
   const steps: RunStep[] = job.resume?.steps ?? [];
   if (!job.started && !(await claimQueuedRun(deps.db, job.run.id, steps))) {

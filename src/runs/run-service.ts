@@ -17,7 +17,7 @@ import {
   type RunOutputRestorer,
   type RunOutputSource,
 } from './run-agent.ts';
-import type { HistoryEntry, ReplyPerspective } from '../chain/build-context.ts';
+import type { ReplyPerspective } from '../chain/build-context.ts';
 import { eq } from 'drizzle-orm';
 import { getAgentRow } from '../agents/agents.ts';
 import {
@@ -71,13 +71,6 @@ export interface ReplyRequest {
    * `registerOutput` (`advice`, src/bindings). Such a run is visible only to its perspective's person.
    */
   output?: string;
-  /**
-   * The trigger's history read with its append (`historyAfterAppend`), and `runsEnded` when that
-   * read was planned. Used only when the run starts at once and no run ended here since: then no
-   * reply of the agent can have been stored after the read (a run stores its reply before it
-   * ends), and it is what the run would read itself.
-   */
-  history?: { entries: HistoryEntry[]; runsEnded: number };
 }
 
 /** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
@@ -120,7 +113,6 @@ export class RunService {
   #outputs = new Map<string, RunOutputRestorer>();
   #onRunEnded: (status: string) => void;
   #active = new Map<string, ActiveRun>();
-  #runsEnded = 0;
   #stopping = false;
   #stopListening: () => void;
   #expirySweep: NodeJS.Timeout;
@@ -245,11 +237,6 @@ export class RunService {
     return this.#active.size;
   }
 
-  /** How many runs executed here have ended (a counter: compare two readings). */
-  get runsEnded(): number {
-    return this.#runsEnded;
-  }
-
   /**
    * Runs `task` after every task queued earlier for the same conversation, so replies are
    * requested in the order their trigger messages were posted.
@@ -318,20 +305,11 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
-    const history = request.history?.runsEnded === this.#runsEnded ? request.history.entries : undefined;
     void this.#queue.submit(key, {
       runId: run.id,
       order: trigger.seq,
       depth,
-      local: {
-        run,
-        agent,
-        trigger,
-        started,
-        ...(perspective ? { perspective } : {}),
-        ...(output ? { output } : {}),
-        ...(history ? { history } : {}),
-      },
+      local: { run, agent, trigger, started, ...(perspective ? { perspective } : {}), ...(output ? { output } : {}) },
     });
     return inserted.promise;
   }
@@ -468,7 +446,6 @@ export class RunService {
     } finally {
       job.started?.abandon();
       this.#active.delete(job.run.id);
-      this.#runsEnded++;
       markDone();
     }
   }
