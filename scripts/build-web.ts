@@ -7,7 +7,7 @@ const webDir = path.join(root, 'web');
 const distIndex = path.join(webDir, 'dist', 'index.html');
 /**
  * What the built client depends on: a change to any of these makes web/dist stale. src/wire is the
- * server's wire types and constants, which the client imports (docs/decisions/0020).
+ * server's wire types and constants, which the client imports (docs/decisions/0019).
  */
 const sources = [
   ...['src', 'index.html', 'vite.config.ts', 'public'].map((entry) => path.join(webDir, entry)),

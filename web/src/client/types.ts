@@ -1,7 +1,7 @@
 /**
  * Wire shapes of the Chorus public API (SPEC §3–§5). Timestamps are ISO 8601 strings. The shapes
  * of messages, conversations, users, knowledge bases, bindings and advice are the server's own
- * (src/wire: shared, dependency-free; docs/decisions/0020), named here as the client calls them,
+ * (src/wire: shared, dependency-free; docs/decisions/0019), named here as the client calls them,
  * so a field the server adds or changes there is a type error here until the client handles it.
  */
 import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../src/wire/binding.ts';
