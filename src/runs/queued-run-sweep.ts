@@ -49,7 +49,11 @@ export function startQueuedRunSweep(
 async function sweepOnce(db: Executor, queue: Pick<RedisRunQueue, 'resubmit'>, afterMs: number): Promise<number> {
   const stale = await findStaleQueuedRuns(db, new Date(Date.now() - afterMs), sweepBatch);
   const byMailbox = new Map<string, StaleQueuedRun[]>();
-  for (const run of stale) byMailbox.set(run.mailbox, [...(byMailbox.get(run.mailbox) ?? []), run]);
+  for (const run of stale) {
+    const runs = byMailbox.get(run.mailbox);
+    if (runs) runs.push(run);
+    else byMailbox.set(run.mailbox, [run]);
+  }
   for (const [mailbox, runs] of byMailbox) await queue.resubmit(mailbox, runs);
   return stale.length;
 }

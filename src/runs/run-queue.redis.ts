@@ -76,9 +76,8 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
   }
 
   async submit(mailbox: string, run: QueuedRun<Local>): Promise<void> {
-    const member = JSON.stringify({ runId: run.runId, depth: run.depth });
-    await this.#redis.zadd(this.#key(mailbox), run.order, member);
-    await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
+    await this.#redis.zadd(this.#key(mailbox), run.order, memberOf(run));
+    await this.#enqueueDrain(mailbox);
   }
 
   close(): void {
@@ -95,16 +94,21 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
    */
   async resubmit(mailbox: string, runs: Array<Pick<QueuedRun, 'runId' | 'order' | 'depth'>>): Promise<boolean> {
     if (runs.length === 0) return false;
-    const members = runs.flatMap((run) => [run.order, JSON.stringify({ runId: run.runId, depth: run.depth })]);
+    const members = runs.flatMap((run) => [run.order, memberOf(run)]);
     await this.#redis.zadd(this.#key(mailbox), 'NX', ...members);
-    if ((await this.#redis.exists(`${this.#key(mailbox)}:lease`)) === 1) return false;
-    await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
+    if ((await this.#redis.exists(this.#leaseKey(mailbox))) === 1) return false;
+    await this.#enqueueDrain(mailbox);
     return true;
+  }
+
+  /** An `agent.run` job that drains `mailbox` (interactive priority). */
+  async #enqueueDrain(mailbox: string): Promise<void> {
+    await this.#jobs.enqueue<RunJobData>(runJobKind, { mailbox }, { priority: jobPriority.interactive });
   }
 
   async #drain(mailbox: string, retryLater: (delayMs: number) => Promise<never>): Promise<void> {
     if (this.#closed) return retryLater(this.#busyRetryMs);
-    const leaseKey = `${this.#key(mailbox)}:lease`;
+    const leaseKey = this.#leaseKey(mailbox);
     const token = randomUUID();
     if ((await this.#redis.set(leaseKey, token, 'PX', this.#leaseMs, 'NX')) !== 'OK') return retryLater(this.#busyRetryMs);
     const renew = setInterval(
@@ -149,4 +153,13 @@ export class RedisRunQueue<Local = unknown> implements RunQueue<Local> {
   #key(mailbox: string): string {
     return `${this.#prefix}:mailbox:${mailbox}`;
   }
+
+  #leaseKey(mailbox: string): string {
+    return `${this.#key(mailbox)}:lease`;
+  }
+}
+
+/** A run's member in its mailbox's sorted set (the score is its `order`). */
+function memberOf(run: Pick<QueuedRun, 'runId' | 'depth'>): string {
+  return JSON.stringify({ runId: run.runId, depth: run.depth });
 }
