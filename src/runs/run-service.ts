@@ -2,12 +2,12 @@ import { uuidv7 } from 'uuidv7';
 import type { AgentRow } from '../agents/agents.ts';
 import type { Principal } from '../auth/auth-service.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
-import { conversationTopic } from '../bus/event-bus.ts';
 import { OrderedTasks } from './mailbox.ts';
 import { MemoryRunQueue } from './run-queue.memory.ts';
 import type { QueuedRun, RunExecutor, RunQueue } from './run-queue.ts';
 import { restartOrphanedRun } from './orphaned-run.ts';
 import { earlierTriggerInFlight } from './trigger-order.ts';
+import { cancelElsewhere, onRelayedCancel } from './run-control.ts';
 import { RunCancelled, ServerStopping, type RunStep } from '../chain/run-step.ts';
 import {
   executeRun,
@@ -33,6 +33,7 @@ import {
   cancelQueuedRun,
   requeueWaitingRun,
   storedResume,
+  storedPerspective,
   finishRunRow,
   findRunByTrigger,
   findStreamingReplyId,
@@ -72,11 +73,6 @@ export interface ReplyRequest {
    */
   output?: string;
 }
-
-/** Internal bus topic (never forwarded to clients) on which nodes ask each other to cancel runs. */
-const runControlTopic = 'runs:control';
-/** How long a cancel waits for another node to end the run before answering with its current state. */
-const remoteCancelWaitMs = 5_000;
 
 interface ActiveRun {
   controller: AbortController;
@@ -126,9 +122,7 @@ export class RunService {
     const execute: RunExecutor<RunJob> = (run) => this.#executeQueued(run);
     this.#queue = options.sharedQueue?.(execute) ?? new MemoryRunQueue(execute, onError);
     this.#onRunEnded = options.onRunEnded ?? (() => {});
-    this.#stopListening = deps.bus.subscribe(runControlTopic, (event) => {
-      if (event.type === 'run.cancel' && typeof event.runId === 'string') void this.#abortActive(event.runId);
-    });
+    this.#stopListening = onRelayedCancel(deps.bus, (runId) => void this.#abortActive(runId));
     const sweepEveryMs = Math.min(deps.agentsConfig.humanRequestTtlMs, 60_000);
     this.#expirySweep = setInterval(() => {
       this.expireRequests().catch((error: unknown) => deps.logger.error({ err: error }, 'expiring human requests failed'));
@@ -221,7 +215,7 @@ export class RunService {
     const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
     const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId!));
     const resume = storedResume(row);
-    const perspective = perspectiveOf(row);
+    const perspective = storedPerspective(row);
     return {
       run: row,
       agent,
@@ -275,14 +269,10 @@ export class RunService {
     const output = this.#outputOf(input);
     const key = mailboxOf(input);
     const { depth } = input;
+    const job = { agent, trigger, ...(perspective ? { perspective } : {}), ...(output ? { output } : {}) };
     if (this.#stopping || !this.#queue.startsAtOnce(key)) {
       const run = await insertRun(this.#deps.db, input);
-      await this.#queue.submit(key, {
-        runId: run.id,
-        order: trigger.seq,
-        depth,
-        local: { run, agent, trigger, ...(perspective ? { perspective } : {}), ...(output ? { output } : {}) },
-      });
+      await this.#queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { ...job, run } });
       return run;
     }
     // The mailbox is idle, so the run starts now and is inserted `running` (no claim). The job
@@ -305,12 +295,7 @@ export class RunService {
       conversationId: input.conversationId,
       onBehalfOf: input.onBehalfOf,
     };
-    void this.#queue.submit(key, {
-      runId: run.id,
-      order: trigger.seq,
-      depth,
-      local: { run, agent, trigger, started, ...(perspective ? { perspective } : {}), ...(output ? { output } : {}) },
-    });
+    void this.#queue.submit(key, { runId: run.id, order: trigger.seq, depth, local: { ...job, run, started } });
     return inserted.promise;
   }
 
@@ -339,29 +324,10 @@ export class RunService {
         for (const request of await findPendingRequests(this.#deps.db, [runId]))
           await settleRequest(this.#deps, request, 'cancelled');
       }
-      if (!cancelledQueued && !(await this.#abortActive(runId))) await this.#cancelElsewhere(run);
+      if (!cancelledQueued && !(await this.#abortActive(runId))) await cancelElsewhere(this.#deps, run);
     }
     const row = await getRunRow(this.#deps.db, runId);
     return toPublicRun(row!);
-  }
-
-  /** Asks the node running `run` (over the bus) to abort it; resolves at its `message.done` or after a bound. */
-  async #cancelElsewhere(run: RunRow): Promise<void> {
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    const unsubscribe = this.#deps.bus.subscribe(conversationTopic(run.conversationId), (event) => {
-      if (event.type === 'message.done' && (event.message as { runId?: string } | undefined)?.runId === run.id) finished();
-    });
-    const timer = setTimeout(finished, remoteCancelWaitMs);
-    try {
-      const current = await getRunRow(this.#deps.db, run.id);
-      if (current?.status !== 'running') return;
-      await this.#deps.bus.publish(runControlTopic, { type: 'run.cancel', runId: run.id });
-      await done;
-    } finally {
-      clearTimeout(timer);
-      unsubscribe();
-    }
   }
 
   /** Stops taking work and ends every active run `interrupted`; resolves when they are saved. */
@@ -449,14 +415,4 @@ export class RunService {
       markDone();
     }
   }
-}
-
-/** The perspective stored on a run row (a binding's run), or undefined for an agent's own reply. */
-function perspectiveOf(row: RunRow): ReplyPerspective | undefined {
-  if (!row.perspectiveUserId || row.perspectiveSystem === null) return undefined;
-  return {
-    userId: row.perspectiveUserId,
-    system: row.perspectiveSystem ?? '',
-    ...(row.perspectiveClosingTurn ? { closingTurn: row.perspectiveClosingTurn } : {}),
-  };
 }

@@ -6,6 +6,7 @@ import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
 import type { RunStep } from '../chain/run-step.ts';
 import type { ResumeState } from '../chain/run-pause.ts';
+import type { ReplyPerspective } from '../chain/build-context.ts';
 import type { RunJob } from './run-agent.ts';
 import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
@@ -233,6 +234,16 @@ export function storedResume(row: RunRow): RunJob['resume'] {
   if (!row.resumeState) return undefined;
   const { answer, ...state } = row.resumeState as { answer?: ResumeAnswer };
   return { steps: row.steps as RunStep[], state: state as unknown as ResumeState, ...answer };
+}
+
+/** The perspective stored on a run row (a binding's run), or undefined for an agent's own reply. */
+export function storedPerspective(row: RunRow): ReplyPerspective | undefined {
+  if (!row.perspectiveUserId || row.perspectiveSystem === null) return undefined;
+  return {
+    userId: row.perspectiveUserId,
+    system: row.perspectiveSystem,
+    ...(row.perspectiveClosingTurn ? { closingTurn: row.perspectiveClosingTurn } : {}),
+  };
 }
 
 /** Sets a run's final status once: only a run still `queued`, `running` or `waiting` changes (resume state dropped). Returns whether it did. */
