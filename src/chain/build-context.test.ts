@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countTextTokens, fitContext, type HistoryEntry } from './build-context.ts';
+import { fitContext, type HistoryEntry } from './build-context.ts';
+import { countTextTokens } from './token-count.ts';
 
 const person = (content: string, handle = 'alice'): HistoryEntry => ({
   senderType: 'user',

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { prepareStatement, type Db, type PreparedStatement } from '../db/database.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
+import { countTextTokens } from './token-count.ts';
 
 /**
  * Whose side a run writes from (bindings): `userId`'s own messages, and messages written on their
@@ -20,20 +20,6 @@ export interface ReplyPerspective {
 const perMessageOverheadTokens = 4;
 /** How far back a context looks at most, whatever the window. */
 const maxHistoryMessages = 200;
-const noSpecialTokens = { disallowedSpecial: new Set<string>() };
-
-const require = createRequire(import.meta.url);
-let tokenizer: typeof import('gpt-tokenizer') | undefined;
-
-/**
- * Tokens of `text` counted with the o200k tokenizer (close enough for other vendors' budgeting).
- * The tokenizer is loaded on the first count: its encoding costs ~60 MB of RSS, and a server whose
- * contexts fit by byte size and whose providers report usage never needs it.
- */
-export function countTextTokens(text: string): number {
-  tokenizer ??= require('gpt-tokenizer') as typeof import('gpt-tokenizer');
-  return tokenizer.countTokens(text, noSpecialTokens);
-}
 
 /** What a run sends to the model, with how it was budgeted (recorded on the `generate` step). */
 export interface RunContext {

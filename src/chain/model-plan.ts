@@ -1,7 +1,8 @@
 import type { ModelCallResult } from '../providers/model-stream.ts';
 import type { ResolvedModel } from '../providers/model-registry.ts';
 import { renderKnowledgeBlock } from '../knowledge/rag-context.ts';
-import { countTextTokens, fitContext, type HistoryEntry, type RunContext } from './build-context.ts';
+import { fitContext, type HistoryEntry, type RunContext } from './build-context.ts';
+import { countTextTokens } from './token-count.ts';
 import type { ChainRun, ChainState } from './chain-context.ts';
 
 const defaultMaxOutputTokens = 4096;

@@ -173,7 +173,7 @@ describe('who answers in a group', () => {
 
 describe('context window', () => {
   it('keeps the system prompt and the newest messages that fit, dropping the oldest first', async () => {
-    const { countTextTokens } = await import('../../src/chain/build-context.ts');
+    const { countTextTokens } = await import('../../src/chain/token-count.ts');
     const agent = await world.createAgent({
       handle: 'summarizer',
       systemPrompt: 'Summarize the conversation.',
