@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fitContext, type HistoryEntry } from './build-context.ts';
-import { countTextTokens } from './token-count.ts';
+import { countTokens } from './token-count.ts';
 
 const person = (content: string, handle = 'alice'): HistoryEntry => ({
   senderType: 'user',
@@ -12,8 +12,8 @@ const person = (content: string, handle = 'alice'): HistoryEntry => ({
 const self = (content: string): HistoryEntry => ({ senderType: 'agent', senderId: 'agent-1', senderHandle: 'bot', content });
 
 describe('fitContext', () => {
-  it("maps the agent's messages to assistant and everyone else's to user with their handle", () => {
-    const context = fitContext({
+  it("maps the agent's messages to assistant and everyone else's to user with their handle", async () => {
+    const context = await fitContext({
       agentId: 'agent-1',
       systemPrompt: 'Be brief.',
       history: [
@@ -35,8 +35,8 @@ describe('fitContext', () => {
     assert.equal(context.promptTokens, null, 'small histories fit by their byte size without counting');
   });
 
-  it("with a perspective, writes from the person's side: theirs and their assistant's are assistant turns", () => {
-    const context = fitContext({
+  it("with a perspective, writes from the person's side: theirs and their assistant's are assistant turns", async () => {
+    const context = await fitContext({
       agentId: 'agent-1',
       systemPrompt: 'For alice.',
       history: [
@@ -60,12 +60,12 @@ describe('fitContext', () => {
     ]);
   });
 
-  it('drops the oldest messages first and never starts with an assistant turn', () => {
+  it('drops the oldest messages first and never starts with an assistant turn', async () => {
     const long = 'lorem ipsum dolor sit amet '.repeat(10);
     const history = [person(`1 ${long}`), self(`2 ${long}`), person(`3 ${long}`), self(`4 ${long}`), person('5 now')];
-    const window =
-      countTextTokens(`alice: 3 ${long}`) + countTextTokens(`4 ${long}`) + countTextTokens('alice: 5 now') + 12 + 100;
-    const context = fitContext({
+    const counts = await countTokens([`alice: 3 ${long}`, `4 ${long}`, 'alice: 5 now']);
+    const window = counts.reduce((sum, tokens) => sum + tokens, 0) + 12 + 100;
+    const context = await fitContext({
       agentId: 'agent-1',
       systemPrompt: '',
       history,
@@ -77,7 +77,7 @@ describe('fitContext', () => {
       ['alice: 3 ', '4 lorem i', 'alice: 5 '],
     );
     assert.equal(context.droppedMessages, 2);
-    const tighter = fitContext({
+    const tighter = await fitContext({
       agentId: 'agent-1',
       systemPrompt: '',
       history,
@@ -91,8 +91,8 @@ describe('fitContext', () => {
     );
   });
 
-  it('fails readably when even the newest message does not fit', () => {
-    assert.throws(
+  it('fails readably when even the newest message does not fit', async () => {
+    await assert.rejects(
       () =>
         fitContext({
           agentId: 'a',

@@ -2,7 +2,7 @@ import { prepareStatement, type Db, type PreparedStatement } from '../db/databas
 import { AppError } from '../errors/app-error.ts';
 import type { PublicMessage } from '../messages/message-shape.ts';
 import type { ChatTurn } from '../providers/model-stream.ts';
-import { countTextTokens } from './token-count.ts';
+import { countTokens } from './token-count.ts';
 
 /**
  * Whose side a run writes from (bindings): `userId`'s own messages, and messages written on their
@@ -48,34 +48,45 @@ export interface HistoryEntry {
  * everyone else's become `user` prefixed with their handle. A context never starts with an
  * `assistant` message. With a `perspective` (an agent writing for a person) the person's side is
  * `assistant` instead (see `ReplyPerspective`) and its `closingTurn` always ends the context.
- * Tokens are counted only when the UTF-8 size (an upper bound) exceeds the budget. Throws
- * provider_error when even the newest message does not fit.
+ * Tokens are counted only when the UTF-8 size (an upper bound) exceeds the budget, newest first,
+ * in batches of about four times the budget left in bytes (English runs ~4 bytes per token), so a
+ * long history is not counted further back than it can reach. Throws provider_error when even the
+ * newest message does not fit.
  */
-export function fitContext(input: {
+export async function fitContext(input: {
   agentId: string;
   systemPrompt: string;
   history: HistoryEntry[];
   contextWindowTokens: number;
   maxOutputTokens: number;
   perspective?: ReplyPerspective;
-}): RunContext {
+}): Promise<RunContext> {
   const system = input.systemPrompt.trim() || undefined;
   const all = input.history.map((entry) => toChatTurn(entry, input.agentId, input.perspective?.userId));
   const closingTurn = input.perspective?.closingTurn;
   if (closingTurn) all.push({ role: 'user', content: closingTurn });
   const budget = input.contextWindowTokens - input.maxOutputTokens;
   // A BPE token is at least one UTF-8 byte, so when the bytes fit, the tokens fit: skip counting.
-  const byteBound = (system ? byteCost(system) : 0) + all.reduce((sum, message) => sum + byteCost(textOfMessage(message)), 0);
-  if (byteBound <= budget) return finish(system, all, input.history.length, null);
+  const byteBound = (system ? byteCost(system) : 0) + all.reduce((sum, message) => sum + byteCost(message.content), 0);
+  if (byteBound <= budget) return finish(system, all, [], input.history.length, null);
 
-  const systemTokens = system ? tokenCost(system) : 0;
+  let used = system ? (await tokenCosts([system]))[0]! : 0;
   const kept: ChatTurn[] = [];
-  let used = systemTokens;
-  for (let index = all.length - 1; index >= 0; index--) {
-    const cost = tokenCost(textOfMessage(all[index]));
-    if (used + cost > budget) break;
-    used += cost;
-    kept.push(all[index]);
+  const keptCosts: number[] = [];
+  let next = all.length - 1;
+  counting: while (next >= 0 && used <= budget) {
+    const batch: ChatTurn[] = [];
+    for (let bytes = 0; next >= 0 && (batch.length === 0 || bytes <= 4 * (budget - used)); next--) {
+      batch.push(all[next]!);
+      bytes += byteCost(all[next]!.content);
+    }
+    const costs = await tokenCosts(batch.map((message) => message.content));
+    for (const [index, message] of batch.entries()) {
+      if (used + costs[index]! > budget) break counting;
+      used += costs[index]!;
+      kept.push(message);
+      keptCosts.push(costs[index]!);
+    }
   }
   if (kept.length === 0 && all.length > 0) {
     throw new AppError(
@@ -83,24 +94,27 @@ export function fitContext(input: {
       `The conversation does not fit the model's context window of ${input.contextWindowTokens} tokens (reserving ${input.maxOutputTokens} for the reply)`,
     );
   }
-  kept.reverse();
-  return finish(system, kept, input.history.length, used);
+  return finish(system, kept.reverse(), keptCosts.reverse(), input.history.length, used);
 }
 
-function finish(system: string | undefined, kept: ChatTurn[], historyLength: number, countedTokens: number | null): RunContext {
+/** Drops leading `assistant` turns (and their counted cost, when counted) and builds the context. */
+function finish(
+  system: string | undefined,
+  kept: ChatTurn[],
+  keptCosts: number[],
+  historyLength: number,
+  countedTokens: number | null,
+): RunContext {
   let start = 0;
-  while (start < kept.length && kept[start].role === 'assistant') start++;
+  while (start < kept.length && kept[start]!.role === 'assistant') start++;
   const messages = kept.slice(start);
   const promptTokens =
-    countedTokens === null
-      ? null
-      : countedTokens - kept.slice(0, start).reduce((sum, message) => sum + tokenCost(textOfMessage(message)), 0);
+    countedTokens === null ? null : countedTokens - keptCosts.slice(0, start).reduce((sum, cost) => sum + cost, 0);
   return { system, messages, promptTokens, includedMessages: messages.length, droppedMessages: historyLength - messages.length };
 }
 
 const byteCost = (text: string) => Buffer.byteLength(text, 'utf8') + perMessageOverheadTokens;
-const tokenCost = (text: string) => countTextTokens(text) + perMessageOverheadTokens;
-const textOfMessage = (message: ChatTurn) => message.content;
+const tokenCosts = async (texts: string[]) => (await countTokens(texts)).map((tokens) => tokens + perMessageOverheadTokens);
 
 function toChatTurn(entry: HistoryEntry, agentId: string, forUserId: string | undefined): ChatTurn {
   if (forUserId !== undefined) {

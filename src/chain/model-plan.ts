@@ -2,7 +2,7 @@ import type { ModelCallResult } from '../providers/model-stream.ts';
 import type { ResolvedModel } from '../providers/model-registry.ts';
 import { renderKnowledgeBlock } from '../knowledge/rag-context.ts';
 import { fitContext, type HistoryEntry, type RunContext } from './build-context.ts';
-import { countTextTokens } from './token-count.ts';
+import { countTokens } from './token-count.ts';
 import type { ChainRun, ChainState } from './chain-context.ts';
 
 const defaultMaxOutputTokens = 4096;
@@ -21,14 +21,14 @@ export interface ModelPlan {
  * `history` into the model's window. Throws provider_error
  * (no such provider, or the history does not fit).
  */
-export function planModelCall(run: ChainRun, history: HistoryEntry[], instruction?: string): ModelPlan {
+export async function planModelCall(run: ChainRun, history: HistoryEntry[], instruction?: string): Promise<ModelPlan> {
   const { deps, agent } = run;
   const model = deps.models.resolve(agent.model);
   const fallbackName = deps.agentsConfig.fallbackModel;
   const fallback = fallbackName && fallbackName !== model.name ? deps.models.resolve(fallbackName) : undefined;
   // The reply's reserve is also its cap, so prompt + reply never exceed the window (vLLM rejects that).
   const maxOutputTokens = Math.min(agent.maxOutputTokens ?? defaultMaxOutputTokens, Math.floor(model.contextWindowTokens / 2));
-  const context = fitContext({
+  const context = await fitContext({
     agentId: agent.id,
     systemPrompt: systemPromptFor(run.perspective?.system ?? agent.systemPrompt, run.state, instruction),
     history,
@@ -54,13 +54,14 @@ function systemPromptFor(systemPrompt: string, state: ChainState, instruction: s
  * Some OpenAI-compatible servers send no usage: fill the gaps with Chorus's own token counts
  * (the prompt as budgeted, the text as streamed) so every call reports usage.
  */
-export function usageOf(result: ModelCallResult, plan: ModelPlan): { inputTokens: number; outputTokens: number } {
+export async function usageOf(result: ModelCallResult, plan: ModelPlan): Promise<{ inputTokens: number; outputTokens: number }> {
   const { inputTokens, outputTokens } = result.usage;
   if (inputTokens !== undefined && outputTokens !== undefined) return { inputTokens, outputTokens };
   const prompt = [plan.context.system ?? '', ...plan.context.messages.map((turn) => turn.content)];
+  const sum = async (texts: string[]) => (await countTokens(texts)).reduce((total, tokens) => total + tokens, 0);
   return {
-    inputTokens: inputTokens ?? plan.context.promptTokens ?? prompt.reduce((sum, text) => sum + countTextTokens(text), 0),
+    inputTokens: inputTokens ?? plan.context.promptTokens ?? (await sum(prompt)),
     outputTokens:
-      outputTokens ?? countTextTokens(result.text + result.toolCalls.map((call) => call.toolName + call.input).join('')),
+      outputTokens ?? (await sum([result.text + result.toolCalls.map((call) => call.toolName + call.input).join('')])),
   };
 }

@@ -24,7 +24,7 @@ export async function callModelQuietly(
   },
 ): Promise<ModelCallResult> {
   run.budget.checkTokens();
-  const plan = planModelCall(run, options.history, options.instruction);
+  const plan = await planModelCall(run, options.history, options.instruction);
   const result = await streamModelReply({
     model: plan.model,
     fallback: plan.fallback,
@@ -40,7 +40,7 @@ export async function callModelQuietly(
     onText: () => undefined,
   });
   if (result.outcome === 'aborted') throw result.abortReason;
-  recordUsage(run, record, usageOf(result, plan), result.modelName);
+  recordUsage(run, record, await usageOf(result, plan), result.modelName);
   if (result.outcome === 'failed') throw new AppError('provider_error', result.error ?? 'The model call failed');
   run.budget.checkTokens();
   return result;

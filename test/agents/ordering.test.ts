@@ -173,7 +173,7 @@ describe('who answers in a group', () => {
 
 describe('context window', () => {
   it('keeps the system prompt and the newest messages that fit, dropping the oldest first', async () => {
-    const { countTextTokens } = await import('../../src/chain/token-count.ts');
+    const { countTokens } = await import('../../src/chain/token-count.ts');
     const agent = await world.createAgent({
       handle: 'summarizer',
       systemPrompt: 'Summarize the conversation.',
@@ -198,12 +198,12 @@ describe('context window', () => {
       Array.from({ length: notes.length }, (_, index) => 12 - notes.length + 1 + index),
       'a contiguous run of the newest notes',
     );
-    const cost = (text: string) => countTextTokens(text) + 4;
-    const used = sent.reduce((sum, message) => sum + cost(message.content), 0);
+    const cost = async (text: string) => (await countTokens([text]))[0]! + 4;
+    const used = (await countTokens(sent.map((message) => message.content))).reduce((sum, tokens) => sum + tokens + 4, 0);
     const budget = 300 - 60;
     assert.ok(used <= budget, `prompt of ${used} tokens fits the ${budget}-token budget`);
     const nextOlder = `alice: note ${12 - notes.length}: ${'the quick brown fox jumps over the lazy dog '.repeat(2).trim()}`;
-    assert.ok(used + cost(nextOlder) > budget, 'the next older note would not have fit');
+    assert.ok(used + (await cost(nextOlder)) > budget, 'the next older note would not have fit');
     const run = await world.server.request('GET', `/api/v1/runs/${done.runId}`, { token: world.alice.accessToken });
     assert.equal(run.body.steps.find((step: any) => step.type === 'generate').input.droppedMessages, 12 - notes.length);
   });

@@ -22,7 +22,7 @@ export const generate: StepHandler<GenerateStep> = async (run, step, record) => 
   const history = await run.history;
   const resolved = step.tools === false ? { tools: [], errors: [] } : await agentTools(run);
   const maxRounds = step.maxRounds ?? defaultMaxRounds;
-  const plan = planModelCall(run, history, step.instruction);
+  const plan = await planModelCall(run, history, step.instruction);
   record.input = {
     model: plan.model.name,
     contextWindowTokens: plan.model.contextWindowTokens,
@@ -60,7 +60,7 @@ export const generate: StepHandler<GenerateStep> = async (run, step, record) => 
     const offerTools = round < maxRounds && resolved.tools.length > 0;
     const last = await callModel(run, plan, continuation, offerTools ? resolved : undefined);
     if (last.outcome === 'aborted') throw last.abortReason;
-    recordUsage(run, record, usageOf(last, plan), last.modelName);
+    recordUsage(run, record, await usageOf(last, plan), last.modelName);
     record.output = outputOf(last, round, toolCalls);
     if (last.outcome === 'failed') {
       record.error = last.error ?? 'The model call failed';
