@@ -2,13 +2,14 @@
  * Token path profile (issue 11): CPU per provider chunk when reading the same stand-in provider
  * (the load generator's OpenAI Chat Completions SSE, bench/loadgen/provider.c) through the AI
  * SDK's `streamText` (its `fullStream`) and through the provider model's `doStream` read in one
- * loop, as src/providers/model-stream.ts does. Both run in this one process, alternated
- * (doStream, streamText, doStream, streamText…) so that both figures come from the same run; CPU
+ * loop, as src/providers/model-stream.ts does, and, as the floor, through `fetch` with the
+ * `raw-ws relay` baseline's own SSE parse. All three run in this one process, alternated
+ * (doStream, streamText, fetch, doStream…) so that the figures come from the same run; CPU
  * is `process.cpuUsage()` (user + system) over each round divided by the text chunks read. The
  * stand-in is a separate process pinned to core 1, so its own work is not counted.
  *
  * Usage: node bench/token-path.ts [--streams 20] [--tokens 200] [--tps 50] [--rounds 3]
- * Prints one JSON line per round and a summary (median µs per chunk of each path).
+ * Prints one JSON line per path per round and a summary (median µs per chunk of each path).
  */
 import { createOpenAI } from '@ai-sdk/openai';
 import { streamText, type LanguageModel } from 'ai';
@@ -39,6 +40,35 @@ async function viaDoStream(model: ReturnType<ReturnType<typeof createOpenAI>['ch
   return chunks;
 }
 
+/**
+ * Reads one reply as the `raw-ws relay` baseline does (bench/servers/relay-server.ts): `fetch`, the
+ * body's reader, its own SSE split and `JSON.parse`, no validation; returns the text chunks seen.
+ * The floor any path through the same `fetch` can reach.
+ */
+async function viaFetch(baseURL: string): Promise<number> {
+  const response = await fetch(`${baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key' },
+    body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'go' }] }),
+  });
+  const decoder = new TextDecoder();
+  let buffered = '';
+  let chunks = 0;
+  const reader = response.body!.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    buffered += decoder.decode(read.value, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+      const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
+      if (chunk.choices?.[0]?.delta?.content) chunks++;
+    }
+  }
+  return chunks;
+}
+
 /** Reads one reply through `streamText`'s `fullStream`; returns the text chunks seen. */
 async function viaStreamText(model: LanguageModel): Promise<number> {
   const result = streamText({ model, prompt: 'go', maxRetries: 0 });
@@ -66,9 +96,10 @@ const loadgen = await Loadgen.start({
 // The generator serves its provider only while a command runs: keep it polling for the whole profile.
 // Its answer only comes when it exits (stop() below), so a rejection then is expected.
 loadgen.command(`settle ${secondsPerRound * rounds * 2 + 60} ${secondsPerRound * rounds * 2 + 30}`).catch(() => undefined);
-const model = createOpenAI({ apiKey: 'bench-key', baseURL: `http://127.0.0.1:${providerPort}/v1` }).chat('bench');
-const paths = { doStream: () => viaDoStream(model), streamText: () => viaStreamText(model) };
-const figures: Record<keyof typeof paths, number[]> = { doStream: [], streamText: [] };
+const baseURL = `http://127.0.0.1:${providerPort}/v1`;
+const model = createOpenAI({ apiKey: 'bench-key', baseURL }).chat('bench');
+const paths = { doStream: () => viaDoStream(model), streamText: () => viaStreamText(model), fetch: () => viaFetch(baseURL) };
+const figures: Record<keyof typeof paths, number[]> = { doStream: [], streamText: [], fetch: [] };
 
 // One warm-up round of each (JIT), not counted.
 for (const read of Object.values(paths)) await Promise.all(Array.from({ length: streams }, read));
@@ -86,6 +117,7 @@ for (let round = 0; round < rounds; round++) {
 const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
 console.log(
   `CPU µs per provider chunk (median of ${rounds} rounds, ${streams} concurrent streams of ${tokens} chunks at ${values.tps}/s): ` +
-    `streamText ${median(figures.streamText).toFixed(1)}, doStream ${median(figures.doStream).toFixed(1)}`,
+    `streamText ${median(figures.streamText).toFixed(1)}, doStream ${median(figures.doStream).toFixed(1)}, ` +
+    `fetch with the relay's own parse ${median(figures.fetch).toFixed(1)}`,
 );
 await loadgen.stop();
