@@ -44,8 +44,8 @@ export function evaluateTargets(report: BenchReport): BenchReport['targets'] {
   const sized = rate('raw-ws-sized');
   const sio = rate('socket.io');
   const ratio = (a: number | null, b: number | null) => (a !== null && b ? a / b : null);
-  const loop = (name: string) => {
-    const value = ok(report.fanout[name])?.best?.loopP99Ms;
+  const loop = (name: string, at: 'best' | 'reference' = 'best') => {
+    const value = ok(report.fanout[name])?.[at]?.loopP99Ms;
     return typeof value === 'number' ? value : null;
   };
   // Idle means settled: 20 s after connecting V8's memory reducer has collected the handshakes'
@@ -72,6 +72,10 @@ export function evaluateTargets(report: BenchReport): BenchReport['targets'] {
     check('event loop p99 at best fan-out step, PostgreSQL (ms)', loop('chorus-pg'), 'context'),
     check('event loop p99 at best fan-out step, raw-ws-sized (ms)', loop('raw-ws-sized'), 'context'),
     check('event loop p99 at best fan-out step, Socket.IO (ms)', loop('socket.io'), 'context'),
+    check('event loop p99 at 20k deliveries/s, PGlite (ms)', loop('chorus', 'reference'), '< 20', (v) => v < 20),
+    check('event loop p99 at 20k deliveries/s, PostgreSQL (ms)', loop('chorus-pg', 'reference'), 'context'),
+    check('event loop p99 at 20k deliveries/s, raw-ws-sized (ms)', loop('raw-ws-sized', 'reference'), 'context'),
+    check('event loop p99 at 20k deliveries/s, Socket.IO (ms)', loop('socket.io', 'reference'), 'context'),
     check('idle: Chorus RSS at 10k connections, 20 s (MB)', idleConnected >= 10_000 ? idleRss : null, '< 250', (v) => v < 250),
     check(
       'stream: generations at p99 < 50 ms, Chorus / relay',

@@ -22,7 +22,17 @@ export interface FanoutResult {
   setupMs: number;
   best: LoadgenResult | null;
   steps: LoadgenResult[];
+  /** One step at `referenceRate` after the search: the same load for every target (event-loop health). */
+  reference: LoadgenResult | null;
 }
+
+/**
+ * Messages/s per publisher of the reference step: 20,000 deliveries/s with 2,000 connections in
+ * rooms of 100, a load every target carries. At each target's best step the search has pushed it
+ * to the limit of its core, where every server's event loop lags 60–70 ms (raw ws included), so
+ * the event-loop figure that tells servers apart is read here, at the same load for all.
+ */
+export const referenceRate = 10;
 
 /** Other processes' CPU share on either core above which a failed attempt is inconclusive. */
 const disturbanceLimitPct = 20;
@@ -97,7 +107,8 @@ export function stepPasses(step: LoadgenResult, p99LimitMs: number): boolean {
 /**
  * Connects `connections` clients in rooms of `roomSize` (one publisher per room) to the target,
  * then searches for the highest offered rate whose p99 publish→delivery latency stays under the
- * bound (see `searchRate`). Server on core 0, generator on core 1.
+ * bound (see `searchRate`), then measures one step at `referenceRate`. Server on core 0,
+ * generator on core 1.
  */
 export async function runFanout(target: TargetName, options: FanoutOptions): Promise<FanoutResult> {
   const prepared = await prepareTarget(target, {
@@ -110,6 +121,17 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
   const loadgen = await startLoadgenFor(prepared, 1);
   try {
     const { connect, best, steps } = await searchRate(loadgen, target, options, target === 'chorus-pg', prepared.loopDelay);
+    const reference = await measureStep(
+      loadgen,
+      referenceRate,
+      options.stepSeconds,
+      options.p99LimitMs,
+      target === 'chorus-pg',
+      prepared.loopDelay,
+    );
+    process.stderr.write(
+      `  ${target} reference ${referenceRate}/s/publisher: ${reference.deliveredPerSec} deliveries/s p99 ${reference.p99Ms} ms event loop p99 ${reference.loopP99Ms} ms\n`,
+    );
     return {
       target,
       connected: Number(connect.ready),
@@ -117,6 +139,7 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
       setupMs: prepared.setupMs,
       best,
       steps,
+      reference,
     };
   } finally {
     await loadgen.stop();
