@@ -41,4 +41,24 @@ describe('corkUntilNextFlush', () => {
     await nextTurn();
     assert.ok(targets.every((each) => !each.corked));
   });
+
+  it('uncorks a large flush 256 targets per turn, and flushes what was corked meanwhile after it', async () => {
+    await sleep(30);
+    const targets = Array.from({ length: 600 }, target);
+    for (const each of targets) corkUntilNextFlush(each);
+    await nextTurn();
+    assert.equal(targets.filter((each) => !each.corked).length, 256, 'the first turn');
+    const late = target();
+    corkUntilNextFlush(late);
+    await nextTurn();
+    assert.equal(targets.filter((each) => !each.corked).length, 512, 'the second turn');
+    await nextTurn();
+    assert.ok(
+      targets.every((each) => !each.corked),
+      'the third turn',
+    );
+    assert.equal(late.corked, true, 'a target corked during the flush waits for the next one');
+    await sleep(50);
+    assert.equal(late.corked, false, 'and the next flush comes by itself');
+  });
 });
