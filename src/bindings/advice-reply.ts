@@ -4,7 +4,7 @@ import type { RunStep } from '../chain/run-step.ts';
 import { userTopic, type EventBus } from '../bus/event-bus.ts';
 import type { Executor } from '../db/database.ts';
 import type { MessagePart, MessageUsage } from '../messages/message-shape.ts';
-import { DeltaCoalescer, PartialSaver } from '../runs/delta-coalescer.ts';
+import { LiveText } from '../runs/delta-coalescer.ts';
 import type { RunJob, RunOutput, RunOutputRestorer, RunReply } from '../runs/run-agent.ts';
 import { findRunAdvice, finishAdvice, insertAdvice, publishAdvice, resetAdvice, saveAdviceContent } from './advice.ts';
 
@@ -86,7 +86,6 @@ function adviceOutput(deps: AdviceDeps, input: AdviceRunInput): RunOutput {
  * periodically. Parts (tool calls, citations) are kept for the run but advice stores only text.
  */
 class AdviceReply implements RunReply {
-  text = '';
   parts: MessagePart[] = [];
   readonly messageId = undefined;
   #deps: AdviceDeps;
@@ -98,8 +97,7 @@ class AdviceReply implements RunReply {
   /** Set from the start when the run restarted into its existing advice. */
   #adviceId: string | undefined;
   #pendingSteps: RunStep[] = [];
-  #coalescer: DeltaCoalescer | undefined;
-  #saver: PartialSaver | undefined;
+  #live = new LiveText();
 
   constructor(
     deps: AdviceDeps,
@@ -115,6 +113,10 @@ class AdviceReply implements RunReply {
     this.#job = job;
     this.#steps = steps;
     this.#onOpenFailed = onOpenFailed;
+  }
+
+  get text(): string {
+    return this.#live.text;
   }
 
   open(): Promise<void> {
@@ -139,24 +141,18 @@ class AdviceReply implements RunReply {
     }
     const adviceId = this.#adviceId;
     for (const step of this.#pendingSteps.splice(0)) await this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
-    let published = 0; // UTF-16 code units of the text already published: the next delta's offset
-    this.#coalescer = new DeltaCoalescer((delta) => {
-      const offset = published;
-      published += delta.length;
-      void this.#publish({ type: 'advice.delta', conversationId: this.#input.conversationId, adviceId, delta, offset });
-    }, this.#deps.agentsConfig.deltaCoalesceMs);
-    this.#saver = new PartialSaver(
-      () => saveAdviceContent(this.#deps.db, adviceId, this.text),
-      this.#deps.agentsConfig.partialSaveIntervalMs,
-      (error) => this.#deps.logger.warn({ err: error, adviceId }, 'saving advice content failed'),
-    );
-    if (this.text !== '') this.#pushLive(this.text);
+    this.#live.start({
+      publish: (delta, offset) =>
+        void this.#publish({ type: 'advice.delta', conversationId: this.#input.conversationId, adviceId, delta, offset }),
+      save: (text) => saveAdviceContent(this.#deps.db, adviceId, text),
+      onSaveError: (error) => this.#deps.logger.warn({ err: error, adviceId }, 'saving advice content failed'),
+      coalesceMs: this.#deps.agentsConfig.deltaCoalesceMs,
+      saveIntervalMs: this.#deps.agentsConfig.partialSaveIntervalMs,
+    });
   }
 
   pushText(delta: string): void {
-    if (delta === '') return;
-    this.text += delta;
-    if (this.#coalescer) this.#pushLive(delta);
+    this.#live.push(delta);
   }
 
   putPart(index: number, part: MessagePart): void {
@@ -164,7 +160,7 @@ class AdviceReply implements RunReply {
   }
 
   publishStep(step: RunStep): void {
-    if (!this.#coalescer) {
+    if (!this.#live.started) {
       this.#pendingSteps.push(structuredClone(step));
       return;
     }
@@ -176,19 +172,13 @@ class AdviceReply implements RunReply {
     final: { status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage },
     beforeDone: () => Promise<unknown>,
   ): Promise<undefined> {
-    this.#coalescer?.flush();
-    await this.#saver?.stop();
+    await this.#live.stop();
     await beforeDone();
     // Stored and announced last, like `message.done`: a client told the advice is done reads the run final.
     const status = final.status === 'complete' ? 'ready' : final.status;
     const item = await finishAdvice(this.#deps.db, this.#adviceId!, { ...final, content: this.text, status });
     if (item) await publishAdvice(this.#deps.bus, 'advice.done', item);
     return undefined;
-  }
-
-  #pushLive(delta: string): void {
-    this.#coalescer!.push(delta);
-    this.#saver!.markDirty();
   }
 
   #stepFrame(step: RunStep) {

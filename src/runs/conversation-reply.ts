@@ -4,7 +4,7 @@ import { conversationTopic } from '../bus/event-bus.ts';
 import { messages } from '../db/schema.ts';
 import type { MessagePart, MessageUsage, PublicMessage } from '../messages/message-shape.ts';
 import { appendMessage } from '../messages/messages.ts';
-import { DeltaCoalescer, PartialSaver } from './delta-coalescer.ts';
+import { LiveText } from './delta-coalescer.ts';
 import type { RunDeps, RunJob, RunReply } from './run-agent.ts';
 import { finishMessage } from './run-store.ts';
 
@@ -18,7 +18,6 @@ import { finishMessage } from './run-store.ts';
  * saves the parts.
  */
 export class ConversationReply implements RunReply {
-  text = '';
   parts: MessagePart[] = [];
   message: PublicMessage | undefined;
   #deps: RunDeps;
@@ -26,8 +25,7 @@ export class ConversationReply implements RunReply {
   #steps: RunStep[];
   #opening: Promise<void> | undefined;
   #pendingSteps: RunStep[] = [];
-  #coalescer: DeltaCoalescer | undefined;
-  #saver: PartialSaver | undefined;
+  #live = new LiveText();
   #partsSaved: Promise<void> = Promise.resolve();
   #onOpenFailed: (error: unknown) => void;
 
@@ -37,6 +35,10 @@ export class ConversationReply implements RunReply {
     this.#job = job;
     this.#steps = steps;
     this.#onOpenFailed = onOpenFailed;
+  }
+
+  get text(): string {
+    return this.#live.text;
   }
 
   get messageId(): string | undefined {
@@ -58,43 +60,38 @@ export class ConversationReply implements RunReply {
     }
     const message = this.message;
     for (const step of this.#pendingSteps.splice(0)) await this.#publish({ type: 'run.step', ...this.#stepFrame(step) });
-    let published = 0; // UTF-16 code units of the text already published: the next delta's offset
-    this.#coalescer = new DeltaCoalescer((delta) => {
-      const offset = published;
-      published += delta.length;
-      this.#publish({
-        type: 'message.delta',
-        conversationId: message.conversationId,
-        messageId: message.id,
-        delta,
-        offset,
-      }).catch(() => undefined);
-    }, this.#deps.agentsConfig.deltaCoalesceMs);
-    this.#saver = new PartialSaver(
-      () => this.#deps.partialContent.save(message.id, this.text),
-      this.#deps.agentsConfig.partialSaveIntervalMs,
-      (error) => this.#deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
-    );
-    if (this.text !== '') this.#pushLive(this.text);
+    this.#live.start({
+      publish: (delta, offset) => {
+        this.#publish({
+          type: 'message.delta',
+          conversationId: message.conversationId,
+          messageId: message.id,
+          delta,
+          offset,
+        }).catch(() => undefined);
+      },
+      save: (text) => this.#deps.partialContent.save(message.id, text),
+      onSaveError: (error) => this.#deps.logger.warn({ err: error, messageId: message.id }, 'saving partial content failed'),
+      coalesceMs: this.#deps.agentsConfig.deltaCoalesceMs,
+      saveIntervalMs: this.#deps.agentsConfig.partialSaveIntervalMs,
+    });
     this.parts.forEach((part, index) => this.#publishPart(index, part));
     if (this.parts.length > 0) this.#saveParts();
   }
 
   pushText(delta: string): void {
-    if (delta === '') return;
-    this.text += delta;
-    if (this.#coalescer) this.#pushLive(delta);
+    this.#live.push(delta);
   }
 
   putPart(index: number, part: MessagePart): void {
     this.parts[index] = part;
-    if (!this.#coalescer) return;
+    if (!this.#live.started) return;
     this.#publishPart(index, part);
     this.#saveParts();
   }
 
   publishStep(step: RunStep): void {
-    if (!this.#coalescer) {
+    if (!this.#live.started) {
       this.#pendingSteps.push(structuredClone(step));
       return;
     }
@@ -111,8 +108,7 @@ export class ConversationReply implements RunReply {
     final: { status: 'complete' | 'failed' | 'cancelled' | 'interrupted'; error: string | null; usage: MessageUsage },
     beforeDone: () => Promise<unknown>,
   ): Promise<PublicMessage | undefined> {
-    this.#coalescer?.flush();
-    await this.#saver?.stop();
+    await this.#live.stop();
     await this.#partsSaved;
     const stored = await finishMessage(this.#deps.db, this.message!.id, {
       content: this.text,
@@ -124,14 +120,9 @@ export class ConversationReply implements RunReply {
     return stored;
   }
 
-  #pushLive(delta: string): void {
-    this.#coalescer!.push(delta);
-    this.#saver!.markDirty();
-  }
-
   #publishPart(index: number, part: MessagePart): void {
     const message = this.message!;
-    this.#coalescer!.flush();
+    this.#live.flush();
     this.#publish({
       type: 'message.delta',
       conversationId: message.conversationId,

@@ -1,9 +1,69 @@
+/** Where a reply's live text goes once its record exists (see `LiveText.start`). */
+export interface LiveTextOutput {
+  /** Publishes a coalesced delta starting at `offset` (UTF-16 code units) of the text. */
+  publish(delta: string, offset: number): void;
+  /** Stores the text so far (a partial save; the final write is the reply's own). */
+  save(text: string): Promise<void>;
+  onSaveError(error: unknown): void;
+  coalesceMs: number;
+  saveIntervalMs: number;
+}
+
+/**
+ * A streaming reply's text (a conversation message or an advice): accumulated from the first
+ * delta, held while the reply's record is being created, then published as coalesced deltas that
+ * each carry their offset in the text, and saved periodically.
+ */
+export class LiveText {
+  text = '';
+  #coalescer: DeltaCoalescer | undefined;
+  #saver: PartialSaver | undefined;
+
+  /** Whether `start` ran: deltas now go out live. */
+  get started(): boolean {
+    return this.#coalescer !== undefined;
+  }
+
+  /** Starts publishing and saving; the text held so far goes out as the first delta. */
+  start(output: LiveTextOutput): void {
+    let published = 0; // the next delta's offset
+    this.#coalescer = new DeltaCoalescer((delta) => {
+      output.publish(delta, published);
+      published += delta.length;
+    }, output.coalesceMs);
+    this.#saver = new PartialSaver(() => output.save(this.text), output.saveIntervalMs, output.onSaveError);
+    if (this.text !== '') this.#pushLive(this.text);
+  }
+
+  push(delta: string): void {
+    if (delta === '') return;
+    this.text += delta;
+    if (this.#coalescer) this.#pushLive(delta);
+  }
+
+  /** Publishes the pending delta now (before a part change or the end, so deltas never trail them). */
+  flush(): void {
+    this.#coalescer?.flush();
+  }
+
+  /** Flushes, then stops saving and waits for a save in flight: the final write comes after. */
+  async stop(): Promise<void> {
+    this.#coalescer?.flush();
+    await this.#saver?.stop();
+  }
+
+  #pushLive(delta: string): void {
+    this.#coalescer!.push(delta);
+    this.#saver!.markDirty();
+  }
+}
+
 /**
  * Coalesces one message's text deltas into at most one publish per `windowMs`. The window opens
  * at the first delta after a flush, so each message has its own timer and flushes are staggered
  * across messages instead of firing on one global tick. `windowMs` 0 publishes every delta.
  */
-export class DeltaCoalescer {
+class DeltaCoalescer {
   #pending = '';
   #timer: NodeJS.Timeout | undefined;
   #publish: (delta: string) => void;
@@ -48,7 +108,7 @@ const saveSlotMs = 100;
  * `PartialContentWriter` writes them in one statement. On PGlite a one-row UPDATE costs ~1 ms of
  * CPU and a row in a 100-row UPDATE ~0.1–0.2 ms; the slots keep each statement small.
  */
-export class PartialSaver {
+class PartialSaver {
   #save: () => Promise<void>;
   #intervalMs: number;
   #onError: (error: unknown) => void;
