@@ -106,7 +106,7 @@ export function renderReport(report: BenchReport): string {
     const sized = ok(report.fanout['raw-ws-sized'])?.best;
     lines.push('', 'Fan-out: delivered messages/s at p99 < 100 ms (server core 0, C load generator core 1)');
     lines.push(
-      '  target        vs raw-ws  vs sized  vs sio   delivered/s  frame B  p50 ms  p99 ms  loop p99 ms  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
+      '  target        vs raw-ws  vs sized  vs sio   delivered/s  frame B  p50 ms  p99 ms  loop p99 ms  del/write  srv CPU%  srv RSS MB  gen CPU%  other load core0/core1 %',
     );
     for (const name of fanoutNames) {
       const entry = report.fanout[name]!;
@@ -122,8 +122,25 @@ export function renderReport(report: BenchReport): string {
       const value = Number(best.deliveredPerSec);
       lines.push(
         `  ${name.padEnd(12)}  ${number(raw ? value / Number(raw.deliveredPerSec) : null, 2).padStart(9)}  ${number(sized ? value / Number(sized.deliveredPerSec) : null, 2).padStart(8)}  ${number(sio ? value / Number(sio.deliveredPerSec) : null, 2).padStart(6)}` +
-          `  ${number(value).padStart(11)}  ${number(best.frameBytes).padStart(7)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}  ${number(best.loopP99Ms, 1).padStart(11)}` +
+          `  ${number(value).padStart(11)}  ${number(best.frameBytes).padStart(7)}  ${number(best.p50Ms, 1).padStart(6)}  ${number(best.p99Ms, 1).padStart(6)}  ${number(best.loopP99Ms, 1).padStart(11)}  ${number(best.deliveriesPerWrite, 1).padStart(9)}` +
           `  ${number(best.serverCpuPct).padStart(8)}  ${number(best.serverRssMb).padStart(10)}  ${number(best.loadgenCpuPct).padStart(8)}  ${`${number(best.otherCore0Pct)}/${number(best.otherCore1Pct)}`.padStart(10)}${best.disturbed ? ' disturbed' : ''}`,
+      );
+    }
+  }
+  const references = fanoutNames.flatMap((name) => {
+    const reference = ok(report.fanout[name])?.reference;
+    return reference ? [[name, reference] as const] : [];
+  });
+  if (references.length) {
+    lines.push(
+      '',
+      'Fan-out at the same load for every target: 10 messages/s per room (20,000 deliveries/s with 2,000 connections)',
+    );
+    lines.push('  target        delivered/s  p50 ms  p99 ms  loop p99 ms  del/write  srv CPU%');
+    for (const [name, step] of references) {
+      lines.push(
+        `  ${name.padEnd(12)}  ${number(Number(step.deliveredPerSec)).padStart(11)}  ${number(step.p50Ms, 1).padStart(6)}  ${number(step.p99Ms, 1).padStart(6)}` +
+          `  ${number(step.loopP99Ms, 1).padStart(11)}  ${number(step.deliveriesPerWrite, 1).padStart(9)}  ${number(step.serverCpuPct).padStart(8)}`,
       );
     }
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Loadgen, LoadgenResult } from '../lib/loadgen.ts';
 import type { LoopDelayReader } from '../lib/loop-delay.ts';
 import { waitForQuietMachine } from '../lib/machine-load.ts';
@@ -50,8 +51,8 @@ const disturbanceLimitPct = 20;
  * attempt counts: set aside, its failures under its own database's load left a lone pass to
  * decide the step. `attempts` (how many were made), `attemptP99Ms` (each counted attempt's p99)
  * and `disturbed` are added to the result, and with `loopDelay` each attempt's `loopP99Ms` (the
- * server's p99 event-loop delay over the attempt and its drain). Any backlog is drained after
- * each attempt.
+ * server's p99 event-loop delay over the attempt and its drain), and `deliveriesPerWrite` (see
+ * `writeSyscalls`). Any backlog is drained after each attempt.
  */
 async function measureStep(
   loadgen: Loadgen,
@@ -70,7 +71,10 @@ async function measureStep(
   while (made < 6 && passing.length < 2 && failing.length < 2) {
     made++;
     await loopDelay?.(); // resets the server's histogram
+    const writesBefore = writeSyscalls(loadgen.serverPid);
     const result = await loadgen.command(`run ${rate} ${seconds} 3`);
+    const writes = writeSyscalls(loadgen.serverPid) - writesBefore;
+    if (writes > 0) result.deliveriesPerWrite = Math.round((Number(result.delivered) / writes) * 100) / 100;
     if (loopDelay) result.loopP99Ms = (await loopDelay()) ?? '';
     await loadgen.command('settle 0.5 30');
     const passed = stepPasses(result, p99LimitMs);
@@ -97,6 +101,20 @@ async function measureStep(
     // Attempts ran out before two agreed: the step stands on one undisturbed attempt, so say so.
     disturbed: side.length >= 2 ? '' : 'yes',
   };
+}
+
+/**
+ * Write syscalls the process has made (`syscw` of /proc/<pid>/io: write, writev, sendmsg…), or
+ * NaN where unreadable. Over an attempt, deliveries / writes is how many frames each socket write
+ * carried: with one frame per write a delivery costs a syscall (~10 µs on the bench VM), which is
+ * what separates servers at equal load far more than their own code.
+ */
+function writeSyscalls(pid: number): number {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** A step passes when p99 is under the bound and at least 99 % of expected deliveries arrived. */
@@ -130,7 +148,8 @@ export async function runFanout(target: TargetName, options: FanoutOptions): Pro
       prepared.loopDelay,
     );
     process.stderr.write(
-      `  ${target} reference ${referenceRate}/s/publisher: ${reference.deliveredPerSec} deliveries/s p99 ${reference.p99Ms} ms event loop p99 ${reference.loopP99Ms} ms\n`,
+      `  ${target} reference ${referenceRate}/s/publisher: ${reference.deliveredPerSec} deliveries/s p99 ${reference.p99Ms} ms` +
+        ` event loop p99 ${reference.loopP99Ms} ms, ${reference.deliveriesPerWrite} deliveries per write, server CPU ${reference.serverCpuPct} %\n`,
     );
     return {
       target,
@@ -174,6 +193,7 @@ export async function searchRate(
     const passed = stepPasses(result, options.p99LimitMs);
     process.stderr.write(
       `  ${label} rate ${rate}/s/publisher: ${result.deliveredPerSec} deliveries/s p99 ${result.p99Ms} ms ${passed ? 'pass' : 'fail'}` +
+        `${result.deliveriesPerWrite === undefined ? '' : ` ${result.deliveriesPerWrite} deliveries per write`}` +
         ` (attempts' p99: ${result.attemptP99Ms} ms)` +
         `${result.loopP99Ms === undefined ? '' : ` event loop p99 ${result.loopP99Ms} ms`}` +
         `${result.disturbed ? ` (disturbed: other load ${result.otherCore0Pct}% core 0, ${result.otherCore1Pct}% core 1)` : ''}\n`,
