@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { eq } from 'drizzle-orm';
+import { messages } from '../src/db/schema.ts';
 import { appendMessage } from '../src/messages/messages.ts';
 import { loadHistory } from '../src/chain/build-context.ts';
 import { testDatabases } from './support/databases.ts';
@@ -143,6 +145,91 @@ for (const database of testDatabases()) {
       const cursor = (userId: string) => body.members.find((member: { id: string }) => member.id === userId)?.lastReadSeq;
       assert.equal(cursor(alice.user.id), top);
       assert.equal(cursor(bob.user.id), top - 1);
+    });
+
+    // Awaited one at a time, each append is a group of one: the single-row statement stores it.
+    describe('a single append', () => {
+      it('takes the next seq, in order, and moves the sender’s read cursor', async () => {
+        const before = await lastSeq(rooms[2]);
+        const stored = [];
+        for (const [index, session] of [alice, bob, alice].entries())
+          stored.push((await append(session, rooms[2], `single ${index}`)).message);
+        assert.deepEqual(
+          stored.map((message) => message.seq),
+          [1, 2, 3].map((offset) => before + offset),
+        );
+        assert.deepEqual(
+          stored.map((message) => message.sender.handle),
+          ['alice', 'bob', 'alice'],
+        );
+        const { body } = await server.request('GET', `/api/v1/conversations/${rooms[2]}`, { token: alice.accessToken });
+        assert.equal(body.lastSeq, before + 3);
+        const cursor = (userId: string) => body.members.find((member: { id: string }) => member.id === userId)?.lastReadSeq;
+        assert.equal(cursor(alice.user.id), before + 3);
+        assert.equal(cursor(bob.user.id), before + 2);
+      });
+
+      it('answers a retried clientMsgId with the first message, and a changed one with conflict', async () => {
+        const first = await append(alice, rooms[2], 'retried', 'single-retry');
+        const top = await lastSeq(rooms[2]);
+        const again = await append(alice, rooms[2], 'retried', 'single-retry');
+        assert.equal(again.created, false);
+        assert.equal(again.message.id, first.message.id);
+        assert.equal(again.message.seq, first.message.seq);
+        await assert.rejects(append(alice, rooms[2], 'something else', 'single-retry'), { code: 'conflict' });
+        // Another sender may use the same clientMsgId: it is scoped to its sender.
+        const bobs = await append(bob, rooms[2], 'retried', 'single-retry');
+        assert.equal(bobs.created, true);
+        assert.equal(bobs.message.seq, top + 1, 'a retry takes no seq');
+      });
+
+      it('refuses a sender who is not a member, or a conversation of another workspace, taking no seq', async () => {
+        const top = await lastSeq(rooms[2]);
+        await assert.rejects(append(carol, rooms[2], 'not a member'), { code: 'not_found' });
+        await assert.rejects(append(bob, alicesOnly, 'not a member either', 'c-1'), { code: 'not_found' });
+        await assert.rejects(
+          appendMessage(server.context, {
+            workspaceId: '00000000-0000-7000-8000-000000000000',
+            conversationId: rooms[2],
+            sender: { type: 'user', id: alice.user.id },
+            content: 'wrong workspace',
+          }),
+          { code: 'not_found' },
+        );
+        assert.equal(await lastSeq(rooms[2]), top);
+        assert.equal((await append(bob, rooms[2], 'next')).message.seq, top + 1);
+      });
+
+      it('stores an agent’s message under its own handle, with every field of the input', async () => {
+        const root = (await append(alice, rooms[2], 'a thread root')).message;
+        const runId = '01900000-0000-7000-8000-0000000000aa';
+        const forwardedFrom = { messageId: root.id, conversationId: rooms[2], senderHandle: 'alice' };
+        const parts = [{ type: 'text', text: "it's" }];
+        const { message } = await appendMessage(server.context, {
+          workspaceId: alice.workspace.id,
+          conversationId: rooms[2],
+          // An agent sender names its handle; it needs no membership row.
+          sender: { type: 'agent', id: '01900000-0000-7000-8000-0000000000bb', handle: 'helper' },
+          content: "it's '' quoted",
+          threadRootId: root.id,
+          onBehalfOf: bob.user.id,
+          status: 'streaming',
+          runId,
+          parts,
+          forwardedFrom,
+        });
+        assert.equal(message.seq, root.seq + 1);
+        assert.equal(message.sender.handle, 'helper');
+        const [stored] = await server.context.db.select().from(messages).where(eq(messages.id, message.id));
+        assert.equal(stored.seq, message.seq);
+        assert.equal(stored.onBehalfOf, bob.user.id);
+        assert.equal(stored.content, "it's '' quoted");
+        assert.equal(stored.threadRootId, root.id);
+        assert.equal(stored.status, 'streaming');
+        assert.equal(stored.runId, runId);
+        assert.deepEqual(stored.parts, parts);
+        assert.deepEqual(stored.forwardedFrom, forwardedFrom);
+      });
     });
 
     it("reads a reply's history through prepared statements: quoted text, threads, nothing after the trigger", async () => {
