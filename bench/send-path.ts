@@ -96,8 +96,11 @@ try {
     socket.send(
       JSON.stringify({ type: 'send', conversationId, clientMsgId: `probe-${index}`, content: `@probe-agent probe ${index}` }),
     );
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const at = await Promise.race([requested, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), 5000);
+    });
+    const at = await Promise.race([requested, timedOut]);
     clearTimeout(timer);
     if (at === undefined) throw new Error(`send ${index}: no provider request within 5 s`);
     if (index >= warmup) times.push(Number(at - sentAt) / 1e6);
