@@ -44,7 +44,7 @@ export class Connection implements HubMember {
   #conversationIds = new Set<string>();
   /** User-topic events that arrived while membership was loading, applied after it. */
   #earlyUserEvents: OutboundEvent[] | undefined = [];
-  /** Set while and once the conversation set loads (`#loadMembership`); tabs of the same user share it. */
+  /** Set while the conversation set loads (`#loadMembership`): tabs of the same user starting meanwhile wait for it. */
   #membership: Promise<string[] | undefined> | undefined;
   readonly positions = new SyncPositions();
   #timer: NodeJS.Timeout | undefined;
@@ -107,8 +107,12 @@ export class Connection implements HubMember {
     this.#setPrincipal(principal);
     const { hub, context, coMembers } = this.#deps;
     hub.addMember(this);
-    this.#membership = this.#loadMembership(principal);
-    const ids = await this.#membership;
+    let ids: string[] | undefined;
+    try {
+      ids = await (this.#membership = this.#loadMembership(principal));
+    } finally {
+      this.#membership = undefined; // loaded tabs are read live (`#livePeerIds`); failed ones not at all
+    }
     if (ids === undefined) return;
     this.#counted = true;
     const subscribed = coMembers.mark();
