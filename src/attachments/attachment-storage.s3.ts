@@ -19,7 +19,9 @@ export class S3Storage implements AttachmentStorage {
 
   async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
     const { client, sdk } = await this.#connect();
-    await client.send(new sdk.PutObjectCommand({ Bucket: this.#options.bucket, Key: key, Body: bytes, ContentType: contentType }));
+    await client.send(
+      new sdk.PutObjectCommand({ Bucket: this.#options.bucket, Key: key, Body: bytes, ContentType: contentType }),
+    );
   }
 
   async get(key: string): Promise<Buffer> {
