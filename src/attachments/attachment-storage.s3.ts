@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { AttachmentStorage } from './attachment-storage.ts';
 
 /**
@@ -6,38 +6,62 @@ import type { AttachmentStorage } from './attachment-storage.ts';
  * server other than AWS) addressing is path-style and checksums are only computed and validated
  * where an operation requires them: SDK versions since early 2025 send CRC32 checksums by default,
  * which several S3-compatible servers reject. Tested against a real s3rver process
- * (test/attachments/).
+ * (test/attachments/). The SDK (~30 MB resident once loaded) is imported on the first call, so
+ * a server storing on disk never loads it.
  */
 export class S3Storage implements AttachmentStorage {
-  readonly #client: S3Client;
-  readonly #bucket: string;
+  readonly #options: S3Options;
+  #sdk: Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> | undefined;
 
-  constructor(options: { bucket: string; endpoint?: string; region: string; accessKeyId?: string; secretAccessKey?: string }) {
-    this.#bucket = options.bucket;
-    const compatible = options.endpoint !== undefined;
-    this.#client = new S3Client({
-      region: options.region,
-      endpoint: options.endpoint,
-      forcePathStyle: compatible,
-      ...(compatible ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
-      credentials:
-        options.accessKeyId && options.secretAccessKey
-          ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
-          : undefined,
-    });
+  constructor(options: S3Options) {
+    this.#options = options;
   }
 
   async put(key: string, bytes: Buffer, contentType: string): Promise<void> {
-    await this.#client.send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: bytes, ContentType: contentType }));
+    const { client, sdk } = await this.#connect();
+    await client.send(
+      new sdk.PutObjectCommand({ Bucket: this.#options.bucket, Key: key, Body: bytes, ContentType: contentType }),
+    );
   }
 
   async get(key: string): Promise<Buffer> {
-    const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+    const { client, sdk } = await this.#connect();
+    const object = await client.send(new sdk.GetObjectCommand({ Bucket: this.#options.bucket, Key: key }));
     if (!object.Body) throw new Error(`S3 object ${key} has no body`);
     return Buffer.from(await object.Body.transformToByteArray());
   }
 
   async delete(key: string): Promise<void> {
-    await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    const { client, sdk } = await this.#connect();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.#options.bucket, Key: key }));
   }
+
+  /** Loads the SDK and makes the client, once. */
+  #connect(): Promise<{ client: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
+    this.#sdk ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const options = this.#options;
+      const compatible = options.endpoint !== undefined;
+      const client = new sdk.S3Client({
+        region: options.region,
+        endpoint: options.endpoint,
+        forcePathStyle: compatible,
+        ...(compatible ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+        credentials:
+          options.accessKeyId && options.secretAccessKey
+            ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey }
+            : undefined,
+      });
+      return { client, sdk };
+    });
+    return this.#sdk;
+  }
+}
+
+/** Bucket, region, and for a server other than AWS its endpoint; static credentials when given. */
+interface S3Options {
+  bucket: string;
+  endpoint?: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
 }

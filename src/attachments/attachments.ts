@@ -1,6 +1,5 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
 import { uuidv7 } from 'uuidv7';
 import type { Principal } from '../auth/auth-service.ts';
 import type { Config } from '../config/config.ts';
@@ -173,7 +172,9 @@ function isCompatible(declared: string, sniffed: string): boolean {
   return type.startsWith('text/') && sniffed === 'text/plain';
 }
 
+/** Decodes, orients and shrinks an image to a WebP thumbnail. sharp (libvips, ~20 MB resident) loads on the first one. */
 async function makeThumbnail(bytes: Buffer): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
   try {
     return await sharp(bytes, { animated: false, limitInputPixels: 50_000_000 })
       .rotate()

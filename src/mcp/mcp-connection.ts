@@ -1,9 +1,5 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { AppError } from '../errors/app-error.ts';
 import type { CachedTool } from './schema.ts';
@@ -139,11 +135,12 @@ export class McpConnection {
   }
 
   async #open(): Promise<Client> {
-    const client = new Client({ name: 'chorus', version: '1' });
-    const transport = this.#createTransport();
+    const sdk = await loadSdk();
+    const client = new sdk.Client({ name: 'chorus', version: '1' });
+    const transport = this.#createTransport(sdk);
     client.onclose = () => this.#forget(client);
     client.onerror = (error) => this.#logger.debug({ err: error, mcpServer: this.#name }, 'MCP transport error');
-    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+    client.setNotificationHandler(sdk.ToolListChangedNotificationSchema, async () => {
       this.#tools = undefined;
       try {
         this.#onToolsChanged(await this.listTools({ refresh: true }));
@@ -172,10 +169,10 @@ export class McpConnection {
     );
   }
 
-  #createTransport(): Transport {
+  #createTransport(sdk: McpSdk): Transport {
     const target = this.#target;
     if (target.transport === 'stdio') {
-      const transport = new StdioClientTransport({
+      const transport = new sdk.StdioClientTransport({
         command: target.command,
         args: target.args,
         env: { ...inheritedEnv(), ...target.env },
@@ -189,8 +186,8 @@ export class McpConnection {
     }
     const url = new URL(target.url);
     const requestInit = { headers: target.headers };
-    if (target.transport === 'sse') return new SSEClientTransport(url, { requestInit, fetch: target.fetch });
-    return new StreamableHTTPClientTransport(url, {
+    if (target.transport === 'sse') return new sdk.SSEClientTransport(url, { requestInit, fetch: target.fetch });
+    return new sdk.StreamableHTTPClientTransport(url, {
       requestInit,
       fetch: target.fetch,
       reconnectionOptions: {
@@ -204,7 +201,9 @@ export class McpConnection {
 
   #toAppError(what: string, error: unknown): AppError {
     if (error instanceof AppError) return error;
-    if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) {
+    // An McpError comes from a client, so the SDK is loaded when there is one.
+    const McpError = loadedSdk?.McpError;
+    if (McpError && error instanceof McpError && error.code === loadedSdk!.ErrorCode.RequestTimeout) {
       return new AppError(
         'provider_error',
         `MCP server "${this.#name}" did not answer ${what} within ${what === 'connect' ? this.#connectTimeoutMs : this.#timeoutMs} ms`,
@@ -213,7 +212,7 @@ export class McpConnection {
         },
       );
     }
-    if (error instanceof McpError && what !== 'connect') {
+    if (McpError && error instanceof McpError && what !== 'connect') {
       return new AppError(
         'provider_error',
         `MCP server "${this.#name}" answered ${what} with an error: ${error.message.replace(/^(MCP error -?\d+: )+/, '')}`,
@@ -241,6 +240,35 @@ export class McpConnection {
   }
 }
 
+/** The parts of the MCP SDK used here: loaded on the first connection, so a server without MCP servers never loads it (~5 MB of heap). */
+type McpSdk = Awaited<ReturnType<typeof importSdk>>;
+let loadedSdk: McpSdk | undefined;
+let loadingSdk: Promise<McpSdk> | undefined;
+
+async function importSdk() {
+  const [client, sse, stdio, streamableHttp, types] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/sse.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
+  return {
+    Client: client.Client,
+    SSEClientTransport: sse.SSEClientTransport,
+    StdioClientTransport: stdio.StdioClientTransport,
+    StreamableHTTPClientTransport: streamableHttp.StreamableHTTPClientTransport,
+    ErrorCode: types.ErrorCode,
+    McpError: types.McpError,
+    ToolListChangedNotificationSchema: types.ToolListChangedNotificationSchema,
+  };
+}
+
+function loadSdk(): Promise<McpSdk> {
+  loadingSdk ??= importSdk().then((sdk) => (loadedSdk = sdk));
+  return loadingSdk;
+}
+
 /** The child gets a minimal environment (PATH, HOME …) plus its own `env`, never the server's secrets. */
 function inheritedEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'LANG', 'TMPDIR', 'TEMP', 'TMP', 'SystemRoot', 'USERPROFILE', 'NODE_OPTIONS'];
@@ -250,7 +278,7 @@ function inheritedEnv(): Record<string, string> {
 /** Ends a Streamable HTTP session politely (DELETE, so the server frees it; at most 1 s), then closes the client. */
 async function closeClient(client: Client): Promise<void> {
   const transport = client.transport;
-  if (transport instanceof StreamableHTTPClientTransport) {
+  if (loadedSdk && transport instanceof loadedSdk.StreamableHTTPClientTransport) {
     // Bounded: a server that does not answer must not hold up shutdown.
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)));

@@ -9,7 +9,7 @@ import { corkUntilNextFlush } from './cork.ts';
 import type { Hub, HubMember } from './hub.ts';
 import { listConversationIds } from './memberships.ts';
 import { forwardedTypes, OutboundEvent } from './outbound-event.ts';
-import { countConnectionClosed, countConnectionOpened, listOnlineCoMembers } from './presence.ts';
+import { countConnectionClosed, countConnectionOpened, type OnlineCoMembers } from './presence.ts';
 import { SyncPositions } from './sync-positions.ts';
 
 /** What every connection of a node shares. */
@@ -22,6 +22,8 @@ export interface ConnectionDeps {
   maxInFlightFrames: number;
   /** Runs one authenticated frame (the command table). Throws AppError. */
   runFrame(connection: Connection, raw: ReturnType<typeof parseRawFrame>): Promise<void>;
+  /** The presence snapshot sent once a connection is live, shared by a user's tabs starting together. */
+  coMembers: OnlineCoMembers;
   /** Keeps a frame handler's promise so shutdown can wait for in-flight work. */
   track(task: Promise<unknown>): void;
   onClosed(connection: Connection): void;
@@ -42,6 +44,8 @@ export class Connection implements HubMember {
   #conversationIds = new Set<string>();
   /** User-topic events that arrived while membership was loading, applied after it. */
   #earlyUserEvents: OutboundEvent[] | undefined = [];
+  /** Set while the conversation set loads (`#loadMembership`): tabs of the same user starting meanwhile wait for it. */
+  #membership: Promise<string[] | undefined> | undefined;
   readonly positions = new SyncPositions();
   #timer: NodeJS.Timeout | undefined;
   #inFlight = 0;
@@ -101,33 +105,69 @@ export class Connection implements HubMember {
 
   async #start(principal: Principal): Promise<void> {
     this.#setPrincipal(principal);
-    const { hub, context } = this.#deps;
+    const { hub, context, coMembers } = this.#deps;
     hub.addMember(this);
-    const ids = this.#peerConversationIds() ?? (await listConversationIds(context.db, principal.workspaceId, principal.userId));
-    if (this.#closed) return;
-    for (const id of ids) this.#conversationIds.add(id);
-    await hub.follow(this, ids);
-    const early = this.#earlyUserEvents ?? [];
-    this.#earlyUserEvents = undefined;
-    for (const event of early) this.receiveUserEvent(event);
-    if (this.#closed) return;
+    let ids: string[] | undefined;
+    try {
+      ids = await (this.#membership = this.#loadMembership(principal));
+    } finally {
+      this.#membership = undefined; // loaded tabs are read live (`#livePeerIds`); failed ones not at all
+    }
+    if (ids === undefined) return;
     this.#counted = true;
+    const subscribed = coMembers.mark();
     await countConnectionOpened(context.bus, principal.workspaceId, principal.userId, ids);
-    for (const userId of await listOnlineCoMembers(context.db, context.bus, principal.userId, ids)) {
+    for (const userId of await coMembers.list(principal.userId, ids, subscribed)) {
       this.sendFrame({ type: 'presence', userId, status: 'online' });
     }
   }
 
   /**
-   * The conversations a started tab of the same user on this node follows, if there is one: its set
-   * is exact now (membership events change it synchronously, and from `addMember` on this
-   * connection gets them too), so the store need not be asked again.
+   * Fills the conversation set (from a tab of the same user on this node when there is one, else
+   * from the store), follows it, then applies the user events that arrived meanwhile. Resolves to
+   * a copy of the set, exact at that moment, or undefined when the connection closed meanwhile.
    */
-  #peerConversationIds(): string[] | undefined {
+  async #loadMembership(principal: Principal): Promise<string[] | undefined> {
+    const ids =
+      this.#livePeerIds() ??
+      (await this.#pendingPeerIds()) ??
+      (await listConversationIds(this.#deps.context.db, principal.workspaceId, principal.userId));
+    if (this.#closed) return undefined;
+    for (const id of ids) this.#conversationIds.add(id);
+    await this.#deps.hub.follow(this, ids);
+    const early = this.#earlyUserEvents ?? [];
+    this.#earlyUserEvents = undefined;
+    for (const event of early) this.receiveUserEvent(event);
+    if (this.#closed) return undefined;
+    return [...this.#conversationIds];
+  }
+
+  /** The same user's other connections on this node (their other tabs), oldest first. */
+  *#peers(): Generator<Connection> {
     for (const member of this.#deps.hub.localMembersOf(this.userId)) {
-      if (member !== this && member instanceof Connection && member.#earlyUserEvents === undefined && !member.#closed) {
-        return [...member.#conversationIds];
-      }
+      if (member !== this && member instanceof Connection && !member.#closed) yield member;
+    }
+  }
+
+  /**
+   * The set of a started tab of the same user on this node, if there is one: it is exact now
+   * (membership events change it synchronously, and from `addMember` on this connection gets them
+   * too), so the store need not be asked again.
+   */
+  #livePeerIds(): string[] | undefined {
+    for (const peer of this.#peers()) if (peer.#earlyUserEvents === undefined) return [...peer.#conversationIds];
+    return undefined;
+  }
+
+  /**
+   * The set of a tab of the same user still loading its own, once it has (undefined when it
+   * failed or closed): a burst of one user's connections (a reconnect after a restart) reads the
+   * store once. Its copy is taken after this connection joined the hub, so the user events this
+   * connection queued from then on bring it up to date.
+   */
+  async #pendingPeerIds(): Promise<string[] | undefined> {
+    for (const peer of this.#peers()) {
+      if (peer.#membership) return peer.#membership.catch(() => undefined);
     }
     return undefined;
   }

@@ -33,15 +33,47 @@ export async function countConnectionClosed(
   return count;
 }
 
-/** The users sharing a conversation with `userId` who are online now (for the snapshot sent after auth). */
-export async function listOnlineCoMembers(
-  db: Db,
-  bus: EventBus,
-  userId: string,
-  conversationIds: readonly string[],
-): Promise<string[]> {
-  const coMembers = await listCoMembers(db, userId, conversationIds);
-  return coMembers.length === 0 ? [] : bus.filterOnline(coMembers);
+/**
+ * The snapshot a connection gets once live: the users sharing a conversation with it who are online
+ * now. One read (the store's co-members, then the bus's online filter) serves every connection of
+ * the same user and conversations that asks while it runs, provided it started after that
+ * connection began receiving presence changes (`mark()` then, `list(…, mark)` later): what it
+ * misses, the connection gets live. A burst of one user's tabs then reads once, not once per tab.
+ */
+export class OnlineCoMembers {
+  readonly #db: Db;
+  readonly #bus: EventBus;
+  readonly #inFlight = new Map<string, { startedAt: number; key: string; result: Promise<string[]> }>();
+  #clock = 0;
+
+  constructor(db: Db, bus: EventBus) {
+    this.#db = db;
+    this.#bus = bus;
+  }
+
+  /** A point in time for `list`'s `since`: call it once the caller receives presence changes. */
+  mark(): number {
+    return ++this.#clock;
+  }
+
+  /** The online co-members of `userId` in `conversationIds`, read at or after `since` (a `mark()`). Throws what the store or bus throws. */
+  list(userId: string, conversationIds: readonly string[], since: number): Promise<string[]> {
+    const key = [...conversationIds].sort().join(',');
+    const running = this.#inFlight.get(userId);
+    if (running && running.startedAt >= since && running.key === key) return running.result;
+    const entry = { startedAt: this.mark(), key, result: this.#read(userId, conversationIds) };
+    this.#inFlight.set(userId, entry);
+    const forget = () => {
+      if (this.#inFlight.get(userId) === entry) this.#inFlight.delete(userId);
+    };
+    entry.result.then(forget, forget);
+    return entry.result;
+  }
+
+  async #read(userId: string, conversationIds: readonly string[]): Promise<string[]> {
+    const coMembers = await listCoMembers(this.#db, userId, conversationIds);
+    return coMembers.length === 0 ? [] : this.#bus.filterOnline(coMembers);
+  }
 }
 
 /**

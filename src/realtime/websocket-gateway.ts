@@ -9,6 +9,7 @@ import { runFrame } from './commands.ts';
 import { Connection } from './connection.ts';
 import type { Hub } from './hub.ts';
 import { isOriginAllowed } from './origin.ts';
+import { OnlineCoMembers } from './presence.ts';
 
 /** Limits and timings of the WebSocket endpoint. Sizes in bytes, durations in ms. */
 export interface GatewayOptions {
@@ -57,6 +58,7 @@ export class WebSocketGateway {
       maxBufferedBytes: options.maxBufferedBytes,
       maxInFlightFrames: options.maxInFlightFrames,
       runFrame,
+      coMembers: new OnlineCoMembers(context.db, context.bus),
       track: (task: Promise<unknown>) => this.#track(task),
       onClosed: (connection: Connection) => {
         if (this.#connections.delete(connection)) context.metrics.wsConnections.dec();

@@ -187,6 +187,30 @@ for (const database of testDatabases()) {
       );
     });
 
+    it('brings every tab of a user connecting at once up to date: conversations, one joined meanwhile, the presence snapshot', async () => {
+      // The tabs share one read of the user's conversations and of who is online (connection.ts,
+      // presence.ts); a conversation created while they start must still reach every one of them.
+      const erin = await server.join(alice, 'erin');
+      const before = await createConversation(alice, [erin]);
+      const aliceTab = await connect(alice);
+      const [tabs, during] = await Promise.all([
+        Promise.all(Array.from({ length: 12 }, () => connect(erin))),
+        createConversation(alice, [erin]),
+      ]);
+      for (const tab of tabs) {
+        const snapshot = await tab.take((frame) => frame.type === 'presence' && frame.userId === alice.user.id);
+        assert.equal(snapshot.status, 'online');
+      }
+      await aliceTab.take((frame) => frame.type === 'presence' && frame.userId === erin.user.id && frame.status === 'online');
+      const [first, second] = [await post(alice, before, 'old room'), await post(alice, during, 'new room')];
+      for (const tab of tabs) {
+        for (const message of [first, second]) {
+          const frame = await tab.take((received) => received.type === 'message' && received.message.id === message.id);
+          assert.equal(frame.message.conversationId, message.conversationId);
+        }
+      }
+    });
+
     it('shows a user online once across two tabs and offline when the last one closes', async () => {
       const dave = await server.join(alice, 'dave');
       await createConversation(alice, [dave]);
