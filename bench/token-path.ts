@@ -14,6 +14,7 @@
 import { createOpenAI } from '@ai-sdk/openai';
 import { streamText, type LanguageModel } from 'ai';
 import { parseArgs } from 'node:util';
+import { readChatCompletionDeltas } from './lib/chat-completions-stream.ts';
 import { buildLoadgen, Loadgen } from './lib/loadgen.ts';
 import { writePlan } from './lib/plan.ts';
 import { freePort } from '../scripts/free-port.ts';
@@ -46,26 +47,8 @@ async function viaDoStream(model: ReturnType<ReturnType<typeof createOpenAI>['ch
  * The floor any path through the same `fetch` can reach.
  */
 async function viaFetch(baseURL: string): Promise<number> {
-  const response = await fetch(`${baseURL}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key' },
-    body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: 'go' }] }),
-  });
-  const decoder = new TextDecoder();
-  let buffered = '';
   let chunks = 0;
-  const reader = response.body!.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    buffered += decoder.decode(read.value, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) >= 0) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
-      if (chunk.choices?.[0]?.delta?.content) chunks++;
-    }
-  }
+  await readChatCompletionDeltas(`${baseURL}/chat/completions`, 'go', () => chunks++);
   return chunks;
 }
 

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
+import { readChatCompletionDeltas } from '../lib/chat-completions-stream.ts';
 import { broadcast } from './fanout-writer.ts';
 import { serveLoopDelay } from './loop-delay.ts';
 
@@ -35,28 +36,10 @@ async function relay(viewers: Set<WebSocket>, conversationId: string, content: s
     offset += pending.length;
     pending = '';
   };
-  const response = await fetch(providerUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer bench-key' },
-    body: JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content }] }),
+  await readChatCompletionDeltas(providerUrl, content, (text) => {
+    pending += text;
+    timer ??= setTimeout(flush, coalesceMs);
   });
-  const decoder = new TextDecoder();
-  let buffered = '';
-  const reader = response.body!.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) {
-    buffered += decoder.decode(read.value, { stream: true });
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) >= 0) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const chunk = JSON.parse(event.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> };
-      const text = chunk.choices?.[0]?.delta?.content;
-      if (!text) continue;
-      pending += text;
-      timer ??= setTimeout(flush, coalesceMs);
-    }
-  }
   clearTimeout(timer);
   flush();
   send(viewers, { type: 'message.done', message: { id: messageId, conversationId, content: '', status: 'complete' } });
