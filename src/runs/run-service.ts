@@ -18,8 +18,6 @@ import {
   type RunOutputSource,
 } from './run-agent.ts';
 import type { ReplyPerspective } from '../chain/build-context.ts';
-import { eq } from 'drizzle-orm';
-import { getAgentRow } from '../agents/agents.ts';
 import {
   answerApproval,
   answerQuestionByReply,
@@ -27,19 +25,16 @@ import {
   findPendingRequests,
   settleRequest,
 } from '../chain/human-requests.ts';
-import { messages } from '../db/schema.ts';
-import { toPublicMessage } from '../messages/message-shape.ts';
 import {
   cancelQueuedRun,
   requeueWaitingRun,
-  storedResume,
-  storedPerspective,
   finishRunRow,
   findRunByTrigger,
   findStreamingReplyId,
   getRunForPrincipal,
   getRunRow,
   insertRun,
+  loadRunJob,
   mailboxOf,
   toPublicRun,
   type NewRun,
@@ -206,24 +201,9 @@ export class RunService {
     await this.#queue.submit(mailboxOf(row), { runId, order: job.trigger.seq, depth: row.depth, local: job });
   }
 
-  /**
-   * The run to execute for a stored `queued` run: its agent, trigger, perspective and output (as
-   * stored when it was requested) and, for a paused run, resume state. `output` is the run's
-   * output when the caller already rebuilt it.
-   */
-  async #jobFromRow(row: RunRow, output = this.#outputOf(row)): Promise<RunJob> {
-    const agent = await getAgentRow(this.#deps.db, row.workspaceId, row.agentId);
-    const [triggerRow] = await this.#deps.db.select().from(messages).where(eq(messages.id, row.triggerMessageId!));
-    const resume = storedResume(row);
-    const perspective = storedPerspective(row);
-    return {
-      run: row,
-      agent,
-      trigger: toPublicMessage(triggerRow!),
-      ...(perspective ? { perspective } : {}),
-      ...(output ? { output } : {}),
-      ...(resume ? { resume } : {}),
-    };
+  /** The run to execute for `row` (see `loadRunJob`); `output` when the caller already rebuilt it. */
+  #jobFromRow(row: RunRow, output = this.#outputOf(row)): Promise<RunJob> {
+    return loadRunJob(this.#deps.db, row, output);
   }
 
   /** Number of runs executing in this process now. */

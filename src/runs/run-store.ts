@@ -7,7 +7,8 @@ import { notFound } from '../errors/app-error.ts';
 import type { RunStep } from '../chain/run-step.ts';
 import type { ResumeState } from '../chain/run-pause.ts';
 import type { ReplyPerspective } from '../chain/build-context.ts';
-import type { RunJob } from './run-agent.ts';
+import type { RunJob, RunOutput } from './run-agent.ts';
+import { getAgentRow } from '../agents/agents.ts';
 import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessage } from '../messages/message-shape.ts';
 
 /** A `runs` row as stored. */
@@ -230,14 +231,34 @@ export async function requeueWaitingRun(db: Executor, runId: string, answer: Res
 }
 
 /** How a stored run resumes (its steps so far, where to continue, the person's answer), or undefined for a fresh run. */
-export function storedResume(row: RunRow): RunJob['resume'] {
+function storedResume(row: RunRow): RunJob['resume'] {
   if (!row.resumeState) return undefined;
   const { answer, ...state } = row.resumeState as { answer?: ResumeAnswer };
   return { steps: row.steps as RunStep[], state: state as unknown as ResumeState, ...answer };
 }
 
+/**
+ * The run to execute for a stored run row: its agent, trigger, perspective and output (as stored
+ * when it was requested) and, for a paused run, resume state. `output` is the run's output as its
+ * registered restorer rebuilt it, when it has one. Throws not_found when the agent was deleted.
+ */
+export async function loadRunJob(db: Executor, row: RunRow, output: RunOutput | undefined): Promise<RunJob> {
+  const agent = await getAgentRow(db, row.workspaceId, row.agentId);
+  const [triggerRow] = await db.select().from(messages).where(eq(messages.id, row.triggerMessageId!));
+  const resume = storedResume(row);
+  const perspective = storedPerspective(row);
+  return {
+    run: row,
+    agent,
+    trigger: toPublicMessage(triggerRow!),
+    ...(perspective ? { perspective } : {}),
+    ...(output ? { output } : {}),
+    ...(resume ? { resume } : {}),
+  };
+}
+
 /** The perspective stored on a run row (a binding's run), or undefined for an agent's own reply. */
-export function storedPerspective(row: RunRow): ReplyPerspective | undefined {
+function storedPerspective(row: RunRow): ReplyPerspective | undefined {
   if (!row.perspectiveUserId || row.perspectiveSystem === null) return undefined;
   return {
     userId: row.perspectiveUserId,
