@@ -14,8 +14,11 @@ export const routingWindowMs = 3_000;
 /**
  * Whether a reply of `agentId` to an earlier message than `trigger` is still being routed on some
  * node: a person's message of the same conversation with a lower seq, committed within the last
- * `routingWindowMs`, that the reply policy (reply-policy.ts) makes the agent answer, but for which
- * no run exists yet. In distributed mode two API nodes route the messages they committed
+ * `routingWindowMs`, that the reply policy (reply-policy.ts) makes the agent answer, and whose
+ * reply run does not exist yet or is still `queued`. A `queued` run counts because its row is
+ * inserted before it reaches the shared queue: a later run that went ahead between the two would
+ * overtake it. Once it is in the queue, the mailbox takes it first (lower `order`), so deferring
+ * costs one retry at most. A binding's run (with a perspective) has its own mailbox and does not count. In distributed mode two API nodes route the messages they committed
  * concurrently, so the run of a later message can reach the shared queue first; its executor then
  * defers it until the earlier run is queued, which keeps a mailbox in trigger order across the
  * cluster (docs/decisions/0018). Thread replies to an agent's `call_human` question resume that
@@ -50,7 +53,8 @@ export async function earlierTriggerInFlight(
         gt(messages.createdAt, sql`now() - make_interval(secs => ${routingWindowMs / 1000})`),
         gte(messages.createdAt, conversationMembers.joinedAt),
         sql`not exists (select 1 from ${runs} where ${runs.conversationId} = ${messages.conversationId}
-          and ${runs.triggerMessageId} = ${messages.id} and ${runs.agentId} = ${input.agentId})`,
+          and ${runs.triggerMessageId} = ${messages.id} and ${runs.agentId} = ${input.agentId}
+          and ${runs.perspectiveUserId} is null and ${runs.status} <> 'queued')`,
         sql`not exists (select 1 from human_requests where human_requests.message_id = ${messages.threadRootId}
           and human_requests.kind = 'question')`,
       ),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MessagePostedListener } from '../../src/messages/messages.ts';
+import { RedisRunQueue } from '../../src/runs/run-queue.redis.ts';
 import { routingWindowMs } from '../../src/runs/trigger-order.ts';
 import { startAgentWorld, type AgentWorld } from '../agents/support.ts';
 import { testDatabases } from '../support/databases.ts';
@@ -63,6 +64,46 @@ describe('trigger order across nodes (shared run queue)', { skip }, () => {
     assert.equal(texts.length, 2);
     assert.match(texts[0]!, /first/);
     assert.match(texts[1]!, /second/);
+    log.stop();
+  });
+
+  it('a later run waits while the earlier run is stored `queued` but not yet in the shared queue', async () => {
+    // The window between a run's insert and its submit to Redis: the later run's retries must not
+    // take the stored row for a queued one (a CI run once saw the later run go first this way).
+    const agent = await world.createAgent({ handle: 'notary', name: 'Notary', systemPrompt: 'Write.' });
+    const conversationId = await world.createConversation('group', [{ type: 'agent', id: agent.id }]);
+    const log = world.watch(conversationId);
+    const before = world.provider.requests.length;
+    const submit = RedisRunQueue.prototype.submit;
+    const submitted = Promise.withResolvers<void>();
+    let heldOrder: number | undefined;
+    const release = Promise.withResolvers<void>();
+    RedisRunQueue.prototype.submit = async function (this: RedisRunQueue, mailbox, run) {
+      if (run.order === heldOrder) {
+        submitted.resolve();
+        await release.promise;
+      }
+      return submit.call(this, mailbox, run);
+    };
+    try {
+      const first = await world.send(conversationId, '@notary first hold-three');
+      heldOrder = first.seq;
+      await world.send(conversationId, '@notary second');
+      held.get('hold-three')!();
+      await submitted.promise; // the first run's row is stored `queued`; its submit waits
+      await new Promise((resolve) => setTimeout(resolve, 800)); // the deferred later run retries every 250 ms
+      assert.equal(world.provider.requests.length, before, 'the later run did not overtake the stored earlier one');
+      release.resolve();
+      await log.done(2);
+    } finally {
+      RedisRunQueue.prototype.submit = submit;
+      release.resolve();
+    }
+    const texts = world.provider.requests.slice(before).map((request) => lastUserText(request.body));
+    assert.deepEqual(
+      texts.map((text) => /first|second/.exec(text)?.[0]),
+      ['first', 'second'],
+    );
     log.stop();
   });
 
