@@ -269,6 +269,18 @@ describe('web client state rules', () => {
     assert.equal(resumeSeq(streaming), 3, 'and before a reply still streaming, to learn how it ended');
   });
 
+  test('a copy read before an edit (lower updatedSeq) never undoes it, whichever is merged last', () => {
+    const edited = message(1, { content: 'edited', editedAt: '2026-12-07T00:00:01.000Z', updatedSeq: 2 });
+    const before = message(1, { content: 'message 1', updatedSeq: 0 });
+    // A page read after the edit merged with the log held before it (a page load racing an edit).
+    let log = mergeMessages(mergeMessages({ items: [], hasOlder: false }, [edited]), [before]);
+    assert.equal(log.items[0]!.content, 'edited');
+    log = mergeMessages(mergeMessages({ items: [], hasOlder: false }, [before]), [edited]);
+    assert.equal(log.items[0]!.content, 'edited');
+    const deleted = message(1, { content: '', deletedAt: '2026-12-07T00:00:02.000Z', updatedSeq: 3 });
+    assert.equal(mergeMessages(mergeMessages(log, [deleted]), [edited]).items[0]!.deletedAt, deleted.deletedAt);
+  });
+
   test('a streaming snapshot with a higher updatedSeq (a reply restarted on another worker) replaces the longer text', () => {
     let log = mergeMessages({ items: [], hasOlder: false }, [message(1, { status: 'streaming', content: 'first try' })]);
     log = mergeMessages(log, [message(1, { status: 'streaming', content: 'sec', updatedSeq: 4 })]);

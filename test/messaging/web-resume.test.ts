@@ -54,7 +54,12 @@ describe('web client store: catching up changes made while away', () => {
       })
     ).body.id;
   });
-  after(() => server?.close());
+  /** Stores opened by a test: signed out after, so a failed test cannot keep reconnecting. */
+  const stores: ChatStore[] = [];
+  after(async () => {
+    for (const store of stores) store.realtime.stop();
+    await server?.close();
+  });
 
   it('shows edits, deletes and reactions made while its connection was down, after reconnecting', async () => {
     const post = async (content: string) =>
@@ -73,6 +78,7 @@ describe('web client store: catching up changes made while away', () => {
     assert.equal(edited.status, 200);
 
     const store = new ChatStore({ origin: server.url, storage: new MemoryStorage() });
+    stores.push(store);
     await store.signIn({ workspace: 'acme', handle: 'alice', password: 'correct horse battery' });
     await until(store, (current) => current.state.connection === 'open');
     await store.openConversation(conversationId);
@@ -106,6 +112,36 @@ describe('web client store: catching up changes made while away', () => {
       store.state.logs[conversationId].items.map((item) => item.seq),
       [first.seq, second.seq, late.seq],
     );
+    await store.signOut();
+  });
+
+  it('reads a conversation once when it is opened again while its first page loads (a reconnect racing a click)', async () => {
+    const edited = (
+      await server.request('POST', `/api/v1/conversations/${conversationId}/messages`, {
+        token: alice.accessToken,
+        body: { content: 'to edit' },
+      })
+    ).body;
+    const store = new ChatStore({ origin: server.url, storage: new MemoryStorage() });
+    stores.push(store);
+    await store.signIn({ workspace: 'acme', handle: 'alice', password: 'correct horse battery' });
+    await until(store, (current) => current.state.connection === 'open');
+    const listMessages = store.api.listMessages.bind(store.api);
+    let reads = 0;
+    const release = Promise.withResolvers<void>();
+    store.api.listMessages = async (...args) => {
+      reads++;
+      await release.promise;
+      return listMessages(...args);
+    };
+    const first = store.openConversation(conversationId);
+    const second = store.openConversation(conversationId);
+    // An edit lands while the page is on its way: whichever copy arrives, the log keeps the edit.
+    await server.request('PATCH', `/api/v1/messages/${edited.id}`, { token: alice.accessToken, body: { content: 'edited' } });
+    release.resolve();
+    await Promise.all([first, second]);
+    assert.equal(reads, 1);
+    await until(store, (current) => current.state.logs[conversationId]?.items.some((item) => item.content === 'edited') === true);
     await store.signOut();
   });
 });

@@ -68,11 +68,12 @@ export class ConversationSyncer {
   }
 
   /**
-   * Sets the change cursor of `conversationId`: the highest `updatedSeq` among the messages of a
-   * history page just loaded over HTTP (that page reflects every change up to it).
+   * Moves the change cursor of `conversationId` to `updatedAfter`, the highest `updatedSeq` among
+   * the messages of a history page just loaded over HTTP and merged (that page reflects every
+   * change up to it), unless a sync already took it further: it never moves back.
    */
   trackChanges(conversationId: string, updatedAfter: number): void {
-    this.#changeCursors.set(conversationId, updatedAfter);
+    this.#changeCursors.set(conversationId, Math.max(updatedAfter, this.#changeCursors.get(conversationId) ?? 0));
   }
 
   /** Resolves when `conversationId` has been replayed up to the present (or the pass was cut short). */

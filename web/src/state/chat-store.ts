@@ -53,6 +53,8 @@ export class ChatStore {
   /** The store's state accessors, for the parts of it that live in other modules. */
   readonly #access: StoreAccess;
   readonly #typing: Typing;
+  /** First-page reads in flight, by conversation. */
+  readonly #loading = new Map<string, Promise<boolean>>();
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
@@ -149,21 +151,34 @@ export class ChatStore {
     if (!conversationId) return;
     if (!this.#state.advice[conversationId]) void this.advice.load(conversationId);
     if (!this.#state.logs[conversationId]) {
-      try {
-        const page = await this.api.listMessages(conversationId, { limit: 50 });
-        this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq)));
-        const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
-        // Live messages may have arrived while the page loaded: keep them too.
-        const current: MessageLog | undefined = this.getState().logs[conversationId];
-        this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
-        if (this.realtime.status === 'open') void this.#syncer.sync(conversationId);
-      } catch (error) {
-        if (ChorusError.isInstance(error) && error.code === 'not_found')
-          this.#replace(forgetConversation(this.#state, conversationId));
-        return this.#fail(error);
+      // Opened again while its first page loads (a reconnect's resync): one read for both.
+      let loading = this.#loading.get(conversationId);
+      if (!loading) {
+        loading = this.#loadLatest(conversationId).finally(() => this.#loading.delete(conversationId));
+        this.#loading.set(conversationId, loading);
       }
+      if (!(await loading)) return;
     }
     this.markRead(conversationId);
+  }
+
+  /** Loads the latest page of `conversationId` into its log; false when that failed (reported). */
+  async #loadLatest(conversationId: string): Promise<boolean> {
+    try {
+      const page = await this.api.listMessages(conversationId, { limit: 50 });
+      this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq)));
+      const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
+      // Live messages may have arrived while the page loaded: keep them too.
+      const current: MessageLog | undefined = this.getState().logs[conversationId];
+      this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
+      if (this.realtime.status === 'open') void this.#syncer.sync(conversationId);
+      return true;
+    } catch (error) {
+      if (ChorusError.isInstance(error) && error.code === 'not_found')
+        this.#replace(forgetConversation(this.#state, conversationId));
+      this.#fail(error);
+      return false;
+    }
   }
 
   async loadOlder(conversationId: string): Promise<void> {

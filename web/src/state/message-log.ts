@@ -14,9 +14,11 @@ export const emptyLog: MessageLog = { items: [], hasOlder: false };
 
 /**
  * The log with `incoming` merged in by seq; a message already present is replaced (newer state
- * wins), except that a streaming snapshot never undoes a final state nor shortens the text of a
- * streaming copy that deltas already extended — unless its `updatedSeq` is higher: a reply
- * restarted after its worker died was reset to empty. Deltas waiting for a merged message are applied.
+ * wins), except that a final copy with a lower `updatedSeq` never undoes a later edit, delete or
+ * reaction (a page read before the change, merged after it), and a streaming snapshot never
+ * undoes a final state nor shortens the text of a streaming copy that deltas already extended —
+ * unless its `updatedSeq` is higher: a reply restarted after its worker died was reset to empty.
+ * Deltas waiting for a merged message are applied.
  */
 export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog {
   if (incoming.length === 0) return log;
@@ -26,6 +28,7 @@ export function mergeMessages(log: MessageLog, incoming: Message[]): MessageLog 
     const existing = bySeq.get(message.seq);
     // A replayed streaming snapshot must not undo a final state we already hold.
     if (existing && existing.status !== 'streaming' && message.status === 'streaming') continue;
+    if (existing && existing.status !== 'streaming' && existing.updatedSeq > message.updatedSeq) continue;
     let merged = message;
     if (
       existing?.status === 'streaming' &&
