@@ -75,3 +75,34 @@ export async function waitForQuietMachine(
   while (busiestPct > limitPct && Date.now() - started < maxWaitMs) busiestPct = await busiestCorePct(1000, ownPid);
   return { waitedMs: Date.now() - started, busiestPct };
 }
+
+/**
+ * CPU milliseconds (utime + stime) of `pid`'s threads, grouped: `main` (the event loop's thread),
+ * each worker thread by its name (`chorus-pglite`, `chorus-tokenizer`: Node names the OS thread
+ * after the Worker's `name`, truncated to 15 characters), and `other` (V8's GC and compiler
+ * threads, libuv's pool). Empty when the process is gone.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const groups = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return groups;
+  }
+  const msPerJiffy = 10; // USER_HZ is 100 on Linux
+  for (const task of tasks) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread exited
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const group = task === String(pid) ? 'main' : comm.startsWith('chorus-') ? comm : 'other';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = (Number(fields[14 - 3]) + Number(fields[15 - 3])) * msPerJiffy;
+    groups.set(group, (groups.get(group) ?? 0) + ms);
+  }
+  return groups;
+}

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { api, createGroup, registerUsers, runPool, startChorus } from '../lib/chorus.ts';
 import { Loadgen, type LoadgenResult } from '../lib/loadgen.ts';
 import { loopDelayReader, type LoopDelayReader } from '../lib/loop-delay.ts';
+import { threadCpuMs } from '../lib/machine-load.ts';
 import { writePlan, type Plan } from '../lib/plan.ts';
 import { freePort } from '../../scripts/free-port.ts';
 import { listeningLine, startPinnedNode, type ServerProcess } from '../lib/server-process.ts';
@@ -29,7 +30,8 @@ export type StreamTarget = 'chorus' | 'relay';
 
 /**
  * One target's search. Each step is the generator's `stream` result plus `loopP99Ms` (the server's
- * event-loop p99 over the step) and `cpuUsPerChunk` (server CPU over the step / provider chunks).
+ * event-loop p99 over the step), `cpuUsPerChunk` (server CPU over the step / provider chunks) and
+ * `cpuUsPerChunkByThread` (the same per thread group, `threadCpuMs`; over the step and its drain).
  * `best` is the passing step with the most generations. `coldProbe` (the first sends after
  * start-up) and `probe` (unloaded again after the search) time send → provider; Chorus only.
  */
@@ -152,11 +154,16 @@ export async function runStream(target: StreamTarget, options: StreamOptions): P
     let generations = Math.min(options.startGenerations, options.maxGenerations);
     for (let step = 0; step < options.maxSteps; step++) {
       await loopDelay();
+      const threadsBefore = threadCpuMs(server.pid);
       const result = await loadgen.command(
         `stream ${options.staggerSeconds} ${timeoutSeconds} @${agentHandle} ${options.viewersPerConversation} ${generations}`,
       );
       result.loopP99Ms = (await loopDelay()) ?? '';
-      result.cpuUsPerChunk = Math.round((Number(result.serverCpuMs) * 1000) / Math.max(1, Number(result.providerChunks)));
+      const chunks = Math.max(1, Number(result.providerChunks));
+      result.cpuUsPerChunk = Math.round((Number(result.serverCpuMs) * 1000) / chunks);
+      result.cpuUsPerChunkByThread = [...threadCpuMs(server.pid)]
+        .map(([group, ms]) => `${group} ${Math.round(((ms - (threadsBefore.get(group) ?? 0)) * 1000) / chunks)}`)
+        .join(', ');
       await loadgen.command('settle 1 20');
       steps.push(result);
       const passed = streamStepPasses(result, generations, options);
