@@ -108,14 +108,76 @@ export async function createBenchDatabase(adminUrl: string): Promise<{ url: stri
  */
 export async function startChorusOnPostgres(core: number, adminUrl: string): Promise<ChorusServer> {
   const database = await createBenchDatabase(adminUrl);
-  const server = await startChorus(core, { DATABASE_URL: database.url });
+  const unpin = await pinPostgres(adminUrl, 1 - core);
+  const server = await startChorus(core, { DATABASE_URL: database.url }).catch((error: unknown) => {
+    unpin();
+    throw error;
+  });
   return {
     ...server,
     databaseUrl: database.url,
     async stop() {
       await server.stop();
+      unpin();
       await database.drop();
     },
+  };
+}
+
+/**
+ * Pins a PostgreSQL on this machine (`adminUrl` on loopback) to `core` for as long as Chorus runs
+ * on it, as embedded PGlite's thread is pinned beside the load generator: its postmaster (from
+ * `<data_directory>/postmaster.pid`), every process it forked, and so every backend it forks
+ * meanwhile, so that the server's core is Chorus's alone (unpinned, one session-10 run saw its
+ * backends take 26 % of core 0). Returns what puts the original CPU masks back. Warns and
+ * changes nothing for a remote server or without the right to set another user's affinity.
+ */
+async function pinPostgres(adminUrl: string, core: number): Promise<() => void> {
+  const host = new URL(adminUrl).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(host)) return () => undefined;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let dataDirectory: string;
+  try {
+    dataDirectory = (await client.query<{ data_directory: string }>('show data_directory')).rows[0]!.data_directory;
+  } finally {
+    await client.end();
+  }
+  const masks = new Map<string, string>();
+  let postmaster: string;
+  try {
+    postmaster = readFileSync(path.join(dataDirectory, 'postmaster.pid'), 'utf8').split('\n')[0]!.trim();
+  } catch (error) {
+    process.stderr.write(`  could not pin PostgreSQL to core ${core}, it runs unpinned: ${String(error)}\n`);
+    return () => undefined;
+  }
+  const children = readdirSync('/proc').filter((entry) => {
+    if (!/^\d+$/.test(entry)) return false;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === postmaster; // field 4: ppid
+    } catch {
+      return false; // the process ended
+    }
+  });
+  for (const pid of [postmaster, ...children]) {
+    try {
+      const mask = execFileSync('taskset', ['-p', pid], { encoding: 'utf8' }).trim().split(' ').at(-1)!;
+      execFileSync('taskset', ['-p', '-c', String(core), pid], { stdio: 'ignore' });
+      masks.set(pid, mask);
+    } catch {
+      // the process ended meanwhile (a backend), or setting its affinity is not allowed
+    }
+  }
+  if (!masks.has(postmaster)) process.stderr.write(`  could not pin PostgreSQL to core ${core}, it runs unpinned\n`);
+  return () => {
+    for (const [pid, mask] of masks) {
+      try {
+        execFileSync('taskset', ['-p', mask, pid], { stdio: 'ignore' });
+      } catch {
+        // the process ended
+      }
+    }
   };
 }
 
