@@ -179,7 +179,8 @@ export function renderReport(report: BenchReport): string {
               `  ${number(Number(best.serverCpuPct)).padStart(8)}  ${number(Number(best.cpuUsPerChunk)).padStart(12)}  ${number(Number(best.loopP99Ms), 1).padStart(11)}  ${number(Number(best.serverRssPeakMb)).padStart(11)}  ${steps}`
           : `  ${name.padEnd(7)}  no step met p99 < 50 ms (${steps})`,
       );
-      if (best?.cpuUsPerChunkByThread) lines.push(`           CPU µs per provider chunk by thread: ${best.cpuUsPerChunkByThread}`);
+      if (best?.cpuUsPerChunkByThread)
+        lines.push(`           CPU µs per provider chunk by thread: ${best.cpuUsPerChunkByThread}`);
       if (entry.probe && entry.coldProbe)
         lines.push(
           `           send → provider p50 unloaded ${entry.probe.sendToProviderP50Ms} ms (${entry.probe.count} sends after the search), ${entry.coldProbe.sendToProviderP50Ms} ms right after start-up; under the best step's load ${best?.sendToProviderP50Ms ?? '—'} ms`,
