@@ -13,31 +13,53 @@ function readCpuTimes(): Map<string, { busy: number; total: number }> {
   return times;
 }
 
-/**
- * Jiffies (utime + stime) of `pid`'s threads per CPU they last ran on (`cpu0`, …; field 39 of each
- * /proc/<pid>/task/<tid>/stat). The server's threads are pinned, so this is each core's share.
- */
-function readOwnCpuTimes(pid: number | undefined): Map<string, number> {
-  const times = new Map<string, number>();
-  if (pid === undefined) return times;
+/** One thread of a process, from /proc/<pid>/task/<tid>/stat. */
+interface ThreadStat {
+  tid: string;
+  /** Its name (`comm`, at most 15 characters). */
+  name: string;
+  /** utime + stime, in jiffies (1/100 s). */
+  jiffies: number;
+  /** The CPU it last ran on (`cpu0`, …; field 39). */
+  cpu: string;
+}
+
+/** The threads of `pid` (none when the process is gone; a thread that exits meanwhile is left out). */
+function readThreads(pid: number): ThreadStat[] {
   let tasks: string[];
   try {
     tasks = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return times; // the process is gone
+    return [];
   }
-  for (const task of tasks) {
+  const threads: ThreadStat[] = [];
+  for (const tid of tasks) {
     let stat: string;
     try {
-      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
     } catch {
-      continue; // the thread exited
+      continue;
     }
     // Fields after ")" start at 3 (state): utime is 14, stime 15, processor 39.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = `cpu${fields[39 - 3]}`;
-    times.set(cpu, (times.get(cpu) ?? 0) + Number(fields[14 - 3]) + Number(fields[15 - 3]));
+    threads.push({
+      tid,
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      jiffies: Number(fields[14 - 3]) + Number(fields[15 - 3]),
+      cpu: `cpu${fields[39 - 3]}`,
+    });
   }
+  return threads;
+}
+
+/**
+ * Jiffies (utime + stime) of `pid`'s threads per CPU they last ran on (`cpu0`, …). The server's
+ * threads are pinned, so this is each core's share.
+ */
+function readOwnCpuTimes(pid: number | undefined): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const thread of pid === undefined ? [] : readThreads(pid))
+    times.set(thread.cpu, (times.get(thread.cpu) ?? 0) + thread.jiffies);
   return times;
 }
 
@@ -84,25 +106,10 @@ export async function waitForQuietMachine(
  */
 export function threadCpuMs(pid: number): Map<string, number> {
   const groups = new Map<string, number>();
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return groups;
-  }
   const msPerJiffy = 10; // USER_HZ is 100 on Linux
-  for (const task of tasks) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-    } catch {
-      continue; // the thread exited
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const group = task === String(pid) ? 'main' : comm.startsWith('chorus-') ? comm : 'other';
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = (Number(fields[14 - 3]) + Number(fields[15 - 3])) * msPerJiffy;
-    groups.set(group, (groups.get(group) ?? 0) + ms);
+  for (const thread of readThreads(pid)) {
+    const group = thread.tid === String(pid) ? 'main' : thread.name.startsWith('chorus-') ? thread.name : 'other';
+    groups.set(group, (groups.get(group) ?? 0) + thread.jiffies * msPerJiffy);
   }
   return groups;
 }
