@@ -117,8 +117,9 @@ describe('web client module against a real server', () => {
     assert.notEqual(again.refreshToken, a.refreshToken, 'the session was not revoked');
   });
 
-  test('sends over the WebSocket with a clientMsgId stored once, and sync replays what a closed client missed', async () => {
+  test('sends over the WebSocket with a clientMsgId stored once, and sync replays what a closed client missed', async (t) => {
     const client = new RealtimeClient({ url: realtimeUrl(server.url), getToken: async () => alice.accessToken });
+    t.after(() => client.stop()); // a failed assertion must not leave it reconnecting
     const events: ServerEvent[] = [];
     client.onEvent((event) => events.push(event));
     client.start();
@@ -138,6 +139,7 @@ describe('web client module against a real server', () => {
     }
     const replayed: Message[] = [];
     const next = new RealtimeClient({ url: realtimeUrl(server.url), getToken: async () => alice.accessToken });
+    t.after(() => next.stop()); // a failed assertion must not leave it reconnecting
     next.onEvent((event) => event.type === 'message' && replayed.push(event.message));
     next.start();
     await opened(next);
@@ -154,7 +156,7 @@ describe('web client module against a real server', () => {
     next.stop();
   });
 
-  test('renews a token about to expire on the live connection, without reconnecting', async () => {
+  test('renews a token about to expire on the live connection, without reconnecting', async (t) => {
     const shortLived = await server.context.signer.signAccessToken(alice.user.id, alice.user.workspaceId, 3);
     const sent: string[] = [];
     class RecordingSocket extends WebSocket {
@@ -173,6 +175,7 @@ describe('web client module against a real server', () => {
         return current ? alice.accessToken : shortLived;
       },
     });
+    t.after(() => client.stop()); // a failed assertion must not leave it reconnecting
     let opens = 0;
     client.onOpen(() => opens++);
     client.start();
@@ -189,7 +192,7 @@ describe('web client module against a real server', () => {
     client.stop();
   });
 
-  test('asks for a fresh token when the server refuses one, then connects', async () => {
+  test('asks for a fresh token when the server refuses one, then connects', async (t) => {
     const asked: Array<string | undefined> = [];
     let stored = 'expired-token';
     const client = new RealtimeClient({
@@ -201,6 +204,7 @@ describe('web client module against a real server', () => {
         return stored;
       },
     });
+    t.after(() => client.stop()); // a failed assertion must not leave it reconnecting
     client.start();
     await opened(client);
     assert.deepEqual(asked.slice(0, 2), [undefined, 'expired-token'], 'refused once, then asked to refresh');
@@ -210,7 +214,7 @@ describe('web client module against a real server', () => {
 });
 
 describe('web client module against a server that does not answer', () => {
-  test('gives up on a hanging handshake and tries again with backoff', async () => {
+  test('gives up on a hanging handshake and tries again with backoff', async (t) => {
     const held: Socket[] = [];
     const silent = createServer((socket) => held.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
@@ -222,6 +226,7 @@ describe('web client module against a server that does not answer', () => {
       requestTimeoutMs: 200,
       backoff: { initialMs: 20, maxMs: 40 },
     });
+    t.after(() => client.stop()); // a failed assertion must not leave it reconnecting
     client.onStatus((status) => statuses.push(status));
     client.start();
     const deadline = Date.now() + 5_000;
