@@ -27,9 +27,10 @@ import {
 import { AdviceActions } from './advice-actions.ts';
 import { CatchUp, catchUpStream } from './catch-up.ts';
 import { applyRead, entryFromConversation, sortInbox } from './inbox.ts';
-import { emptyLog, hasDeltaGap, mergeMessages, resumeSeq, type MessageLog } from './message-log.ts';
+import { hasDeltaGap, resumeSeq } from './message-log.ts';
 import { readProfile, writeProfile } from './profile-cache.ts';
 import type { StoreAccess } from './store-access.ts';
+import { HistoryPages } from './history-pages.ts';
 import { Typing } from './typing.ts';
 
 /**
@@ -53,8 +54,7 @@ export class ChatStore {
   /** The store's state accessors, for the parts of it that live in other modules. */
   readonly #access: StoreAccess;
   readonly #typing: Typing;
-  /** First-page reads in flight, by conversation. */
-  readonly #loading = new Map<string, Promise<boolean>>();
+  readonly #pages: HistoryPages;
 
   constructor(options: { origin: string; storage: Storage }) {
     this.#storage = options.storage;
@@ -90,6 +90,7 @@ export class ChatStore {
       fail: (error) => this.#fail(error),
     };
     this.#typing = new Typing(this.#access, this.realtime);
+    this.#pages = new HistoryPages(this.#access, this.#syncer, () => this.realtime.status === 'open');
     this.advice = new AdviceActions(this.#access, { catchUp: this.#catchUp, onMessage: (message) => this.#onMessage(message) });
   }
 
@@ -150,48 +151,13 @@ export class ChatStore {
     this.#set({ activeConversationId: conversationId });
     if (!conversationId) return;
     if (!this.#state.advice[conversationId]) void this.advice.load(conversationId);
-    if (!this.#state.logs[conversationId]) {
-      // Opened again while its first page loads (a reconnect's resync): one read for both.
-      let loading = this.#loading.get(conversationId);
-      if (!loading) {
-        loading = this.#loadLatest(conversationId).finally(() => this.#loading.delete(conversationId));
-        this.#loading.set(conversationId, loading);
-      }
-      if (!(await loading)) return;
-    }
+    if (!this.#state.logs[conversationId] && !(await this.#pages.latest(conversationId))) return;
     this.markRead(conversationId);
   }
 
-  /** Loads the latest page of `conversationId` into its log; false when that failed (reported). */
-  async #loadLatest(conversationId: string): Promise<boolean> {
-    try {
-      const page = await this.api.listMessages(conversationId, { limit: 50 });
-      this.#syncer.trackChanges(conversationId, Math.max(0, ...page.items.map((item) => item.updatedSeq)));
-      const log = mergeMessages({ items: [], hasOlder: page.hasMore }, page.items);
-      // Live messages may have arrived while the page loaded: keep them too.
-      const current: MessageLog | undefined = this.getState().logs[conversationId];
-      this.#setLog(conversationId, current ? mergeMessages(log, current.items) : log);
-      if (this.realtime.status === 'open') void this.#syncer.sync(conversationId);
-      return true;
-    } catch (error) {
-      if (ChorusError.isInstance(error) && error.code === 'not_found')
-        this.#replace(forgetConversation(this.#state, conversationId));
-      this.#fail(error);
-      return false;
-    }
-  }
-
-  async loadOlder(conversationId: string): Promise<void> {
-    const log = this.#state.logs[conversationId];
-    const first = log?.items[0];
-    if (!log || !first || !log.hasOlder) return;
-    try {
-      const page = await this.api.listMessages(conversationId, { beforeSeq: first.seq, limit: 50 });
-      const current = this.#state.logs[conversationId] ?? emptyLog;
-      this.#setLog(conversationId, { ...mergeMessages(current, page.items), hasOlder: page.hasMore });
-    } catch (error) {
-      this.#fail(error);
-    }
+  /** Loads the page before the oldest message held of `conversationId`, when there is one. */
+  loadOlder(conversationId: string): Promise<void> {
+    return this.#pages.older(conversationId);
   }
 
   /** Moves my read cursor to the newest message of the conversation, when the page is visible. */
@@ -395,11 +361,6 @@ export class ChatStore {
 
   #fail(error: unknown): void {
     this.#set({ notice: error instanceof Error ? error.message : 'Something went wrong' });
-  }
-
-  #setLog(conversationId: string, log: MessageLog): void {
-    if (this.#state.logs[conversationId] === log) return;
-    this.#set({ logs: { ...this.#state.logs, [conversationId]: log } });
   }
 
   #set(patch: Partial<ChatState>): void {
