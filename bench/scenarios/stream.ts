@@ -61,8 +61,9 @@ function streamStepPasses(step: LoadgenResult, generations: number, options: Str
  * Sets up `maxGenerations` conversations on `target`, each watched by `viewersPerConversation`
  * WebSocket connections, with the load generator's OpenAI Chat Completions stand-in as the model
  * provider, then searches for the most concurrent generations whose p99 provider chunk → viewer
- * frame latency stays under the bound, after an unreported warm-up step of half `startGenerations`:
- * double from `startGenerations` until a step fails (or the maximum is reached), then bisect until the bracket is within 15 % or `maxSteps` ran. Each
+ * frame latency stays under the bound, after an unreported warm-up step of half
+ * `startGenerations`: double from `startGenerations` until a step fails (or the maximum is
+ * reached), then bisect until the bracket is within 15 % or `maxSteps` ran. Each
  * generation streams `tokens` chunks at `tokensPerSecond`; sends are spread over `staggerSeconds`.
  * For Chorus, users and an agent are created through the API and every user message mentions the
  * agent; for the relay a connection's token names its viewer group.

@@ -15,14 +15,15 @@ export const routingWindowMs = 3_000;
  * Whether a reply of `agentId` to an earlier message than `trigger` is still being routed on some
  * node: a person's message of the same conversation with a lower seq, committed within the last
  * `routingWindowMs`, that the reply policy (reply-policy.ts) makes the agent answer, and whose
- * reply run does not exist yet or is still `queued`. A `queued` run counts because its row is
- * inserted before it reaches the shared queue: a later run that went ahead between the two would
- * overtake it. Once it is in the queue, the mailbox takes it first (lower `order`), so deferring
- * costs one retry at most. A binding's run (with a perspective) has its own mailbox and does not count. In distributed mode two API nodes route the messages they committed
- * concurrently, so the run of a later message can reach the shared queue first; its executor then
- * defers it until the earlier run is queued, which keeps a mailbox in trigger order across the
- * cluster (docs/decisions/0018). Thread replies to an agent's `call_human` question resume that
- * run instead of getting a reply, and never count.
+ * reply run does not exist yet or is still `queued`. In distributed mode two API nodes route the
+ * messages they committed concurrently, so the run of a later message can reach the shared queue
+ * first; its executor then defers it until the earlier run is queued, which keeps a mailbox in
+ * trigger order across the cluster (docs/decisions/0018). A `queued` run counts because its row
+ * is inserted before it reaches the shared queue, and a later run that went ahead between the two
+ * would overtake it; once it is in the queue the mailbox takes it first (lower `order`), so
+ * deferring costs one retry at most. A binding's run (with a perspective) has its own mailbox and
+ * does not count. Thread replies to an agent's `call_human` question resume that run instead of
+ * getting a reply, and never count.
  */
 export async function earlierTriggerInFlight(
   db: Executor,
