@@ -4,6 +4,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onInterrupt } from './cleanup.ts';
+import { readStat } from './machine-load.ts';
 import { freePort } from '../../scripts/free-port.ts';
 import { startPinnedNode, type ServerProcess } from './server-process.ts';
 
@@ -151,15 +152,9 @@ async function pinPostgres(adminUrl: string, core: number): Promise<() => void> 
     process.stderr.write(`  could not pin PostgreSQL to core ${core}, it runs unpinned: ${String(error)}\n`);
     return () => undefined;
   }
-  const children = readdirSync('/proc').filter((entry) => {
-    if (!/^\d+$/.test(entry)) return false;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === postmaster; // field 4: ppid
-    } catch {
-      return false; // the process ended
-    }
-  });
+  const children = readdirSync('/proc').filter(
+    (entry) => /^\d+$/.test(entry) && String(readStat(`/proc/${entry}/stat`)?.field(4)) === postmaster,
+  );
   for (const pid of [postmaster, ...children]) {
     try {
       const mask = execFileSync('taskset', ['-p', pid], { encoding: 'utf8' }).trim().split(' ').at(-1)!;

@@ -13,6 +13,23 @@ function readCpuTimes(): Map<string, { busy: number; total: number }> {
   return times;
 }
 
+/**
+ * A /proc `stat` file (proc(5)): the name (`comm`) and field `n` as a number, numbered as in
+ * proc(5) (4 is the parent's pid, 14 utime, 15 stime, 39 the CPU last run on). Undefined when the
+ * process or thread is gone.
+ */
+export function readStat(file: string): { name: string; field(n: number): number } | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The name may hold spaces and parentheses; the fields after its last ")" start at 3 (state).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), field: (n) => Number(fields[n - 3]) };
+}
+
 /** One thread of a process, from /proc/<pid>/task/<tid>/stat. */
 interface ThreadStat {
   tid: string;
@@ -34,20 +51,9 @@ function readThreads(pid: number): ThreadStat[] {
   }
   const threads: ThreadStat[] = [];
   for (const tid of tasks) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after ")" start at 3 (state): utime is 14, stime 15, processor 39.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    threads.push({
-      tid,
-      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-      jiffies: Number(fields[14 - 3]) + Number(fields[15 - 3]),
-      cpu: `cpu${fields[39 - 3]}`,
-    });
+    const stat = readStat(`/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue;
+    threads.push({ tid, name: stat.name, jiffies: stat.field(14) + stat.field(15), cpu: `cpu${stat.field(39)}` });
   }
   return threads;
 }
