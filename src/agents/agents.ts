@@ -8,6 +8,7 @@ import { claimHandle } from '../users/handles.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { ModelRegistry } from '../providers/model-registry.ts';
 import type { EventBus } from '../bus/event-bus.ts';
+import type { PublicAgent } from '../wire/agent.ts';
 import { announceAgentChange } from './agent-row-cache.ts';
 import { getUser } from '../users/users.ts';
 import { validateChain, type Chain } from '../chain/chain-schema.ts';
@@ -16,30 +17,6 @@ import { checkKnowledgeBaseIds } from '../knowledge/knowledge-bases.ts';
 
 /** An `agents` row as stored. */
 export type AgentRow = typeof agents.$inferSelect;
-
-/** An agent as the API shows it (SPEC §3). `model` null means CHORUS_DEFAULT_MODEL. */
-export interface PublicAgent {
-  id: string;
-  workspaceId: string;
-  handle: string;
-  displayName: string;
-  model: string | null;
-  systemPrompt: string;
-  temperature: number | null;
-  maxOutputTokens: number | null;
-  tools: string[];
-  knowledgeBaseIds: string[];
-  memoryEnabled: boolean;
-  /** The declared action chain (docs/agents.md), null for the default chain. */
-  chain: Chain | null;
-  /** Per-agent run budgets over the config defaults; null for the defaults. */
-  budgets: Partial<BudgetLimits> | null;
-  /** Tool refs whose calls pause the run for the requester's approval (each covered by `tools`). */
-  toolApprovals: string[];
-  ownerId: string;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** The editable fields of an agent; absent fields keep their value on update. */
 export interface AgentInput {

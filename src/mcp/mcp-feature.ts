@@ -39,9 +39,9 @@ import {
   type McpServerInput,
   type McpServerRow,
   type McpStoreDeps,
-  type PublicMcpServer,
 } from './mcp-servers.ts';
 import type { CachedTool } from './schema.ts';
+import type { PublicMcpServer } from '../wire/mcp.ts';
 
 /** The MCP feature object; see the file docstring. */
 export type McpFeature = ReturnType<typeof createMcpFeature>;

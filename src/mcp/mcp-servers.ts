@@ -9,29 +9,10 @@ import { checkOutboundUrl, type OutboundPolicy } from '../net/url-policy.ts';
 import { getUser } from '../users/users.ts';
 import { encryptHeaders } from './header-crypto.ts';
 import { mcpServers, type CachedTool } from './schema.ts';
+import type { PublicMcpServer } from '../wire/mcp.ts';
 
 /** An `mcp_servers` row as stored. */
 export type McpServerRow = typeof mcpServers.$inferSelect;
-
-/**
- * An MCP server as the API shows it. Header values never appear, only `headerNames`.
- * Config-file (stdio) servers have `source: 'config'`, id `config:<name>`, `workspaceId: null` and are read-only.
- */
-export interface PublicMcpServer {
-  id: string;
-  workspaceId: string | null;
-  name: string;
-  source: 'api' | 'config';
-  transport: 'streamable-http' | 'sse' | 'stdio';
-  url: string | null;
-  command: string | null;
-  headerNames: string[];
-  enabled: boolean;
-  toolCount: number | null;
-  toolsRefreshedAt: string | null;
-  createdAt: string | null;
-  updatedAt: string | null;
-}
 
 /** What an admin may set on an HTTP MCP server. `headers` replaces all headers when present. */
 export interface McpServerInput {

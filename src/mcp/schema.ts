@@ -1,12 +1,9 @@
 import { boolean, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { workspaces } from '../db/schema.ts';
+import type { McpTool } from '../wire/mcp.ts';
 
 /** A tool as an MCP server lists it, cached on the server row. */
-export interface CachedTool {
-  name: string;
-  description?: string;
-  inputSchema: Record<string, unknown>;
-}
+export type CachedTool = McpTool;
 
 /**
  * HTTP MCP servers added through the API, per workspace (stdio servers come from the config file
