@@ -57,7 +57,8 @@ describe('web client: talking to an agent', () => {
   });
 
   test('creates an agent and a direct conversation with it, and streams its reply token by token', async () => {
-    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByRole('button', { name: 'Agents' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'New agent' }).click();
     await page.getByLabel('Name').fill('Planner');
     await page.getByLabel('Handle').fill('planner');
     // The configured default model is offered first.
@@ -68,6 +69,8 @@ describe('web client: talking to an agent', () => {
     );
     await page.getByLabel('System prompt').fill('You plan launches. Be brief.');
     await page.getByRole('button', { name: 'Create agent' }).click();
+    await visible(page.getByRole('list', { name: 'Agents' }));
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     const { body: models } = await server.request('GET', '/api/v1/models', { token: alice.accessToken });
     assert.deepEqual(models, { items: [{ id: 'openai/fake-model', isDefault: true }], providers: ['openai'], nextCursor: null });

@@ -45,11 +45,14 @@ describe('web client: knowledge bases and cited sources', () => {
     await visible(documents.getByText(/Ready · 1 chunk/));
     await dialog.getByRole('button', { name: 'Close' }).click();
 
-    await page.getByRole('button', { name: 'New agent' }).click();
+    await page.getByRole('button', { name: 'Agents' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'New agent' }).click();
     await page.getByLabel('Name').fill('Helpdesk');
     await page.getByLabel('Handle').fill('helpdesk');
     await page.getByRole('checkbox', { name: 'Support' }).check();
     await page.getByRole('button', { name: 'Create agent' }).click();
+    await visible(page.getByRole('list', { name: 'Agents' }));
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
     const { body: agents } = await server.request('GET', '/api/v1/agents', { token: alice.accessToken });
     assert.equal(agents.items[0].knowledgeBaseIds.length, 1);

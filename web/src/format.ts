@@ -45,3 +45,19 @@ export function plainPreview(markdown: string, maxChars = 120): string {
     .trim()
     .slice(0, maxChars);
 }
+
+/**
+ * A readable sentence for a failed call: the server's message, then each `details` entry
+ * (`[{path, message}]`, SPEC §4's error shape) as "path: message".
+ */
+export function errorText(caught: unknown): string {
+  if (!(caught instanceof Error)) return String(caught);
+  const details = (caught as { details?: unknown }).details;
+  const lines = Array.isArray(details)
+    ? details
+        .filter((entry): entry is { path?: unknown; message: string } => typeof entry?.message === 'string')
+        .map((entry) => (entry.path ? `${String(entry.path)}: ${entry.message}` : entry.message))
+        .filter((line) => !caught.message.includes(line))
+    : [];
+  return lines.length ? `${caught.message} (${lines.join('; ')})` : caught.message;
+}

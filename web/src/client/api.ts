@@ -3,6 +3,7 @@ import { HttpClient, type HttpClientOptions } from './http-client.ts';
 import type {
   Advice,
   Agent,
+  AgentInput,
   Binding,
   BindingOptions,
   BindingPause,
@@ -12,6 +13,9 @@ import type {
   InboxEntry,
   KnowledgeBase,
   KnowledgeDocument,
+  McpServer,
+  McpServerInput,
+  McpTool,
   Message,
   MessagePage,
   ModelInfo,
@@ -82,6 +86,41 @@ export class ChorusApi {
 
   createAgent(input: NewAgent): Promise<Agent> {
     return this.http.request('POST', '/agents', { body: input });
+  }
+  /** Throws forbidden unless you own the agent or are an admin; invalid_request with the field at fault. */
+  updateAgent(agentId: string, input: AgentInput): Promise<Agent> {
+    return this.http.request('PATCH', `/agents/${encodeURIComponent(agentId)}`, { body: input });
+  }
+
+  /** Throws forbidden unless you own the agent or are an admin. */
+  deleteAgent(agentId: string): Promise<void> {
+    return this.http.request('DELETE', `/agents/${encodeURIComponent(agentId)}`);
+  }
+
+  /** The MCP servers the workspace's agents can use (config-file ones read-only). */
+  listMcpServers(): Promise<Page<McpServer>> {
+    return this.http.request('GET', '/mcp-servers');
+  }
+
+  /** Adds an HTTP MCP server (owners and admins); header values are stored encrypted and never returned. */
+  createMcpServer(input: McpServerInput & { name: string; url: string }): Promise<McpServer> {
+    return this.http.request('POST', '/mcp-servers', { body: input });
+  }
+
+  updateMcpServer(serverId: string, input: McpServerInput): Promise<McpServer> {
+    return this.http.request('PATCH', `/mcp-servers/${encodeURIComponent(serverId)}`, { body: input });
+  }
+
+  deleteMcpServer(serverId: string): Promise<void> {
+    return this.http.request('DELETE', `/mcp-servers/${encodeURIComponent(serverId)}`);
+  }
+
+  /** A server's tool catalogue (cached; `refresh` lists again). Throws provider_error when the server is down. */
+  async listMcpTools(serverId: string, options: { refresh?: boolean } = {}): Promise<McpTool[]> {
+    const page = await this.http.request<{ items: McpTool[] }>('GET', `/mcp-servers/${encodeURIComponent(serverId)}/tools`, {
+      query: options.refresh ? { refresh: 'true' } : {},
+    });
+    return page.items;
   }
 
   listKnowledgeBases(): Promise<Page<KnowledgeBase>> {

@@ -15,6 +15,7 @@ export { memoryTokenStore, webStorageTokenStore, type TokenStore } from './token
 export type {
   Advice,
   Agent,
+  AgentInput,
   AttachmentPart,
   HumanRequestPart,
   ToolCallPart,
@@ -28,6 +29,9 @@ export type {
   InboxEntry,
   KnowledgeBase,
   KnowledgeDocument,
+  McpServer,
+  McpServerInput,
+  McpTool,
   Member,
   MemberType,
   Message,

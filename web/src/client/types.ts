@@ -4,9 +4,11 @@
  * (src/wire: shared, dependency-free; docs/decisions/0019), named here as the client calls them,
  * so a field the server adds or changes there is a type error here until the client handles it.
  */
+import type { PublicAgent } from '../../../src/wire/agent.ts';
 import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../src/wire/binding.ts';
 import type { PublicConversation, PublicMember } from '../../../src/wire/conversation.ts';
 import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/knowledge.ts';
+import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
 import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
 import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
 
@@ -66,26 +68,45 @@ export interface AuthResult extends Tokens {
   workspace: Workspace;
 }
 
-/** An agent of the workspace; other fields (temperature, tools, …) pass through. */
-export interface Agent {
-  id: string;
-  handle: string;
-  displayName: string;
-  /** null: the server's CHORUS_DEFAULT_MODEL. */
-  model: string | null;
-  systemPrompt: string;
-  [field: string]: unknown;
-}
+/** An agent of the workspace with its settings (model, prompt, tools, knowledge, memory, chain). */
+export type Agent = PublicAgent;
+
+/**
+ * What creating (`handle` and `displayName` required) or changing an agent sends; an absent field
+ * keeps its value (or the server's default on create), null restores the default.
+ */
+export type AgentInput = Partial<
+  Pick<
+    PublicAgent,
+    | 'handle'
+    | 'displayName'
+    | 'model'
+    | 'systemPrompt'
+    | 'temperature'
+    | 'maxOutputTokens'
+    | 'tools'
+    | 'toolApprovals'
+    | 'knowledgeBaseIds'
+    | 'memoryEnabled'
+    | 'chain'
+    | 'budgets'
+  >
+>;
 
 /** What creating an agent needs; the server fills the rest with defaults. */
-export interface NewAgent {
-  handle: string;
-  displayName: string;
-  /** Omitted: the server's default model. */
-  model?: string;
-  systemPrompt?: string;
-  /** Knowledge bases the agent retrieves from. */
-  knowledgeBaseIds?: string[];
+export type NewAgent = AgentInput & { handle: string; displayName: string };
+
+/** An MCP server the workspace's agents can use tools of (header values are never returned). */
+export type McpServer = PublicMcpServer;
+export type { McpTool } from '../../../src/wire/mcp.ts';
+
+/** What an admin sends to add or change an HTTP MCP server; `headers` replaces all headers. */
+export interface McpServerInput {
+  name?: string;
+  transport?: 'streamable-http' | 'sse';
+  url?: string;
+  headers?: Record<string, string>;
+  enabled?: boolean;
 }
 
 /** A model the server can run, named `provider/model`. */

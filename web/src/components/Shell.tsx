@@ -1,15 +1,16 @@
 import { useEffect, useState } from 'react';
 import { navigate, useRoute } from '../state/router.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { AgentsDialog } from './AgentsDialog.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { ConversationView } from './ConversationView.tsx';
 import { InboxList } from './InboxList.tsx';
 import { InviteDialog } from './InviteDialog.tsx';
 import { KnowledgeDialog } from './KnowledgeDialog.tsx';
-import { NewAgentDialog } from './NewAgentDialog.tsx';
 import { NewConversationDialog } from './NewConversationDialog.tsx';
+import { ToolsDialog } from './ToolsDialog.tsx';
 
-type OpenDialog = 'conversation' | 'agent' | 'invite' | 'knowledge' | null;
+type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' | null;
 
 /** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
 export function Shell() {
@@ -48,14 +49,17 @@ export function Shell() {
           <button type="button" className="primary" onClick={() => setDialog('conversation')}>
             New conversation
           </button>
-          <button type="button" onClick={() => setDialog('agent')}>
-            New agent
-          </button>
-          <button type="button" onClick={() => setDialog('invite')}>
-            Invite
+          <button type="button" onClick={() => setDialog('agents')}>
+            Agents
           </button>
           <button type="button" onClick={() => setDialog('knowledge')}>
             Knowledge
+          </button>
+          <button type="button" onClick={() => setDialog('tools')}>
+            Tools
+          </button>
+          <button type="button" onClick={() => setDialog('invite')}>
+            Invite
           </button>
         </div>
         <InboxList activeId={conversationId} />
@@ -79,9 +83,10 @@ export function Shell() {
         )}
       </main>
       {dialog === 'conversation' && <NewConversationDialog onClose={() => setDialog(null)} />}
-      {dialog === 'agent' && <NewAgentDialog onClose={() => setDialog(null)} />}
+      {dialog === 'agents' && <AgentsDialog onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
       {dialog === 'knowledge' && <KnowledgeDialog onClose={() => setDialog(null)} />}
+      {dialog === 'tools' && <ToolsDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }
