@@ -4,18 +4,10 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { Db, Executor } from '../db/database.ts';
 import { notFound } from '../errors/app-error.ts';
 import { memories } from './schema.ts';
+import type { PublicMemory } from '../wire/memory.ts';
 
 /** Facts loaded into one run's context at most. */
 const maxLoadedFacts = 50;
-
-/** A memory as the API shows it to its user. */
-export interface PublicMemory {
-  id: string;
-  agentId: string;
-  content: string;
-  sourceMessageId: string | null;
-  createdAt: string;
-}
 
 type MemoryRow = typeof memories.$inferSelect;
 

@@ -9,23 +9,9 @@ import { AppError, notFound } from '../errors/app-error.ts';
 import { getUser } from '../users/users.ts';
 import { nextOccurrence } from './cron.ts';
 import { schedules } from './schema.ts';
+import type { PublicSchedule } from '../wire/schedule.ts';
 
 type ScheduleRow = typeof schedules.$inferSelect;
-
-/** A schedule as the API shows it. Times are ISO 8601; `nextRunAt` null once the expression has no more occurrences. */
-export interface PublicSchedule {
-  id: string;
-  agentId: string;
-  conversationId: string;
-  createdBy: string;
-  cron: string;
-  timezone: string;
-  prompt: string;
-  paused: boolean;
-  nextRunAt: string | null;
-  lastFiredAt: string | null;
-  createdAt: string;
-}
 
 export function toPublicSchedule(row: ScheduleRow): PublicSchedule {
   return {
