@@ -16,12 +16,14 @@ import type {
   McpServer,
   McpServerInput,
   McpTool,
+  Memory,
   Message,
   MessagePage,
   ModelInfo,
   NewAgent,
   Page,
   RegisterInput,
+  Schedule,
   User,
   Workspace,
 } from './types.ts';
@@ -170,6 +172,19 @@ export class ChorusApi {
   }
 
   /** History ascending by seq: after `afterSeq`, before `beforeSeq`, or the latest `limit`. */
+  /** Adds people or agents to a group (any member may); answers the conversation with its members. */
+  addMembers(conversationId: string, members: Array<{ type: 'user' | 'agent'; id: string }>): Promise<Conversation> {
+    return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/members`, { body: { members } });
+  }
+
+  /** Removes a member of a group: yourself (leaving), or anyone as its owner or a workspace admin. */
+  removeMember(conversationId: string, memberId: string): Promise<void> {
+    return this.http.request(
+      'DELETE',
+      `/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(memberId)}`,
+    );
+  }
+
   listMessages(
     conversationId: string,
     query: { afterSeq?: number; beforeSeq?: number; limit?: number } = {},
@@ -316,6 +331,40 @@ export class ChorusApi {
 
   setBindingsPaused(userId: string, paused: boolean): Promise<BindingPause> {
     return this.http.request('POST', `/users/${encodeURIComponent(userId)}/bindings/${paused ? 'pause' : 'resume'}`);
+  }
+
+  /** My schedules (an admin: the workspace's), newest first. */
+  listSchedules(): Promise<Page<Schedule>> {
+    return this.http.request('GET', '/schedules');
+  }
+
+  /** Throws invalid_request for a bad cron expression or time zone, or an agent not in the conversation. */
+  createSchedule(input: {
+    agentId: string;
+    conversationId: string;
+    cron: string;
+    timezone?: string;
+    prompt: string;
+  }): Promise<Schedule> {
+    return this.http.request('POST', '/schedules', { body: input });
+  }
+
+  /** Resuming skips the occurrences missed while paused. */
+  setSchedulePaused(scheduleId: string, paused: boolean): Promise<Schedule> {
+    return this.http.request('PATCH', `/schedules/${encodeURIComponent(scheduleId)}`, { body: { paused } });
+  }
+
+  deleteSchedule(scheduleId: string): Promise<void> {
+    return this.http.request('DELETE', `/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** What agents remember about me (newest first), optionally of one agent. */
+  listMemories(agentId?: string): Promise<Page<Memory>> {
+    return this.http.request('GET', '/memories', { query: { agentId } });
+  }
+
+  forgetMemory(memoryId: string): Promise<void> {
+    return this.http.request('DELETE', `/memories/${encodeURIComponent(memoryId)}`);
   }
 
   /** Approves or denies a tool call a paused run waits for; `argsHash` binds the answer to the arguments shown. */

@@ -9,6 +9,8 @@ import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../sr
 import type { PublicConversation, PublicMember } from '../../../src/wire/conversation.ts';
 import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/knowledge.ts';
 import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
+import type { PublicMemory } from '../../../src/wire/memory.ts';
+import type { PublicSchedule } from '../../../src/wire/schedule.ts';
 import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
 import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
 
@@ -99,6 +101,11 @@ export type NewAgent = AgentInput & { handle: string; displayName: string };
 /** An MCP server the workspace's agents can use tools of (header values are never returned). */
 export type McpServer = PublicMcpServer;
 export type { McpTool } from '../../../src/wire/mcp.ts';
+
+/** An agent run posted into a conversation at each occurrence of a cron expression. */
+export type Schedule = PublicSchedule;
+/** A fact an agent remembers about me; only I see it, and I may delete it. */
+export type Memory = PublicMemory;
 
 /** What an admin sends to add or change an HTTP MCP server; `headers` replaces all headers. */
 export interface McpServerInput {

@@ -6,13 +6,15 @@ import { AdviceTray } from './AdviceTray.tsx';
 import { AttachButton } from './AttachButton.tsx';
 import { BindingPanel } from './BindingPanel.tsx';
 import { Composer } from './Composer.tsx';
+import { MembersDialog } from './MembersDialog.tsx';
 import { MessageList } from './MessageList.tsx';
+import { SchedulesDialog } from './SchedulesDialog.tsx';
 import { ThreadPanel } from './ThreadPanel.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
-/** One conversation: header (with my assistants), live message list, who is typing, my private advice, the composer, and the open thread beside it. */
+/** One conversation: header (members, schedules, my assistants), live message list, who is typing, my private advice, the composer, and the open thread beside it. */
 export function ConversationView({ conversationId }: { conversationId: string }) {
-  const [assistantsOpen, setAssistantsOpen] = useState(false);
+  const [panel, setPanel] = useState<'assistants' | 'members' | 'schedules' | null>(null);
   const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
   const me = useChat((state) => state.me);
   const title = entry ? conversationTitle(entry, me?.id ?? '') : 'Conversation';
@@ -54,11 +56,23 @@ export function ConversationView({ conversationId }: { conversationId: string })
               })}
             </p>
           </div>
-          <button type="button" className="ghost assistants" onClick={() => setAssistantsOpen(true)}>
-            My assistants
-          </button>
+          <div className="header-actions">
+            {entry?.kind === 'group' && (
+              <button type="button" className="ghost" onClick={() => setPanel('members')}>
+                Members
+              </button>
+            )}
+            <button type="button" className="ghost" onClick={() => setPanel('schedules')}>
+              Schedules
+            </button>
+            <button type="button" className="ghost assistants" onClick={() => setPanel('assistants')}>
+              My assistants
+            </button>
+          </div>
         </header>
-        {assistantsOpen && <BindingPanel conversationId={conversationId} onClose={() => setAssistantsOpen(false)} />}
+        {panel === 'assistants' && <BindingPanel conversationId={conversationId} onClose={() => setPanel(null)} />}
+        {panel === 'members' && entry && <MembersDialog conversation={entry} onClose={() => setPanel(null)} />}
+        {panel === 'schedules' && entry && <SchedulesDialog conversation={entry} onClose={() => setPanel(null)} />}
         <MessageList conversationId={conversationId} />
         <TypingIndicator conversationId={conversationId} />
         <AdviceTray conversationId={conversationId} />

@@ -7,10 +7,11 @@ import { ConversationView } from './ConversationView.tsx';
 import { InboxList } from './InboxList.tsx';
 import { InviteDialog } from './InviteDialog.tsx';
 import { KnowledgeDialog } from './KnowledgeDialog.tsx';
+import { MemoryDialog } from './MemoryDialog.tsx';
 import { NewConversationDialog } from './NewConversationDialog.tsx';
 import { ToolsDialog } from './ToolsDialog.tsx';
 
-type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' | null;
+type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' | 'memory' | null;
 
 /** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
 export function Shell() {
@@ -58,6 +59,9 @@ export function Shell() {
           <button type="button" onClick={() => setDialog('tools')}>
             Tools
           </button>
+          <button type="button" onClick={() => setDialog('memory')}>
+            Memory
+          </button>
           <button type="button" onClick={() => setDialog('invite')}>
             Invite
           </button>
@@ -87,6 +91,7 @@ export function Shell() {
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
       {dialog === 'knowledge' && <KnowledgeDialog onClose={() => setDialog(null)} />}
       {dialog === 'tools' && <ToolsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'memory' && <MemoryDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }

@@ -230,6 +230,16 @@ export class ChatStore {
     this.#set({ inbox: sortInbox([...this.#state.inbox, entry]) });
   }
 
+  /** Reads a conversation again and takes its members and title (after I added or removed someone). */
+  async reloadConversation(conversationId: string): Promise<void> {
+    const conversation = await this.api.getConversation(conversationId);
+    this.#set({
+      inbox: this.#state.inbox.map((entry) =>
+        entry.id === conversationId ? { ...entry, members: conversation.members, title: conversation.title } : entry,
+      ),
+    });
+  }
+
   #signedIn(result: AuthResult): void {
     writeProfile(this.#storage, result);
     this.#startSession(result.user, result.workspace);
