@@ -3,7 +3,8 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { Executor } from '../db/database.ts';
 import { messages } from '../db/schema.ts';
 import { AppError } from '../errors/app-error.ts';
-import { toPublicMessage, type PublicMessage } from '../messages/message-shape.ts';
+import { toPublicMessage } from '../messages/message-shape.ts';
+import type { HighlightSegment, SearchHit } from '../wire/search.ts';
 
 /** Search filters; `q` is web-search syntax (`"exact phrase"`, `-not`, `or`). Dates are ISO 8601. */
 export interface SearchQuery {
@@ -15,18 +16,6 @@ export interface SearchQuery {
   after?: string;
   cursor?: string;
   limit: number;
-}
-
-/** A piece of a highlight: matched words have `highlighted: true`. Plain text, never HTML. */
-export interface HighlightSegment {
-  text: string;
-  highlighted: boolean;
-}
-
-export interface SearchHit {
-  message: PublicMessage;
-  rank: number;
-  highlight: HighlightSegment[];
 }
 
 const startSel = '\u{E000}';
@@ -48,7 +37,7 @@ export async function searchMessages(
   const result = await db.execute(sql`
     with q as (select websearch_to_tsquery('english', ${query.q}) as query)
     select id, rank, ts_headline('english', content, q.query,
-      ${`StartSel=${startSel}, StopSel=${stopSel}, MaxFragments=2, MaxWords=20, MinWords=5`}) as headline
+      ${`StartSel=${startSel}, StopSel=${stopSel}, MaxWords=24, MinWords=12`}) as headline
     from (
       select m.id, m.content, ts_rank(m.search_tsv, q.query) as rank
       from messages m
@@ -67,6 +56,7 @@ export async function searchMessages(
     order by rank desc, id desc
     limit ${query.limit + 1}`);
   const rows = (result as unknown as { rows: Array<{ id: string; rank: number; headline: string }> }).rows;
+  if (rows.length === 0 && cursor === undefined) await checkSearchable(db, query.q);
   const page = rows.slice(0, query.limit);
   const found = page.length
     ? await db
@@ -87,6 +77,16 @@ export async function searchMessages(
   }));
   const last = page.at(-1);
   return { items, nextCursor: rows.length > query.limit && last ? encodeCursor(Number(last.rank), last.id) : null };
+}
+
+/** Throws invalid_request when `q` has no word to look for (only stop words such as "the", or punctuation). */
+async function checkSearchable(db: Executor, q: string): Promise<void> {
+  const result = await db.execute(sql`select numnode(websearch_to_tsquery('english', ${q})) as nodes`);
+  const [row] = (result as unknown as { rows: Array<{ nodes: number }> }).rows;
+  if (Number(row?.nodes ?? 0) === 0)
+    throw new AppError('invalid_request', 'The search has no words to look for: very common words such as "the" are ignored', {
+      details: [{ path: 'q', message: 'no searchable words' }],
+    });
 }
 
 function toSegments(headline: string): HighlightSegment[] {

@@ -58,6 +58,9 @@ for (const database of testDatabases()) {
         [ids.deployTwice, ids.deploy],
         'more matches rank higher; other conversations, workspaces and tombstones are never returned',
       );
+      // The excerpt is the message's words around the match, not the matched word alone.
+      assert.match(response.body.items[1].highlight.map((segment: any) => segment.text).join(''), /deploying/);
+      assert.ok(response.body.items[1].highlight.length > 1);
       const highlighted = response.body.items[1].highlight.filter((segment: any) => segment.highlighted);
       assert.deepEqual(
         highlighted.map((segment: any) => segment.text),
@@ -108,6 +111,11 @@ for (const database of testDatabases()) {
 
     it('refuses a missing query and a forged cursor', async () => {
       assert.equal((await search(alice, 'q=')).status, 400);
+      const common = await search(alice, 'q=the');
+      assert.equal(common.status, 400, 'only a stop word: nothing to look for');
+      assert.equal(common.body.error.code, 'invalid_request');
+      assert.match(common.body.error.message, /no words to look for/);
+      assert.equal((await search(alice, 'q=zebra')).status, 200, 'a real word that matches nothing is an empty page');
       const forged = await search(alice, 'q=deploy&cursor=bm90LWEtY3Vyc29y');
       assert.equal(forged.status, 400);
       assert.equal(forged.body.error.code, 'invalid_request');
