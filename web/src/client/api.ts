@@ -24,6 +24,7 @@ import type {
   Page,
   RegisterInput,
   Schedule,
+  SearchHit,
   User,
   Workspace,
 } from './types.ts';
@@ -331,6 +332,14 @@ export class ChorusApi {
 
   setBindingsPaused(userId: string, paused: boolean): Promise<BindingPause> {
     return this.http.request('POST', `/users/${encodeURIComponent(userId)}/bindings/${paused ? 'pause' : 'resume'}`);
+  }
+
+  /**
+   * Full-text search over the messages of my conversations, best match first. `q` is web-search
+   * syntax (`"exact phrase"`, `-word`, `or`). Throws invalid_request for a query without searchable words.
+   */
+  searchMessages(query: { q: string; conversationId?: string; cursor?: string; limit?: number }): Promise<Page<SearchHit>> {
+    return this.http.request('GET', '/search', { query });
   }
 
   /** My schedules (an admin: the workspace's), newest first. */

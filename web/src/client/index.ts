@@ -45,6 +45,7 @@ export type {
   RegisterInput,
   Role,
   Schedule,
+  SearchHit,
   ServerEvent,
   ServerFrame,
   Tokens,

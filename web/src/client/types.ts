@@ -11,6 +11,7 @@ import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/know
 import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
 import type { PublicMemory } from '../../../src/wire/memory.ts';
 import type { PublicSchedule } from '../../../src/wire/schedule.ts';
+import type { SearchHit as WireSearchHit } from '../../../src/wire/search.ts';
 import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
 import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
 
@@ -106,6 +107,9 @@ export type { McpTool } from '../../../src/wire/mcp.ts';
 export type Schedule = PublicSchedule;
 /** A fact an agent remembers about me; only I see it, and I may delete it. */
 export type Memory = PublicMemory;
+
+/** A message matching a search, with an excerpt whose matched words are `highlighted`. */
+export type SearchHit = WireSearchHit;
 
 /** What an admin sends to add or change an HTTP MCP server; `headers` replaces all headers. */
 export interface McpServerInput {

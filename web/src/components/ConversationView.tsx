@@ -13,7 +13,7 @@ import { ThreadPanel } from './ThreadPanel.tsx';
 import { TypingIndicator } from './TypingIndicator.tsx';
 
 /** One conversation: header (members, schedules, my assistants), live message list, who is typing, my private advice, the composer, and the open thread beside it. */
-export function ConversationView({ conversationId }: { conversationId: string }) {
+export function ConversationView({ conversationId, focusSeq = null }: { conversationId: string; focusSeq?: number | null }) {
   const [panel, setPanel] = useState<'assistants' | 'members' | 'schedules' | null>(null);
   const entry = useChat((state) => state.inbox.find((candidate) => candidate.id === conversationId));
   const me = useChat((state) => state.me);
@@ -73,7 +73,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         {panel === 'assistants' && <BindingPanel conversationId={conversationId} onClose={() => setPanel(null)} />}
         {panel === 'members' && entry && <MembersDialog conversation={entry} onClose={() => setPanel(null)} />}
         {panel === 'schedules' && entry && <SchedulesDialog conversation={entry} onClose={() => setPanel(null)} />}
-        <MessageList conversationId={conversationId} />
+        <MessageList conversationId={conversationId} focusSeq={focusSeq} />
         <TypingIndicator conversationId={conversationId} />
         <AdviceTray conversationId={conversationId} />
         <Composer conversationId={conversationId} />

@@ -16,9 +16,11 @@ export const MessageItem = memo(function MessageItem(props: {
   mine: boolean;
   /** Follows a message of the same sender shortly before: avatar and name are not repeated. */
   continued?: boolean;
+  /** The message a search result or link pointed at: shown highlighted, `aria-current`. */
+  focused?: boolean;
   children?: ReactNode;
 }) {
-  const { message, conversation, mine, continued = false } = props;
+  const { message, conversation, mine, continued = false, focused = false } = props;
   const store = useStore();
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
@@ -33,7 +35,8 @@ export const MessageItem = memo(function MessageItem(props: {
     message.status === 'failed' || message.status === 'cancelled' || message.status === 'interrupted' ? message.status : null;
   return (
     <li
-      className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}${continued ? ' continued' : ''}`}
+      className={`message${mine ? ' mine' : ''}${isAgent ? ' agent' : ''}${continued ? ' continued' : ''}${focused ? ' focused' : ''}`}
+      aria-current={focused ? 'true' : undefined}
       data-status={message.status}
       data-seq={message.seq}
       aria-busy={streaming}

@@ -1,4 +1,4 @@
-import { useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { Message, OutgoingMessage } from '../client/index.ts';
 import { emptyLog } from '../state/message-log.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
@@ -14,8 +14,13 @@ function continues(previous: Message | undefined, message: Message): boolean {
   return Date.parse(message.createdAt) - Date.parse(previous.createdAt) < groupWithinMs;
 }
 
-/** The conversation's messages in seq order, then my queued ones; follows the bottom while it is in view. */
-export function MessageList({ conversationId }: { conversationId: string }) {
+/**
+ * The conversation's messages in seq order, then my queued ones; follows the bottom while it is in
+ * view. With `focusSeq` (a search result or a `/c/<id>/m/<seq>` link) it loads older pages until
+ * that message is held, scrolls it to the middle and highlights it; a message too far back or gone
+ * is said in the notice bar.
+ */
+export function MessageList({ conversationId, focusSeq = null }: { conversationId: string; focusSeq?: number | null }) {
   const store = useStore();
   const log = useChat((state) => state.logs[conversationId]);
   const outbox = useChat((state) => state.outbox);
@@ -26,6 +31,35 @@ export function MessageList({ conversationId }: { conversationId: string }) {
   const scroller = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const last = items.at(-1);
+  /** The seq to scroll to once its page is rendered, then the one shown highlighted. */
+  const [scrollTo, setScrollTo] = useState<number | null>(null);
+  const [focused, setFocused] = useState<number | null>(null);
+
+  useEffect(() => {
+    if (focusSeq === null) return;
+    let current = true;
+    pinned.current = false;
+    void store.reachMessage(conversationId, focusSeq).then((held) => {
+      if (!current) return;
+      if (held) setScrollTo(focusSeq);
+      else
+        store.notify(
+          'That message could not be shown: it was deleted, or it is too far back. Scroll up to load earlier messages.',
+        );
+    });
+    return () => {
+      current = false;
+    };
+  }, [store, conversationId, focusSeq]);
+
+  useLayoutEffect(() => {
+    if (scrollTo === null) return;
+    const element = scroller.current?.querySelector(`[data-seq="${scrollTo}"]`);
+    if (!element) return; // its page is not rendered yet
+    element.scrollIntoView({ block: 'center' });
+    setFocused(scrollTo);
+    setScrollTo(null);
+  }, [scrollTo, items.length]);
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -63,6 +97,7 @@ export function MessageList({ conversationId }: { conversationId: string }) {
             conversation={entry}
             mine={message.sender.id === me?.id}
             continued={continues(items[index - 1], message)}
+            focused={message.seq === focused}
           >
             {message === myLast && seenBy.length > 0 && (
               <p className="seen">

@@ -4,7 +4,7 @@ import { useChat, useStore } from '../state/store-context.tsx';
 import { AgentsDialog } from './AgentsDialog.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
 import { ConversationView } from './ConversationView.tsx';
-import { InboxList } from './InboxList.tsx';
+import { MessageSearch } from './MessageSearch.tsx';
 import { InviteDialog } from './InviteDialog.tsx';
 import { KnowledgeDialog } from './KnowledgeDialog.tsx';
 import { MemoryDialog } from './MemoryDialog.tsx';
@@ -16,7 +16,7 @@ type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' |
 /** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
 export function Shell() {
   const store = useStore();
-  const { conversationId } = useRoute();
+  const { conversationId, messageSeq } = useRoute();
   const me = useChat((state) => state.me);
   const workspace = useChat((state) => state.workspace);
   const notice = useChat((state) => state.notice);
@@ -66,7 +66,7 @@ export function Shell() {
             Invite
           </button>
         </div>
-        <InboxList activeId={conversationId} />
+        <MessageSearch activeId={conversationId} />
       </aside>
       <main className="main" aria-label="Conversation">
         {notice && (
@@ -78,7 +78,7 @@ export function Shell() {
           </div>
         )}
         {conversationId ? (
-          <ConversationView key={conversationId} conversationId={conversationId} />
+          <ConversationView key={conversationId} conversationId={conversationId} focusSeq={messageSeq} />
         ) : (
           <div className="empty-state">
             <h2>Welcome to Chorus</h2>

@@ -146,6 +146,11 @@ export class ChatStore {
     this.#set({ notice: null });
   }
 
+  /** Shows `text` in the notice bar until dismissed. */
+  notify(text: string): void {
+    this.#set({ notice: text });
+  }
+
   /** Shows `conversationId` (null for none): loads its latest history once, then marks it read. */
   async openConversation(conversationId: string | null): Promise<void> {
     this.#set({ activeConversationId: conversationId });
@@ -158,6 +163,11 @@ export class ChatStore {
   /** Loads the page before the oldest message held of `conversationId`, when there is one. */
   loadOlder(conversationId: string): Promise<void> {
     return this.#pages.older(conversationId);
+  }
+
+  /** Loads older pages of `conversationId` until message `seq` is held (at most 20 pages); whether it is. */
+  reachMessage(conversationId: string, seq: number): Promise<boolean> {
+    return this.#pages.reach(conversationId, seq);
   }
 
   /** Moves my read cursor to the newest message of the conversation, when the page is visible. */

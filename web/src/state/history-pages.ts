@@ -53,6 +53,23 @@ export class HistoryPages {
     }
   }
 
+  /**
+   * Loads older pages until the log reaches message `seq` (its oldest message is that one or
+   * older), at most `maxPages` of them. Resolves whether the log now holds message `seq`.
+   */
+  async reach(conversationId: string, seq: number, maxPages = 20): Promise<boolean> {
+    if (!this.#store.getState().logs[conversationId] && !(await this.latest(conversationId))) return false;
+    for (let page = 0; ; page++) {
+      const log = this.#store.getState().logs[conversationId];
+      const first = log?.items[0];
+      if (!log || !first) return false;
+      if (first.seq <= seq || !log.hasOlder) return log.items.some((message) => message.seq === seq);
+      if (page === maxPages) return false;
+      await this.older(conversationId);
+      if (this.#store.getState().logs[conversationId]?.items[0] === first) return false; // the read failed
+    }
+  }
+
   async #readLatest(conversationId: string): Promise<boolean> {
     try {
       const page = await this.#store.api.listMessages(conversationId, { limit: pageSize });

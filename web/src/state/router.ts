@@ -1,8 +1,10 @@
 import { useSyncExternalStore } from 'react';
 
-/** The page's routes: `/` (inbox) and `/c/<conversationId>`. */
+/** The page's routes: `/` (inbox), `/c/<conversationId>` and a message in it, `/c/<conversationId>/m/<seq>`. */
 export interface Route {
   conversationId: string | null;
+  /** The seq of the message to show (a search result or a shared link), else null. */
+  messageSeq: number | null;
 }
 
 const listeners = new Set<() => void>();
@@ -28,9 +30,17 @@ export function conversationPath(conversationId: string): string {
   return `/c/${encodeURIComponent(conversationId)}`;
 }
 
+/** The page path of one message of a conversation: `/c/<id>/m/<seq>`. */
+export function messagePath(conversationId: string, seq: number): string {
+  return `${conversationPath(conversationId)}/m/${seq}`;
+}
+
 /** The current route, re-rendering on navigation. */
 export function useRoute(): Route {
   const pathname = useSyncExternalStore(subscribe, () => window.location.pathname);
-  const match = /^\/c\/([^/]+)\/?$/.exec(pathname);
-  return { conversationId: match ? decodeURIComponent(match[1]!) : null };
+  const match = /^\/c\/([^/]+)(?:\/m\/(\d+))?\/?$/.exec(pathname);
+  return {
+    conversationId: match ? decodeURIComponent(match[1]!) : null,
+    messageSeq: match?.[2] ? Number(match[2]) : null,
+  };
 }
