@@ -19,6 +19,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { MessageStatus } from '../wire/message.ts';
+import type { RunStatus } from '../wire/run.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -240,7 +241,7 @@ export const messages = pgTable(
   ],
 );
 
-export type RunStatus = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled' | 'interrupted';
+export type { RunStatus };
 
 export const runs = pgTable(
   'runs',

@@ -38,9 +38,9 @@ import {
   mailboxOf,
   toPublicRun,
   type NewRun,
-  type PublicRun,
   type RunRow,
 } from './run-store.ts';
+import type { PublicRun } from '../wire/run.ts';
 
 /** A reply to request: which agent answers which message, and how deep in an agent-to-agent chain. */
 export interface ReplyRequest {

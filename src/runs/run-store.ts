@@ -5,6 +5,7 @@ import type { Executor } from '../db/database.ts';
 import { messages, runs, type RunStatus } from '../db/schema.ts';
 import { notFound } from '../errors/app-error.ts';
 import type { RunStep } from '../chain/run-step.ts';
+import type { PublicRun } from '../wire/run.ts';
 import type { ResumeState } from '../chain/run-pause.ts';
 import type { ReplyPerspective } from '../chain/build-context.ts';
 import type { RunJob, RunOutput } from './run-agent.ts';
@@ -13,22 +14,6 @@ import { toPublicMessage, type MessagePart, type MessageUsage, type PublicMessag
 
 /** A `runs` row as stored. */
 export type RunRow = typeof runs.$inferSelect;
-
-/** A run as the API shows it (`GET /runs/:id`). */
-export interface PublicRun {
-  id: string;
-  conversationId: string;
-  agentId: string;
-  triggerMessageId: string | null;
-  messageId: string | null;
-  status: RunStatus;
-  steps: RunStep[];
-  usage: MessageUsage | null;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
 
 /** The API shape of a stored run. */
 export function toPublicRun(row: RunRow): PublicRun {
