@@ -143,6 +143,21 @@ describe('web client: agents and MCP servers set up from the page', () => {
       async () => mcp.state.counter,
       (counter) => counter === 3,
     );
+
+    // How the reply was made: the run's steps, the tool round inside `generate`.
+    const reply = alicePage.locator('.message.agent').filter({ hasText: 'The counter is at 3.' });
+    await reply.getByRole('button', { name: 'How it ran' }).click();
+    const details = dialog(alicePage);
+    await visible(details.getByText('Completed'));
+    const steps = details.getByRole('list', { name: 'Steps' });
+    await visible(steps.locator('li[data-type="generate"]'));
+    assert.deepEqual(
+      await steps.locator(':scope > li').evaluateAll((items) => items.map((item) => item.getAttribute('data-type'))),
+      ['memory_load', 'rag', 'generate', 'memory_store'],
+    );
+    await steps.locator('li[data-type="generate"] summary').click();
+    await visible(steps.locator('li[data-type="generate"]').getByText(/counter_increment/).first());
+    await details.getByRole('button', { name: 'Close' }).click();
   });
 
   test('edits the agent: all tools of the server, settings kept; bad input is refused with the reason and changes nothing', async () => {

@@ -23,6 +23,7 @@ import type {
   NewAgent,
   Page,
   RegisterInput,
+  Run,
   Schedule,
   SearchHit,
   User,
@@ -266,6 +267,11 @@ export class ChorusApi {
 
   markRead(conversationId: string, seq: number): Promise<{ conversationId: string; lastReadSeq: number }> {
     return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/read`, { body: { seq } });
+  }
+
+  /** A run with its steps (members of its conversation only). */
+  getRun(runId: string): Promise<Run> {
+    return this.http.request('GET', `/runs/${encodeURIComponent(runId)}`);
   }
 
   cancelRun(runId: string): Promise<unknown> {

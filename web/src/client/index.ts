@@ -44,6 +44,8 @@ export type {
   Page,
   RegisterInput,
   Role,
+  Run,
+  RunStep,
   Schedule,
   SearchHit,
   ServerEvent,

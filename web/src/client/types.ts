@@ -11,6 +11,7 @@ import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/know
 import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
 import type { PublicMemory } from '../../../src/wire/memory.ts';
 import type { PublicSchedule } from '../../../src/wire/schedule.ts';
+import type { PublicRun } from '../../../src/wire/run.ts';
 import type { SearchHit as WireSearchHit } from '../../../src/wire/search.ts';
 import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
 import type { PublicUser, PublicWorkspace } from '../../../src/wire/user.ts';
@@ -107,6 +108,10 @@ export type { McpTool } from '../../../src/wire/mcp.ts';
 export type Schedule = PublicSchedule;
 /** A fact an agent remembers about me; only I see it, and I may delete it. */
 export type Memory = PublicMemory;
+
+/** An agent run: its status, usage and the action chain's steps with their input, output and timing. */
+export type Run = PublicRun;
+export type { RunStep } from '../../../src/wire/run.ts';
 
 /** A message matching a search, with an excerpt whose matched words are `highlighted`. */
 export type SearchHit = WireSearchHit;

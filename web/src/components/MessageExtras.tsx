@@ -3,6 +3,7 @@ import type { AttachmentPart, CitationPart, Message } from '../client/index.ts';
 import { AttachmentView } from './AttachmentView.tsx';
 import { openThread } from '../state/open-thread.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { RunDetailsDialog } from './RunDetailsDialog.tsx';
 
 const quickReactions = ['👍', '🎉', '👀'];
 
@@ -17,6 +18,7 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
   const inbox = useChat((state) => state.inbox);
   const [draft, setDraft] = useState<string | null>(null);
   const [forwarding, setForwarding] = useState(false);
+  const [showRun, setShowRun] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const run = (action: Promise<unknown>) =>
     action.then(
@@ -112,6 +114,11 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
             Forward
           </button>
         )}
+        {message.runId && message.sender.type === 'agent' && (
+          <button type="button" className="small" onClick={() => setShowRun(true)}>
+            How it ran
+          </button>
+        )}
         {mine && draft === null && (
           <>
             <button type="button" className="small" onClick={() => setDraft(message.content)}>
@@ -123,6 +130,7 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
           </>
         )}
       </div>
+      {showRun && message.runId && <RunDetailsDialog runId={message.runId} onClose={() => setShowRun(false)} />}
       {forwarding && (
         <label className="forward-to">
           Forward to
