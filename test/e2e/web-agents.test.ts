@@ -156,7 +156,12 @@ describe('web client: agents and MCP servers set up from the page', () => {
       ['memory_load', 'rag', 'generate', 'memory_store'],
     );
     await steps.locator('li[data-type="generate"] summary').click();
-    await visible(steps.locator('li[data-type="generate"]').getByText(/counter_increment/).first());
+    await visible(
+      steps
+        .locator('li[data-type="generate"]')
+        .getByText(/counter_increment/)
+        .first(),
+    );
     await details.getByRole('button', { name: 'Close' }).click();
   });
 
