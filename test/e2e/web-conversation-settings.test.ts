@@ -5,7 +5,7 @@ import { FakeProvider, jsonReply } from '../support/fake-providers.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible, waitUntil } from './browser.ts';
 
-describe('web client: members, schedules and memory', () => {
+describe('web client: members, schedules, memory and API keys', () => {
   let server: TestServer;
   let provider: FakeProvider;
   let browser: Browser;
@@ -158,7 +158,7 @@ describe('web client: members, schedules and memory', () => {
       (count) => count === 1,
     );
 
-    await alicePage.getByRole('button', { name: 'Memory' }).click();
+    await alicePage.getByRole('button', { name: 'Settings' }).click();
     const memory = dialog(alicePage);
     const fact = memory.getByRole('list', { name: 'Memories' }).getByRole('listitem');
     await visible(fact.getByText('Alice drinks green tea'));
@@ -166,5 +166,37 @@ describe('web client: members, schedules and memory', () => {
     await fact.getByRole('button', { name: 'Forget “Alice drinks green tea”' }).click();
     await visible(memory.getByText(/Nothing yet/));
     assert.deepEqual((await api(alice, 'GET', '/memories')).items, []);
+    await memory.getByRole('button', { name: 'Close' }).click();
+  });
+
+  test('creates an API key shown once, which works until it is revoked', async () => {
+    await alicePage.getByRole('button', { name: 'Settings' }).click();
+    const settings = dialog(alicePage);
+    await settings.getByLabel('New key name').fill('deploy bot');
+    await settings.getByRole('button', { name: 'Create key' }).click();
+    const shown = settings.getByLabel(/Your new key “deploy bot”/);
+    await visible(shown);
+    const key = await shown.inputValue();
+    const asKey = () => server.request('GET', '/api/v1/me', { token: key });
+    assert.equal((await asKey()).status, 200);
+    assert.equal((await asKey()).body.user.handle, 'alice', 'the key acts as its maker');
+    const listed = settings.getByRole('list', { name: 'API keys' }).getByRole('listitem', { name: 'deploy bot' });
+    await visible(listed);
+    assert.doesNotMatch(await settings.getByRole('list', { name: 'API keys' }).innerText(), new RegExp(key.slice(-12)));
+
+    await settings.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await settings.getByLabel(/Your new key/).count(), 0, 'never shown again');
+    await listed.getByRole('button', { name: 'Revoke' }).click();
+    await listed.getByRole('button', { name: 'Revoke deploy bot' }).click();
+    await waitUntil(
+      'the key revoked',
+      async () => (await asKey()).status,
+      (status) => status === 401,
+    );
+    await waitUntil(
+      'the key gone from the list',
+      () => settings.getByRole('list', { name: 'API keys' }).count(),
+      (count) => count === 0,
+    );
   });
 });

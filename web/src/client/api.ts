@@ -4,6 +4,7 @@ import type {
   Advice,
   Agent,
   AgentInput,
+  ApiKey,
   Binding,
   BindingOptions,
   BindingPause,
@@ -78,6 +79,20 @@ export class ChorusApi {
   /** An invite code for the caller's workspace (owners and admins). */
   createInvite(input: { role?: 'admin' | 'member'; maxUses?: number } = {}): Promise<{ code: string; [field: string]: unknown }> {
     return this.http.request('POST', '/invites', { body: input });
+  }
+
+  /** My API keys (bots and scripts acting as me), without their secrets. */
+  listApiKeys(): Promise<Page<ApiKey>> {
+    return this.http.request('GET', '/api-keys');
+  }
+
+  /** Creates an API key acting as me; `key` is in this answer only (send it as `Authorization: Bearer`). */
+  createApiKey(name: string): Promise<Omit<ApiKey, 'lastUsedAt'> & { key: string }> {
+    return this.http.request('POST', '/api-keys', { body: { name } });
+  }
+
+  revokeApiKey(keyId: string): Promise<void> {
+    return this.http.request('DELETE', `/api-keys/${encodeURIComponent(keyId)}`);
   }
 
   listUsers(): Promise<Page<User>> {

@@ -16,6 +16,7 @@ export type {
   Advice,
   Agent,
   AgentInput,
+  ApiKey,
   AttachmentPart,
   HumanRequestPart,
   ToolCallPart,

@@ -113,6 +113,15 @@ export type Memory = PublicMemory;
 export type Run = PublicRun;
 export type { RunStep } from '../../../src/wire/run.ts';
 
+/** One of my API keys, without its secret (`prefix` is its first characters, to tell keys apart). */
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
 /** A message matching a search, with an excerpt whose matched words are `highlighted`. */
 export type SearchHit = WireSearchHit;
 

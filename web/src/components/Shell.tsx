@@ -7,11 +7,11 @@ import { ConversationView } from './ConversationView.tsx';
 import { MessageSearch } from './MessageSearch.tsx';
 import { InviteDialog } from './InviteDialog.tsx';
 import { KnowledgeDialog } from './KnowledgeDialog.tsx';
-import { MemoryDialog } from './MemoryDialog.tsx';
 import { NewConversationDialog } from './NewConversationDialog.tsx';
+import { SettingsDialog } from './SettingsDialog.tsx';
 import { ToolsDialog } from './ToolsDialog.tsx';
 
-type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' | 'memory' | null;
+type OpenDialog = 'conversation' | 'agents' | 'invite' | 'knowledge' | 'tools' | 'settings' | null;
 
 /** The signed-in layout: inbox beside the open conversation (one at a time on a phone). */
 export function Shell() {
@@ -41,9 +41,14 @@ export function Shell() {
               {me?.displayName} <span className="muted">@{me?.handle}</span>
             </p>
           </div>
-          <button type="button" className="ghost" onClick={() => void store.signOut().then(() => navigate('/'))}>
-            Sign out
-          </button>
+          <div className="header-actions">
+            <button type="button" className="ghost" onClick={() => setDialog('settings')}>
+              Settings
+            </button>
+            <button type="button" className="ghost" onClick={() => void store.signOut().then(() => navigate('/'))}>
+              Sign out
+            </button>
+          </div>
         </header>
         <ConnectionBanner />
         <div className="sidebar-actions">
@@ -58,9 +63,6 @@ export function Shell() {
           </button>
           <button type="button" onClick={() => setDialog('tools')}>
             Tools
-          </button>
-          <button type="button" onClick={() => setDialog('memory')}>
-            Memory
           </button>
           <button type="button" onClick={() => setDialog('invite')}>
             Invite
@@ -91,7 +93,7 @@ export function Shell() {
       {dialog === 'invite' && <InviteDialog onClose={() => setDialog(null)} />}
       {dialog === 'knowledge' && <KnowledgeDialog onClose={() => setDialog(null)} />}
       {dialog === 'tools' && <ToolsDialog onClose={() => setDialog(null)} />}
-      {dialog === 'memory' && <MemoryDialog onClose={() => setDialog(null)} />}
+      {dialog === 'settings' && <SettingsDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }
