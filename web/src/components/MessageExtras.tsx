@@ -91,6 +91,13 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
             {reaction.emoji} {reaction.count}
           </button>
         ))}
+        {!message.threadRootId && !!message.replyCount && (
+          <button type="button" className="small" onClick={() => openThread(message.id)}>
+            {message.replyCount} {message.replyCount === 1 ? 'reply' : 'replies'}
+          </button>
+        )}
+      </div>
+      <div className="message-toolbar" role="group" aria-label="Message actions">
         {quickReactions
           .filter((emoji) => !reactions.some((reaction) => reaction.emoji === emoji))
           .map((emoji) => (
@@ -104,9 +111,9 @@ export function MessageExtras(props: { message: Message; mine: boolean }) {
               {emoji}
             </button>
           ))}
-        {!message.threadRootId && (
+        {!message.threadRootId && !message.replyCount && (
           <button type="button" className="small" onClick={() => openThread(message.id)}>
-            {message.replyCount ? `${message.replyCount} ${message.replyCount === 1 ? 'reply' : 'replies'}` : 'Reply'}
+            Reply
           </button>
         )}
         {targets.length > 0 && (
