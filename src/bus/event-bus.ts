@@ -8,7 +8,8 @@
  *
  * Forwarding rule: an event whose `type` is a SPEC §5 server frame (`message`, `message.delta`,
  * `message.done`, `message.updated`, `typing`, `presence`, `read`, `run.step`, `advice`,
- * `human.request`) is sent to clients as that frame, fields as published. Types starting with
+ * `human.request`, and Chorus's `conversation.updated`) is sent to clients as that frame, fields as
+ * published. Types starting with
  * `member.` (`member.joined {conversationId, memberId, conversation}`, `member.left
  * {conversationId, memberId}`) are internal: they change which conversations a user's
  * connections follow (clients see them as `conversation.joined` / `conversation.left`).

@@ -4,7 +4,7 @@ import type { Db, Executor } from '../db/database.ts';
 import { agents, conversationMembers, conversations, messages, users } from '../db/schema.ts';
 import { AppError, notFound } from '../errors/app-error.ts';
 import type { Principal } from '../auth/auth-service.ts';
-import { userTopic, type EventBus } from '../bus/event-bus.ts';
+import { conversationTopic, userTopic, type EventBus } from '../bus/event-bus.ts';
 import { toPublicMessage } from '../messages/message-shape.ts';
 import { getUser } from '../users/users.ts';
 import type { InboxEntry, PublicConversation, PublicMember } from '../wire/conversation.ts';
@@ -269,6 +269,7 @@ export async function addMembers(
     result,
     result.members.filter((member) => added.has(member.id)),
   );
+  if (added.size > 0) await announceMembers(deps.bus, result);
   return result;
 }
 
@@ -301,6 +302,19 @@ export async function removeMember(
   const [row] = removed;
   const event = { type: 'member.left', conversationId, memberId, memberType: row.memberType };
   if (row.memberType === 'user') await deps.bus.publish(userTopic(memberId), event);
+  await announceMembers(deps.bus, toPublicConversation(conversation, await listMembers(deps.db, conversationId)));
+}
+
+/**
+ * Tells every member still in the conversation its new member list: a `conversation.updated
+ * {conversationId, conversation}` frame on the conversation's topic (docs/protocol.md).
+ */
+async function announceMembers(bus: EventBus, conversation: PublicConversation): Promise<void> {
+  await bus.publish(conversationTopic(conversation.id), {
+    type: 'conversation.updated',
+    conversationId: conversation.id,
+    conversation,
+  });
 }
 
 async function announceJoins(bus: EventBus, conversation: PublicConversation, joined: PublicMember[]): Promise<void> {

@@ -4,7 +4,7 @@ import { toWireMessage } from '../messages/wire-message.ts';
 
 /**
  * SPEC §5 server frames that bus events are forwarded as (the forwarding rule in event-bus.ts),
- * plus the Chorus additions `conversation.joined` / `conversation.left`, `document.status`
+ * plus the Chorus additions `conversation.joined` / `conversation.left` / `conversation.updated`, `document.status`
  * (ingestion progress, on the uploader's `user:<id>` topic) and the advice stream (`advice.delta`,
  * `advice.done`, `advice.updated`: only ever on a `user:` topic).
  */
@@ -24,6 +24,7 @@ export const forwardedTypes: ReadonlySet<string> = new Set([
   'human.request',
   'conversation.joined',
   'conversation.left',
+  'conversation.updated',
   'document.status',
 ]);
 

@@ -73,6 +73,8 @@ describe('web client: members, schedules, memory and API keys', () => {
       'carol',
       'planner',
     ]);
+    // Bob sees the new members live (conversation.updated), without reloading.
+    await visible(bobPage.locator('.members-line').getByText('@carol'));
     // Carol learnt of it live: the group is in her inbox.
     assert.ok((await api(carol, 'GET', '/conversations')).items.some((entry: { id: string }) => entry.id === groupId));
 
@@ -89,6 +91,11 @@ describe('web client: members, schedules, memory and API keys', () => {
     );
     await members.getByRole('button', { name: 'Close' }).click();
     await visible(alicePage.locator('.members-line').getByText('@planner'));
+    await waitUntil(
+      'carol gone from bob’s header',
+      () => bobPage.locator('.members-line').getByText('@carol').count(),
+      (count) => count === 0,
+    );
 
     await bobPage.getByRole('button', { name: 'Members' }).click();
     const bobsView = dialog(bobPage);

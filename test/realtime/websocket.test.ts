@@ -108,6 +108,44 @@ for (const database of testDatabases()) {
       assert.equal(sync.code, 'not_found');
     });
 
+    it('tells the members still in a group its new member list when someone is added, removed or leaves', async () => {
+      const room = await createConversation(alice, [bob]);
+      const [aliceTab, bobTab] = [await connect(alice), await connect(bob)];
+      const handles = (frame: any) => frame.conversation.members.map((member: any) => member.handle).toSorted();
+      const updated = (tab: TestClient) =>
+        tab.take((frame) => frame.type === 'conversation.updated' && frame.conversationId === room);
+
+      const added = await server.request('POST', `/api/v1/conversations/${room}/members`, {
+        token: alice.accessToken,
+        body: { type: 'user', id: carol.user.id },
+      });
+      assert.equal(added.status, 200, JSON.stringify(added.body));
+      for (const tab of [aliceTab, bobTab]) assert.deepEqual(handles(await updated(tab)), ['alice', 'bob', 'carol']);
+
+      const again = await server.request('POST', `/api/v1/conversations/${room}/members`, {
+        token: alice.accessToken,
+        body: { type: 'user', id: carol.user.id },
+      });
+      assert.equal(
+        again.status,
+        200,
+        'adding a member twice changes nothing (and sends no frame: the next one taken is the removal)',
+      );
+
+      const removed = await server.request('DELETE', `/api/v1/conversations/${room}/members/${carol.user.id}`, {
+        token: alice.accessToken,
+      });
+      assert.equal(removed.status, 204);
+      for (const tab of [aliceTab, bobTab]) assert.deepEqual(handles(await updated(tab)), ['alice', 'bob']);
+
+      const left = await server.request('DELETE', `/api/v1/conversations/${room}/members/${bob.user.id}`, {
+        token: bob.accessToken,
+      });
+      assert.equal(left.status, 204);
+      assert.deepEqual(handles(await updated(aliceTab)), ['alice']);
+      await bobTab.take((frame) => frame.type === 'conversation.left' && frame.conversationId === room);
+    });
+
     it('answers malformed frames with an error frame and keeps the connection usable', async () => {
       const bobTab = await connect(bob);
       bobTab.send('{not json');

@@ -183,6 +183,8 @@ export type ServerFrame =
   /** To a document's uploader, each time its ingestion state changes. */
   | { type: 'document.status'; document: KnowledgeDocument }
   | { type: 'conversation.joined'; conversation: Conversation }
+  /** The conversation's members changed (someone was added, removed or left): its new member list. */
+  | { type: 'conversation.updated'; conversationId: string; conversation: Conversation }
   | { type: 'conversation.left'; conversationId: string }
   | { type: 'pong'; id?: string };
 

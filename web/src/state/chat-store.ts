@@ -7,6 +7,7 @@ import {
   realtimeUrl,
   webStorageTokenStore,
   type AuthResult,
+  type Conversation,
   type InboxEntry,
   type Message,
   type RegisterInput,
@@ -242,10 +243,14 @@ export class ChatStore {
 
   /** Reads a conversation again and takes its members and title (after I added or removed someone). */
   async reloadConversation(conversationId: string): Promise<void> {
-    const conversation = await this.api.getConversation(conversationId);
+    this.#takeConversation(await this.api.getConversation(conversationId));
+  }
+
+  /** Takes the members and title of a conversation in my inbox (one I am no longer in is left alone). */
+  #takeConversation(conversation: Conversation): void {
     this.#set({
       inbox: this.#state.inbox.map((entry) =>
-        entry.id === conversationId ? { ...entry, members: conversation.members, title: conversation.title } : entry,
+        entry.id === conversation.id ? { ...entry, members: conversation.members, title: conversation.title } : entry,
       ),
     });
   }
@@ -335,6 +340,8 @@ export class ChatStore {
         return this.advice.receive(event);
       case 'conversation.joined':
         return this.addConversation(event.conversation);
+      case 'conversation.updated':
+        return this.#takeConversation(event.conversation);
       case 'conversation.left':
         return this.#replace(forgetConversation(this.#state, event.conversationId));
     }
