@@ -3,6 +3,7 @@ import type { Principal } from '../auth/auth-service.ts';
 import type { Executor } from '../db/database.ts';
 import { getKnowledgeBase } from './knowledge-bases.ts';
 import { normalize, type Embedder } from './embeddings.ts';
+import type { RetrievedChunk } from '../wire/knowledge.ts';
 
 /** What retrieval needs: storage, and the embedder when one is configured (else full-text search only). */
 export interface SearchDeps {
@@ -12,17 +13,7 @@ export interface SearchDeps {
   pgvector?: boolean;
 }
 
-/** One retrieved chunk, best first. `score` is its reciprocal-rank-fusion score (higher is better). */
-export interface RetrievedChunk {
-  chunkId: string;
-  documentId: string;
-  documentTitle: string;
-  knowledgeBaseId: string;
-  /** 0-based position of the chunk in its document. */
-  position: number;
-  text: string;
-  score: number;
-}
+export type { RetrievedChunk };
 
 /**
  * Retrieval as agent runs use it (the chain's `rag` step): `search` is `searchKnowledge` bound to the

@@ -35,3 +35,15 @@ export interface PublicDocument {
   createdAt: string;
   updatedAt: string;
 }
+
+/** One retrieved chunk, best first. `score` is its reciprocal-rank-fusion score (higher is better). */
+export interface RetrievedChunk {
+  chunkId: string;
+  documentId: string;
+  documentTitle: string;
+  knowledgeBaseId: string;
+  /** 0-based position of the chunk in its document. */
+  position: number;
+  text: string;
+  score: number;
+}

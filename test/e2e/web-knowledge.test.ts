@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { FakeProvider } from '../support/fake-providers.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
-import { launchBrowser, newPerson, signIn, visible } from './browser.ts';
+import { launchBrowser, newPerson, signIn, visible, waitUntil } from './browser.ts';
 
 describe('web client: knowledge bases and cited sources', () => {
   let server: TestServer;
@@ -73,5 +73,48 @@ describe('web client: knowledge bases and cited sources', () => {
     await visible(reply.getByText('refunds.md'));
     await visible(reply.getByText('Refunds are paid within 14 days to the original card.'));
     assert.match((await provider.request(0)).body.messages[0].content, /\[1\] refunds\.md \(part 1\)/);
+  });
+
+  test('tries a search, refuses a private address, deletes a document and then the knowledge base', async () => {
+    const page = await signIn(await newPerson(browser), server.url, { workspace: 'acme', handle: 'alice' });
+    await page.getByRole('button', { name: 'Knowledge' }).click();
+    const dialog = page.getByRole('dialog');
+    const documents = dialog.getByRole('list', { name: 'Documents' });
+    await visible(documents.getByText(/Ready · 1 chunk/));
+
+    const search = dialog.getByRole('form', { name: 'Try a search' });
+    await search.getByLabel('Try a search').fill('when is the refund paid');
+    await search.getByRole('button', { name: 'Search' }).click();
+    const passages = dialog.getByRole('list', { name: 'Passages' });
+    await visible(passages.getByText('refunds.md'));
+    await visible(passages.getByText(/paid within 14 days/));
+    await search.getByLabel('Try a search').fill('zebra');
+    await search.getByRole('button', { name: 'Search' }).click();
+    await visible(passages.getByText('Nothing in this knowledge base matches.'));
+
+    // Loopback is a private address: refused unless an admin allows it (SSRF rules).
+    await dialog.getByLabel('Or a page by its address').fill(`${server.url}/healthz`);
+    await dialog.getByRole('button', { name: 'Add page' }).click();
+    await visible(dialog.getByRole('alert'));
+    const [base] = (await server.request('GET', '/api/v1/knowledge-bases', { token: alice.accessToken })).body.items;
+    const listed = await server.request('GET', `/api/v1/knowledge-bases/${base.id}/documents`, { token: alice.accessToken });
+    assert.equal(listed.body.items.length, 1, 'nothing was added');
+
+    await documents.getByRole('button', { name: 'Delete refunds.md' }).click();
+    await documents.getByRole('button', { name: 'Delete refunds.md' }).click();
+    await waitUntil(
+      'the document gone',
+      () => documents.getByText('refunds.md').count(),
+      (count) => count === 0,
+    );
+    await dialog.getByRole('button', { name: 'Delete this knowledge base' }).click();
+    await dialog.getByRole('button', { name: 'Delete the knowledge base and its documents' }).click();
+    await waitUntil(
+      'the knowledge base gone',
+      async () => (await server.request('GET', '/api/v1/knowledge-bases', { token: alice.accessToken })).body.items.length,
+      (count) => count === 0,
+    );
+    await visible(dialog.getByLabel('New knowledge base'));
+    assert.equal(await dialog.getByLabel('Knowledge base', { exact: true }).count(), 0);
   });
 });

@@ -13,6 +13,7 @@ import type {
   Conversation,
   InboxEntry,
   KnowledgeBase,
+  KnowledgeChunk,
   KnowledgeDocument,
   McpServer,
   McpServerInput,
@@ -163,6 +164,34 @@ export class ChorusApi {
       body: form,
     });
     return (await response.json()) as KnowledgeDocument;
+  }
+
+  /** Adds a web page or file by its address; fetched and ingested in the background (private addresses are refused). */
+  addUrlDocument(knowledgeBaseId: string, input: { url: string; title?: string }): Promise<KnowledgeDocument> {
+    return this.http.request('POST', `/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}/documents`, { body: input });
+  }
+
+  /** Deletes a document and its chunks (its uploader or an admin). */
+  deleteDocument(knowledgeBaseId: string, documentId: string): Promise<void> {
+    return this.http.request(
+      'DELETE',
+      `/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}/documents/${encodeURIComponent(documentId)}`,
+    );
+  }
+
+  /** Deletes a knowledge base and its documents (its creator or an admin). */
+  deleteKnowledgeBase(knowledgeBaseId: string): Promise<void> {
+    return this.http.request('DELETE', `/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}`);
+  }
+
+  /** The passages an agent's `rag` step would retrieve for `query`, best first. */
+  async searchKnowledgeBase(knowledgeBaseId: string, query: string, limit = 5): Promise<KnowledgeChunk[]> {
+    const page = await this.http.request<{ items: KnowledgeChunk[] }>(
+      'POST',
+      `/knowledge-bases/${encodeURIComponent(knowledgeBaseId)}/search`,
+      { body: { query, limit } },
+    );
+    return page.items;
   }
 
   /** Models agents can be given (`provider/model`): the default first, then the fallback and those in use. */

@@ -29,6 +29,7 @@ export type {
   Conversation,
   InboxEntry,
   KnowledgeBase,
+  KnowledgeChunk,
   KnowledgeDocument,
   McpServer,
   McpServerInput,

@@ -7,7 +7,7 @@
 import type { PublicAgent } from '../../../src/wire/agent.ts';
 import type { PublicAdvice, PublicBinding, BindingPauseState } from '../../../src/wire/binding.ts';
 import type { PublicConversation, PublicMember } from '../../../src/wire/conversation.ts';
-import type { PublicDocument, PublicKnowledgeBase } from '../../../src/wire/knowledge.ts';
+import type { PublicDocument, PublicKnowledgeBase, RetrievedChunk } from '../../../src/wire/knowledge.ts';
 import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
 import type { PublicMemory } from '../../../src/wire/memory.ts';
 import type { PublicSchedule } from '../../../src/wire/schedule.ts';
@@ -50,6 +50,8 @@ export type Conversation = PublicConversation;
 export type KnowledgeBase = PublicKnowledgeBase;
 /** A document of a knowledge base with its ingestion status (`progress` 0–1). */
 export type KnowledgeDocument = PublicDocument;
+/** A passage of a knowledge base matching a search, best first (`score`: higher is better). */
+export type KnowledgeChunk = RetrievedChunk;
 
 /** A token pair: the access token is a short-lived JWT, the refresh token rotates on use. */
 export interface Tokens {

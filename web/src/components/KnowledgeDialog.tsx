@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import type { KnowledgeBase, KnowledgeDocument } from '../client/index.ts';
+import type { KnowledgeBase, KnowledgeChunk, KnowledgeDocument } from '../client/index.ts';
+import { errorText } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
 import { Dialog } from './Dialog.tsx';
 
@@ -11,8 +12,10 @@ const statusLabels: Record<KnowledgeDocument['status'], string> = {
 };
 
 /**
- * Knowledge bases: create one, pick one, upload documents (text, Markdown, HTML, PDF) and watch
- * their ingestion status (refreshed every second while any is unfinished).
+ * Knowledge bases: create one, pick one, add documents (upload text, Markdown, HTML, PDF, or a
+ * page by its URL) and watch their ingestion status (refreshed every second while any is
+ * unfinished); delete a document or the whole base (asked twice); try a search to see the
+ * passages an agent would be given.
  */
 export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
   const store = useStore();
@@ -21,13 +24,17 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
   const [documents, setDocuments] = useState<KnowledgeDocument[]>([]);
   const [name, setName] = useState('');
   const [file, setFile] = useState<File | null>(null);
+  const [url, setUrl] = useState('');
+  const [query, setQuery] = useState('');
+  const [passages, setPassages] = useState<KnowledgeChunk[] | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const report = (caught: unknown) => setError(caught instanceof Error ? caught.message : String(caught));
+  const report = (caught: unknown) => setError(errorText(caught));
 
   const loadBases = useCallback(async () => {
     const page = await store.api.listKnowledgeBases();
     setBases(page.items);
-    setSelected((current) => current || page.items[0]?.id || '');
+    setSelected((current) => (page.items.some((base) => base.id === current) ? current : page.items[0]?.id || ''));
   }, [store]);
 
   useEffect(() => {
@@ -58,6 +65,41 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
       setSelected(base.id);
       await loadBases();
       setError(null);
+    } catch (caught) {
+      report(caught);
+    }
+  }
+
+  async function addUrl(event: FormEvent) {
+    event.preventDefault();
+    try {
+      const document = await store.api.addUrlDocument(selected, { url: url.trim() });
+      setDocuments((current) => [document, ...current]);
+      setUrl('');
+      setError(null);
+    } catch (caught) {
+      report(caught);
+    }
+  }
+
+  async function search(event: FormEvent) {
+    event.preventDefault();
+    try {
+      setPassages(await store.api.searchKnowledgeBase(selected, query.trim()));
+      setError(null);
+    } catch (caught) {
+      report(caught);
+    }
+  }
+
+  /** Runs a deletion asked for twice, then reloads. */
+  async function remove(action: () => Promise<void>) {
+    try {
+      await action();
+      setConfirming(null);
+      setError(null);
+      await loadBases();
+      if (selected) setDocuments((await store.api.listDocuments(selected).catch(() => ({ items: [] }))).items);
     } catch (caught) {
       report(caught);
     }
@@ -113,6 +155,21 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
             </button>
           </form>
         )}
+        {selected && (
+          <form onSubmit={addUrl} className="inline-form">
+            <label>
+              Or a page by its address
+              <input
+                type="url"
+                value={url}
+                onChange={(event) => setUrl(event.target.value)}
+                required
+                placeholder="https://example.com/handbook"
+              />
+            </label>
+            <button type="submit">Add page</button>
+          </form>
+        )}
         {error && (
           <p className="error" role="alert">
             {error}
@@ -131,10 +188,78 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
                     : ''}
                 </span>
                 {document.error && <p className="error-text">{document.error}</p>}
+                {confirming === document.id ? (
+                  <span className="row-actions">
+                    <button
+                      type="button"
+                      className="small danger"
+                      onClick={() => void remove(() => store.api.deleteDocument(selected, document.id))}
+                    >
+                      Delete {document.title}
+                    </button>
+                    <button type="button" className="small" onClick={() => setConfirming(null)}>
+                      Keep
+                    </button>
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    className="small"
+                    aria-label={`Delete ${document.title}`}
+                    onClick={() => setConfirming(document.id)}
+                  >
+                    Delete
+                  </button>
+                )}
               </li>
             ))}
           </ul>
         )}
+        {selected && documents.some((document) => document.status === 'ready') && (
+          <form onSubmit={search} className="inline-form" aria-label="Try a search">
+            <label>
+              Try a search
+              <input
+                type="search"
+                value={query}
+                onChange={(event) => setQuery(event.target.value)}
+                required
+                placeholder="What agents would be asked"
+              />
+            </label>
+            <button type="submit">Search</button>
+          </form>
+        )}
+        {passages && (
+          <ol className="passages" aria-label="Passages">
+            {passages.length === 0 && <li className="muted">Nothing in this knowledge base matches.</li>}
+            {passages.map((passage) => (
+              <li key={passage.chunkId}>
+                <strong>{passage.documentTitle}</strong> <span className="muted">part {passage.position + 1}</span>
+                <p>{passage.text.length > 280 ? `${passage.text.slice(0, 280)}…` : passage.text}</p>
+              </li>
+            ))}
+          </ol>
+        )}
+        {selected &&
+          (confirming === selected ? (
+            <div className="row-actions">
+              <button
+                type="button"
+                className="small danger"
+                onClick={() => void remove(() => store.api.deleteKnowledgeBase(selected))}
+              >
+                Delete the knowledge base and its documents
+              </button>
+              <button type="button" className="small" onClick={() => setConfirming(null)}>
+                Keep
+              </button>
+            </div>
+          ) : (
+            <button type="button" className="small delete-base" onClick={() => setConfirming(selected)}>
+              Delete this knowledge base
+            </button>
+          ))}
       </div>
     </Dialog>
   );
