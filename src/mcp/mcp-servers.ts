@@ -9,19 +9,12 @@ import { checkOutboundUrl, type OutboundPolicy } from '../net/url-policy.ts';
 import { getUser } from '../users/users.ts';
 import { encryptHeaders } from './header-crypto.ts';
 import { mcpServers, type CachedTool } from './schema.ts';
-import type { PublicMcpServer } from '../wire/mcp.ts';
+import type { McpServerInput, PublicMcpServer } from '../wire/mcp.ts';
 
 /** An `mcp_servers` row as stored. */
 export type McpServerRow = typeof mcpServers.$inferSelect;
 
-/** What an admin may set on an HTTP MCP server. `headers` replaces all headers when present. */
-export interface McpServerInput {
-  name?: string;
-  transport?: 'streamable-http' | 'sse';
-  url?: string;
-  headers?: Record<string, string>;
-  enabled?: boolean;
-}
+export type { McpServerInput };
 
 /** The id the API uses for a config-file server. */
 export const configServerId = (name: string) => `config:${name}`;

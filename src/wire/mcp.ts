@@ -31,3 +31,12 @@ export interface McpTool {
   description?: string;
   inputSchema: Record<string, unknown>;
 }
+
+/** What an admin may set on an HTTP MCP server. `headers` replaces all headers when present. */
+export interface McpServerInput {
+  name?: string;
+  transport?: 'streamable-http' | 'sse';
+  url?: string;
+  headers?: Record<string, string>;
+  enabled?: boolean;
+}

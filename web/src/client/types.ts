@@ -104,7 +104,7 @@ export type NewAgent = AgentInput & { handle: string; displayName: string };
 
 /** An MCP server the workspace's agents can use tools of (header values are never returned). */
 export type McpServer = PublicMcpServer;
-export type { McpTool } from '../../../src/wire/mcp.ts';
+export type { McpServerInput, McpTool } from '../../../src/wire/mcp.ts';
 
 /** An agent run posted into a conversation at each occurrence of a cron expression. */
 export type Schedule = PublicSchedule;
@@ -126,15 +126,6 @@ export interface ApiKey {
 
 /** A message matching a search, with an excerpt whose matched words are `highlighted`. */
 export type SearchHit = WireSearchHit;
-
-/** What an admin sends to add or change an HTTP MCP server; `headers` replaces all headers. */
-export interface McpServerInput {
-  name?: string;
-  transport?: 'streamable-http' | 'sse';
-  url?: string;
-  headers?: Record<string, string>;
-  enabled?: boolean;
-}
 
 /** A model the server can run, named `provider/model`. */
 export interface ModelInfo {

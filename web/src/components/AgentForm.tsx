@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { Agent, AgentInput, KnowledgeBase, McpServer, McpTool, ModelInfo } from '../client/index.ts';
 import { errorText } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice } from './action.tsx';
 import { covers, setApproval, setTool, toolRef, type ToolChoice } from '../state/tool-refs.ts';
 
 /** A server's tool catalogue as the form shows it: the tools, or why they could not be listed. */
@@ -273,11 +274,7 @@ export function AgentForm({ agent, onDone }: { agent?: Agent; onDone: () => void
           </label>
         </div>
       </details>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNotice error={error} />
       <button type="submit" className="primary" disabled={busy}>
         {agent ? 'Save agent' : 'Create agent'}
       </button>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { Agent } from '../client/index.ts';
-import { errorText } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { AgentForm } from './AgentForm.tsx';
 import { Dialog } from './Dialog.tsx';
 
@@ -17,7 +17,7 @@ export function AgentsDialog({ onClose }: { onClose: () => void }) {
   const agents = useChat((state) => state.agents);
   const [view, setView] = useState<View>({ kind: 'list' });
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
 
   // Agents others created or changed since the page loaded its directory.
   useEffect(() => {
@@ -25,14 +25,7 @@ export function AgentsDialog({ onClose }: { onClose: () => void }) {
   }, [store]);
 
   async function remove(agent: Agent) {
-    try {
-      await store.api.deleteAgent(agent.id);
-      setConfirming(null);
-      setError(null);
-      await store.loadDirectory();
-    } catch (caught) {
-      setError(errorText(caught));
-    }
+    if (await run(() => store.api.deleteAgent(agent.id).then(() => store.loadDirectory()))) setConfirming(null);
   }
 
   if (view.kind !== 'list')
@@ -97,11 +90,7 @@ export function AgentsDialog({ onClose }: { onClose: () => void }) {
             </li>
           ))}
         </ul>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
       </div>
     </Dialog>
   );

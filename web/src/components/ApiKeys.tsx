@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { ApiKey } from '../client/index.ts';
-import { errorText, formatTime } from '../format.ts';
+import { formatTime } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 
 /**
  * My API keys, for bots and scripts that act as me over the HTTP API, WebSocket or `/v1`: each
@@ -14,25 +15,22 @@ export function ApiKeys() {
   const [name, setName] = useState('');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run: act } = useAction();
 
   const load = useCallback(async () => {
     setKeys((await store.api.listApiKeys()).items);
   }, [store]);
 
   useEffect(() => {
-    load().catch((caught: unknown) => setError(errorText(caught)));
-  }, [load]);
+    void act(load);
+  }, [act, load]);
 
-  async function run(action: () => Promise<unknown>) {
-    setError(null);
-    try {
+  /** Runs a change, then reads the keys again. */
+  const run = (action: () => Promise<unknown>) =>
+    act(async () => {
       await action();
       await load();
-    } catch (caught) {
-      setError(errorText(caught));
-    }
-  }
+    });
 
   async function create(event: FormEvent) {
     event.preventDefault();
@@ -108,11 +106,7 @@ export function ApiKeys() {
         </label>
         <button type="submit">Create key</button>
       </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNotice error={error} />
     </section>
   );
 }

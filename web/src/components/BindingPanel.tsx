@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { Binding, BindingOptions, BindingPause } from '../client/index.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
@@ -74,11 +75,7 @@ export function BindingPanel({ conversationId, onClose }: { conversationId: stri
             Ask for advice now
           </button>
         )}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
       </div>
     </Dialog>
   );

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { KnowledgeBase, KnowledgeChunk, KnowledgeDocument } from '../client/index.ts';
 import { errorText } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
+import { ErrorNotice } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 const statusLabels: Record<KnowledgeDocument['status'], string> = {
@@ -170,11 +171,7 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
             <button type="submit">Add page</button>
           </form>
         )}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
         {selected && (
           <ul className="documents" aria-label="Documents">
             {documents.map((document) => (

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import type { InboxEntry, MemberType } from '../client/index.ts';
-import { errorText } from '../format.ts';
 import { navigate } from '../state/router.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
@@ -16,8 +16,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
   const [chosen, setChosen] = useState<Array<{ type: MemberType; id: string }>>([]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const mine = conversation.members.find((member) => member.id === me?.id);
   const mayRemoveOthers = mine?.role === 'owner' || me?.role === 'owner' || me?.role === 'admin';
   const memberIds = new Set(conversation.members.map((member) => member.id));
@@ -29,21 +28,6 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
   useEffect(() => {
     void store.loadDirectory();
   }, [store]);
-
-  /** Runs a change; on success the conversation's members are read again. */
-  async function run(action: () => Promise<unknown>): Promise<boolean> {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      return true;
-    } catch (caught) {
-      setError(errorText(caught));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
 
   async function add() {
     if (await run(() => store.api.addMembers(conversation.id, chosen).then(() => store.reloadConversation(conversation.id))))
@@ -122,11 +106,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
             </button>
           </fieldset>
         )}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
       </div>
     </Dialog>
   );

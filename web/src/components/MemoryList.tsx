@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Memory } from '../client/index.ts';
-import { errorText, formatTime } from '../format.ts';
+import { formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 
 /**
  * What agents with memory on remember about me (only I see it), newest first, each with the agent
@@ -11,7 +12,7 @@ export function MemoryList() {
   const store = useStore();
   const agents = useChat((state) => state.agents);
   const [memories, setMemories] = useState<Memory[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { error, run } = useAction();
   const agentName = (id: string) => agents.find((agent) => agent.id === id)?.displayName ?? 'A deleted agent';
 
   const load = useCallback(async () => {
@@ -19,18 +20,14 @@ export function MemoryList() {
   }, [store]);
 
   useEffect(() => {
-    load().catch((caught: unknown) => setError(errorText(caught)));
-  }, [load]);
+    void run(load);
+  }, [run, load]);
 
-  async function forget(memory: Memory) {
-    try {
+  const forget = (memory: Memory) =>
+    run(async () => {
       await store.api.forgetMemory(memory.id);
-      setError(null);
       await load();
-    } catch (caught) {
-      setError(errorText(caught));
-    }
-  }
+    });
 
   return (
     <section className="stack" aria-labelledby="memory-heading">
@@ -58,11 +55,7 @@ export function MemoryList() {
           </li>
         ))}
       </ul>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorNotice error={error} />
     </section>
   );
 }

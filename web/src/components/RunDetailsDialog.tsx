@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { Run, RunStep } from '../client/index.ts';
 import { errorText, formatTime } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
+import { ErrorNotice } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 const statusLabels: Record<Run['status'], string> = {
@@ -53,11 +54,7 @@ export function RunDetailsDialog({ runId, onClose }: { runId: string; onClose: (
   return (
     <Dialog title="How this reply was made" onClose={onClose}>
       <div className="stack run-details">
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
         {!run && !error && <p className="muted">Loading…</p>}
         {run && (
           <>

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { InboxEntry, Schedule } from '../client/index.ts';
-import { errorText, formatTime } from '../format.ts';
+import { formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -21,8 +22,7 @@ export function SchedulesDialog({ conversation, onClose }: { conversation: Inbox
   const [cron, setCron] = useState('0 9 * * 1-5');
   const [timezone, setTimezone] = useState(browserTimeZone);
   const [prompt, setPrompt] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run: act } = useAction();
   const nameOf = (id: string) =>
     conversation.members.find((member) => member.id === id)?.displayName ??
     users.find((user) => user.id === id)?.displayName ??
@@ -34,23 +34,15 @@ export function SchedulesDialog({ conversation, onClose }: { conversation: Inbox
   }, [store, conversation.id]);
 
   useEffect(() => {
-    load().catch((caught: unknown) => setError(errorText(caught)));
-  }, [load]);
+    void act(load);
+  }, [act, load]);
 
-  async function run(action: () => Promise<unknown>): Promise<boolean> {
-    setBusy(true);
-    setError(null);
-    try {
+  /** Runs a change, then reads the schedules again. */
+  const run = (action: () => Promise<unknown>) =>
+    act(async () => {
       await action();
       await load();
-      return true;
-    } catch (caught) {
-      setError(errorText(caught));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   async function add(event: FormEvent) {
     event.preventDefault();
@@ -157,11 +149,7 @@ export function SchedulesDialog({ conversation, onClose }: { conversation: Inbox
             </button>
           </form>
         )}
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
       </div>
     </Dialog>
   );

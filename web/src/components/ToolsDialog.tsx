@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { McpServer, McpTool } from '../client/index.ts';
 import { errorText } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
@@ -30,47 +31,38 @@ export function ToolsDialog({ onClose }: { onClose: () => void }) {
   const me = useChat((state) => state.me);
   const isAdmin = me?.role === 'owner' || me?.role === 'admin';
   const [servers, setServers] = useState<McpServer[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const [name, setName] = useState('');
   const [url, setUrl] = useState('');
   const [transport, setTransport] = useState<'streamable-http' | 'sse'>('streamable-http');
   const [headers, setHeaders] = useState('');
-  const [busy, setBusy] = useState(false);
 
   const load = useCallback(async () => {
     setServers((await store.api.listMcpServers()).items);
   }, [store]);
 
   useEffect(() => {
-    load().catch((caught: unknown) => setError(errorText(caught)));
-  }, [load]);
+    void run(load);
+  }, [run, load]);
 
   async function add(event: FormEvent) {
     event.preventDefault();
-    setError(null);
-    setBusy(true);
-    try {
+    const added = await run(async () => {
       await store.api.createMcpServer({ name: name.trim(), url: url.trim(), transport, headers: parseHeaderLines(headers) });
-      setName('');
-      setUrl('');
-      setHeaders('');
       await load();
-    } catch (caught) {
-      setError(errorText(caught));
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (!added) return;
+    setName('');
+    setUrl('');
+    setHeaders('');
   }
 
   /** Runs a change, then reloads the list; a refusal is shown. */
   const change = (action: () => Promise<unknown>) => async () => {
-    setError(null);
-    try {
+    await run(async () => {
       await action();
       await load();
-    } catch (caught) {
-      setError(errorText(caught));
-    }
+    });
   };
 
   return (
@@ -89,11 +81,7 @@ export function ToolsDialog({ onClose }: { onClose: () => void }) {
             />
           ))}
         </ul>
-        {error && (
-          <p className="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorNotice error={error} />
         {isAdmin ? (
           <form onSubmit={add} className="stack" aria-label="Add an MCP server">
             <h3>Add an MCP server</h3>

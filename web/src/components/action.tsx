@@ -1,0 +1,41 @@
+import { useCallback, useState } from 'react';
+import { errorText } from '../format.ts';
+
+/**
+ * A dialog's changes, one at a time: `run(action)` marks it busy, clears the last error, runs the
+ * action and shows its failure (`errorText`: the server's message and the fields at fault).
+ * Resolves whether the action succeeded.
+ */
+export function useAction(): {
+  busy: boolean;
+  error: string | null;
+  setError: (error: string | null) => void;
+  run: (action: () => Promise<unknown>) => Promise<boolean>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      return true;
+    } catch (caught) {
+      setError(errorText(caught));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
+
+/** The error line of a form or dialog, announced (`role="alert"`); nothing without an error. */
+export function ErrorNotice({ error }: { error: string | null }) {
+  if (!error) return null;
+  return (
+    <p className="error" role="alert">
+      {error}
+    </p>
+  );
+}
