@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import type { ApiKey } from '../client/index.ts';
 import { formatTime } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
-import { ErrorNotice, useAction } from './action.tsx';
+import { ErrorNotice, useReloadingAction } from './action.tsx';
 
 /**
  * My API keys, for bots and scripts that act as me over the HTTP API, WebSocket or `/v1`: each
@@ -15,22 +15,11 @@ export function ApiKeys() {
   const [name, setName] = useState('');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const { error, run: act } = useAction();
 
   const load = useCallback(async () => {
     setKeys((await store.api.listApiKeys()).items);
   }, [store]);
-
-  useEffect(() => {
-    void act(load);
-  }, [act, load]);
-
-  /** Runs a change, then reads the keys again. */
-  const run = (action: () => Promise<unknown>) =>
-    act(async () => {
-      await action();
-      await load();
-    });
+  const { error, change: run } = useReloadingAction(load);
 
   async function create(event: FormEvent) {
     event.preventDefault();

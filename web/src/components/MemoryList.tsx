@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useState } from 'react';
 import type { Memory } from '../client/index.ts';
 import { formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
-import { ErrorNotice, useAction } from './action.tsx';
+import { ErrorNotice, useReloadingAction } from './action.tsx';
 
 /**
  * What agents with memory on remember about me (only I see it), newest first, each with the agent
@@ -12,22 +12,14 @@ export function MemoryList() {
   const store = useStore();
   const agents = useChat((state) => state.agents);
   const [memories, setMemories] = useState<Memory[] | null>(null);
-  const { error, run } = useAction();
   const agentName = (id: string) => agents.find((agent) => agent.id === id)?.displayName ?? 'A deleted agent';
 
   const load = useCallback(async () => {
     setMemories((await store.api.listMemories()).items);
   }, [store]);
+  const { error, change } = useReloadingAction(load);
 
-  useEffect(() => {
-    void run(load);
-  }, [run, load]);
-
-  const forget = (memory: Memory) =>
-    run(async () => {
-      await store.api.forgetMemory(memory.id);
-      await load();
-    });
+  const forget = (memory: Memory) => change(() => store.api.forgetMemory(memory.id));
 
   return (
     <section className="stack" aria-labelledby="memory-heading">

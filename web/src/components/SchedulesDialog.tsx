@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import type { InboxEntry, Schedule } from '../client/index.ts';
 import { formatTime } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
-import { ErrorNotice, useAction } from './action.tsx';
+import { ErrorNotice, useReloadingAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -22,7 +22,6 @@ export function SchedulesDialog({ conversation, onClose }: { conversation: Inbox
   const [cron, setCron] = useState('0 9 * * 1-5');
   const [timezone, setTimezone] = useState(browserTimeZone);
   const [prompt, setPrompt] = useState('');
-  const { busy, error, run: act } = useAction();
   const nameOf = (id: string) =>
     conversation.members.find((member) => member.id === id)?.displayName ??
     users.find((user) => user.id === id)?.displayName ??
@@ -32,17 +31,7 @@ export function SchedulesDialog({ conversation, onClose }: { conversation: Inbox
     const page = await store.api.listSchedules();
     setSchedules(page.items.filter((schedule) => schedule.conversationId === conversation.id));
   }, [store, conversation.id]);
-
-  useEffect(() => {
-    void act(load);
-  }, [act, load]);
-
-  /** Runs a change, then reads the schedules again. */
-  const run = (action: () => Promise<unknown>) =>
-    act(async () => {
-      await action();
-      await load();
-    });
+  const { busy, error, change: run } = useReloadingAction(load);
 
   async function add(event: FormEvent) {
     event.preventDefault();

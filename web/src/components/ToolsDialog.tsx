@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import type { McpServer, McpTool } from '../client/index.ts';
 import { errorText } from '../format.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
-import { ErrorNotice, useAction } from './action.tsx';
+import { ErrorNotice, useReloadingAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
@@ -31,7 +31,6 @@ export function ToolsDialog({ onClose }: { onClose: () => void }) {
   const me = useChat((state) => state.me);
   const isAdmin = me?.role === 'owner' || me?.role === 'admin';
   const [servers, setServers] = useState<McpServer[]>([]);
-  const { busy, error, run } = useAction();
   const [name, setName] = useState('');
   const [url, setUrl] = useState('');
   const [transport, setTransport] = useState<'streamable-http' | 'sse'>('streamable-http');
@@ -40,30 +39,18 @@ export function ToolsDialog({ onClose }: { onClose: () => void }) {
   const load = useCallback(async () => {
     setServers((await store.api.listMcpServers()).items);
   }, [store]);
-
-  useEffect(() => {
-    void run(load);
-  }, [run, load]);
+  const { busy, error, change } = useReloadingAction(load);
 
   async function add(event: FormEvent) {
     event.preventDefault();
-    const added = await run(async () => {
-      await store.api.createMcpServer({ name: name.trim(), url: url.trim(), transport, headers: parseHeaderLines(headers) });
-      await load();
-    });
+    const added = await change(() =>
+      store.api.createMcpServer({ name: name.trim(), url: url.trim(), transport, headers: parseHeaderLines(headers) }),
+    );
     if (!added) return;
     setName('');
     setUrl('');
     setHeaders('');
   }
-
-  /** Runs a change, then reloads the list; a refusal is shown. */
-  const change = (action: () => Promise<unknown>) => async () => {
-    await run(async () => {
-      await action();
-      await load();
-    });
-  };
 
   return (
     <Dialog title="Tools (MCP servers)" onClose={onClose}>
@@ -75,8 +62,8 @@ export function ToolsDialog({ onClose }: { onClose: () => void }) {
               key={server.id}
               server={server}
               canChange={isAdmin && server.source === 'api'}
-              onToggle={change(() => store.api.updateMcpServer(server.id, { enabled: !server.enabled }))}
-              onDelete={change(() => store.api.deleteMcpServer(server.id))}
+              onToggle={() => change(() => store.api.updateMcpServer(server.id, { enabled: !server.enabled }))}
+              onDelete={() => change(() => store.api.deleteMcpServer(server.id))}
               onListed={() => void load().catch(() => undefined)}
             />
           ))}
@@ -145,8 +132,8 @@ function ServerItem({
 }: {
   server: McpServer;
   canChange: boolean;
-  onToggle: () => Promise<void>;
-  onDelete: () => Promise<void>;
+  onToggle: () => Promise<unknown>;
+  onDelete: () => Promise<unknown>;
   /** After a listing: the server's tool count may have changed. */
   onListed: () => void;
 }) {

@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { errorText } from '../format.ts';
 
 /**
@@ -28,6 +28,29 @@ export function useAction(): {
     }
   }, []);
   return { busy, error, setError, run };
+}
+
+/**
+ * `useAction` for a dialog showing a list: runs `load` when mounted (and whenever `load` changes),
+ * and `change(action)` runs the action, then `load` again. Pass `load` from `useCallback`.
+ */
+export function useReloadingAction(load: () => Promise<void>): ReturnType<typeof useAction> & {
+  change: (action: () => Promise<unknown>) => Promise<boolean>;
+} {
+  const action = useAction();
+  const { run } = action;
+  useEffect(() => {
+    void run(load);
+  }, [run, load]);
+  const change = useCallback(
+    (act: () => Promise<unknown>) =>
+      run(async () => {
+        await act();
+        await load();
+      }),
+    [run, load],
+  );
+  return { ...action, change };
 }
 
 /** The error line of a form or dialog, announced (`role="alert"`); nothing without an error. */
