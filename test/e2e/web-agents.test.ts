@@ -208,7 +208,7 @@ describe('web client: agents and MCP servers set up from the page', () => {
     await dialog(alicePage).getByRole('button', { name: 'Close' }).click();
   });
 
-  test("a member cannot change another person's agent: the refusal shows; the owner deletes it", async () => {
+  test("a member cannot change another person's agent; refs to a deleted MCP server can be dropped; the owner deletes it", async () => {
     await bobPage.getByRole('button', { name: 'Agents', exact: true }).click();
     await dialog(bobPage).getByRole('button', { name: 'Edit Ops' }).click();
     const form = dialog(bobPage).getByRole('form', { name: 'Edit Ops' });
@@ -223,7 +223,22 @@ describe('web client: agents and MCP servers set up from the page', () => {
     assert.equal((await api(bob, 'GET', '/agents')).items[0].systemPrompt, 'You run operations. Be brief.');
     await dialog(bobPage).getByRole('button', { name: 'Close' }).click();
 
+    // The MCP server goes away: the agent's refs to it are shown so they can be dropped, else it cannot be saved.
+    const [web] = (await api(alice, 'GET', '/mcp-servers')).items;
+    assert.equal((await server.request('DELETE', `/api/v1/mcp-servers/${web.id}`, { token: alice.accessToken })).status, 204);
     await alicePage.getByRole('button', { name: 'Agents', exact: true }).click();
+    await dialog(alicePage).getByRole('button', { name: 'Edit Ops' }).click();
+    const aliceForm = dialog(alicePage).getByRole('form', { name: 'Edit Ops' });
+    const orphan = aliceForm.getByRole('checkbox', { name: /mcp:web\/\*/ });
+    await visible(orphan);
+    await aliceForm.getByRole('button', { name: 'Save agent' }).click();
+    await visible(aliceForm.getByRole('alert').filter({ hasText: /no MCP server named "web"/ }));
+    await orphan.uncheck();
+    await aliceForm.getByRole('button', { name: 'Save agent' }).click();
+    await visible(dialog(alicePage).getByRole('list', { name: 'Agents' }));
+    const saved = (await api(alice, 'GET', '/agents')).items[0];
+    assert.deepEqual([saved.tools, saved.toolApprovals], [[], []]);
+
     await dialog(alicePage).getByRole('button', { name: 'Delete Ops' }).click();
     await dialog(alicePage).getByRole('button', { name: 'Delete @ops' }).click();
     await visible(dialog(alicePage).getByText('No agents yet.'));

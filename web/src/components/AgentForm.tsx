@@ -36,6 +36,8 @@ export function AgentForm({ agent, onDone }: { agent?: Agent; onDone: () => void
   const [models, setModels] = useState<ModelInfo[]>([]);
   const [bases, setBases] = useState<KnowledgeBase[]>([]);
   const [servers, setServers] = useState<McpServer[]>([]);
+  /** Names of every server of the workspace, disabled ones too; null until listed. */
+  const [serverNames, setServerNames] = useState<string[] | null>(null);
   const [catalogues, setCatalogues] = useState<Record<string, Catalogue>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -43,6 +45,9 @@ export function AgentForm({ agent, onDone }: { agent?: Agent; onDone: () => void
   const inUse = agents.map((candidate) => candidate.model).filter((name): name is string => !!name);
   const suggestions = [...new Set([...models.map((option) => option.id), ...inUse])];
   const defaultModel = models.find((option) => option.isDefault)?.id;
+  // The agent's refs to a deleted server: the server refuses to save them, so they are listed to untick.
+  const orphans =
+    serverNames === null ? [] : (agent?.tools ?? []).filter((ref) => !serverNames.some((name) => ref.startsWith(`mcp:${name}/`)));
 
   useEffect(() => {
     let current = true;
@@ -64,6 +69,7 @@ export function AgentForm({ agent, onDone }: { agent?: Agent; onDone: () => void
         if (!current) return;
         const usable = page.items.filter((server) => server.enabled);
         setServers(usable);
+        setServerNames(page.items.map((server) => server.name));
         for (const server of usable)
           store.api.listMcpTools(server.id).then(
             (tools) => current && setCatalogues((all) => ({ ...all, [server.id]: { tools } })),
@@ -221,11 +227,24 @@ export function AgentForm({ agent, onDone }: { agent?: Agent; onDone: () => void
           ))}
         </fieldset>
       )}
-      {servers.length > 0 && (
+      {(servers.length > 0 || orphans.length > 0) && (
         <fieldset className="tool-choice">
           <legend>Tools</legend>
           {servers.map((server) => (
             <ServerTools key={server.id} server={server} catalogue={catalogues[server.id]} choice={choice} onChange={setChoice} />
+          ))}
+          {orphans.map((ref) => (
+            <label key={ref} className="checkbox">
+              <input
+                type="checkbox"
+                checked={choice.tools.includes(ref)}
+                onChange={(event) => setChoice(setTool(choice, ref, event.target.checked))}
+              />
+              <span>
+                <span className="mono">{ref}</span>
+                <span className="error-text tool-description">its MCP server is gone: untick to drop it</span>
+              </span>
+            </label>
           ))}
         </fieldset>
       )}
