@@ -1,3 +1,5 @@
+import type { JobInfo, JobState } from '../wire/job.ts';
+
 /**
  * Background jobs (SPEC §1): one interface, two implementations beside it —
  * `job-queue.memory.ts` (in-process, embedded and single-node modes) and `job-queue.bullmq.ts`
@@ -99,24 +101,7 @@ export interface JobFilter {
   limit: number;
 }
 
-export type JobState = 'queued' | 'running' | 'failed';
-
-/** A job as `GET /api/v1/jobs` shows it. Times are ISO 8601. */
-export interface JobInfo {
-  id: string;
-  kind: string;
-  state: JobState;
-  priority: number;
-  /** 0 to 1, as last reported by the handler. */
-  progress: number;
-  /** Attempts started so far. */
-  attempts: number;
-  maxAttempts: number;
-  /** The last failed attempt's error message. */
-  error: string | null;
-  workspaceId: string | null;
-  createdAt: string;
-}
+export type { JobInfo, JobState };
 
 /** The data stored with every job: the caller's payload and the workspace it belongs to. */
 export interface StoredJob<Data = unknown> {

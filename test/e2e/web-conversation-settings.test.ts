@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { FakeProvider, jsonReply } from '../support/fake-providers.ts';
 import { startTestServer, type Session, type TestServer } from '../support/server.ts';
 import { launchBrowser, newPerson, signIn, visible, waitUntil } from './browser.ts';
 
-describe('web client: members, schedules, memory and API keys', () => {
+describe('web client: members, schedules, memory, API keys and background jobs', () => {
   let server: TestServer;
   let provider: FakeProvider;
+  /** A web origin whose every page answers 503: an ingestion from it fails and is dead-lettered. */
+  let origin: Server;
   let browser: Browser;
   let alice: Session;
   let bob: Session;
@@ -30,8 +34,18 @@ describe('web client: members, schedules, memory and API keys', () => {
   before(async () => {
     browser = await launchBrowser();
     provider = await new FakeProvider('openai').listen();
+    origin = createServer((_request, response) => response.writeHead(503).end('down for maintenance'));
+    origin.listen(0, '127.0.0.1');
+    await once(origin, 'listening');
+    const originHost = `127.0.0.1:${(origin.address() as { port: number }).port}`;
     server = await startTestServer({
-      env: { OPENAI_API_KEY: 'test-key', OPENAI_BASE_URL: provider.url, CHORUS_DEFAULT_MODEL: 'openai/fake-model' },
+      env: {
+        OPENAI_API_KEY: 'test-key',
+        OPENAI_BASE_URL: provider.url,
+        CHORUS_DEFAULT_MODEL: 'openai/fake-model',
+        CHORUS_OUTBOUND_ALLOW_HOSTS: originHost,
+        CHORUS_JOB_RETRY_BASE_DELAY_MS: '50',
+      },
     });
     alice = await server.register('settings', 'alice');
     bob = await server.join(alice, 'bob');
@@ -55,6 +69,7 @@ describe('web client: members, schedules, memory and API keys', () => {
     await browser?.close();
     await server?.close();
     await provider?.close();
+    origin?.close();
   });
 
   test('the group owner adds a person and an agent, removes one; a member may only leave', async () => {
@@ -205,5 +220,36 @@ describe('web client: members, schedules, memory and API keys', () => {
       () => settings.getByRole('list', { name: 'API keys' }).count(),
       (count) => count === 0,
     );
+    await settings.getByRole('button', { name: 'Close' }).click();
+  });
+
+  test('shows owners the workspace’s failed background jobs with their error; members do not see them', async () => {
+    const base = await api(alice, 'POST', '/knowledge-bases', { name: 'Status pages' });
+    const originUrl = `http://${(origin.address() as { address: string; port: number }).address}:${(origin.address() as { port: number }).port}`;
+    await api(alice, 'POST', `/knowledge-bases/${base.id}/documents`, { url: `${originUrl}/status` });
+    await waitUntil(
+      'the ingestion dead-lettered after its retries',
+      async () => (await api(alice, 'GET', '/jobs?state=failed')).items.length,
+      (count) => count === 1,
+    );
+
+    await alicePage.getByRole('button', { name: 'Settings' }).click();
+    const jobs = dialog(alicePage).getByRole('list', { name: 'Jobs' });
+    const failed = jobs.locator('li[data-state="failed"]');
+    await visible(failed.getByText('knowledge.ingest'));
+    await visible(failed.getByText(/failed for good/));
+    await visible(failed.getByText(/HTTP 503/));
+    await visible(failed.getByText('attempt 3 of 3'));
+    await dialog(alicePage).getByRole('button', { name: 'Close' }).click();
+
+    await bobPage.getByRole('button', { name: 'Settings' }).click();
+    await visible(dialog(bobPage).getByRole('heading', { name: 'API keys' }));
+    assert.equal(
+      await dialog(bobPage)
+        .getByRole('heading', { name: /Background jobs/ })
+        .count(),
+      0,
+    );
+    await dialog(bobPage).getByRole('button', { name: 'Close' }).click();
   });
 });

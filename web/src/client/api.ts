@@ -12,6 +12,7 @@ import type {
   AuthResult,
   Conversation,
   InboxEntry,
+  Job,
   KnowledgeBase,
   KnowledgeChunk,
   KnowledgeDocument,
@@ -390,6 +391,11 @@ export class ChorusApi {
    */
   searchMessages(query: { q: string; conversationId?: string; cursor?: string; limit?: number }): Promise<Page<SearchHit>> {
     return this.http.request('GET', '/search', { query });
+  }
+
+  /** The workspace's background jobs, newest first (owners and admins; forbidden otherwise). */
+  listJobs(query: { state?: Job['state']; limit?: number } = {}): Promise<Page<Job>> {
+    return this.http.request('GET', '/jobs', { query });
   }
 
   /** My schedules (an admin: the workspace's), newest first. */

@@ -28,6 +28,7 @@ export type {
   ClientFrame,
   Conversation,
   InboxEntry,
+  Job,
   KnowledgeBase,
   KnowledgeChunk,
   KnowledgeDocument,

@@ -11,6 +11,7 @@ import type { PublicDocument, PublicKnowledgeBase, RetrievedChunk } from '../../
 import type { PublicMcpServer } from '../../../src/wire/mcp.ts';
 import type { PublicMemory } from '../../../src/wire/memory.ts';
 import type { PublicSchedule } from '../../../src/wire/schedule.ts';
+import type { JobInfo } from '../../../src/wire/job.ts';
 import type { PublicRun } from '../../../src/wire/run.ts';
 import type { SearchHit as WireSearchHit } from '../../../src/wire/search.ts';
 import type { HumanRequestPart, MessagePart, MessageUsage, PublicMessage } from '../../../src/wire/message.ts';
@@ -123,6 +124,9 @@ export interface ApiKey {
   createdAt: string;
   lastUsedAt: string | null;
 }
+
+/** A background job of the workspace (ingestion, scheduled runs, agent runs): owners and admins see them. */
+export type Job = JobInfo;
 
 /** A message matching a search, with an excerpt whose matched words are `highlighted`. */
 export type SearchHit = WireSearchHit;
