@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../http/context.ts';
 import { idParams } from '../http/schemas.ts';
-import { addMembers, createConversation, getConversation, listInbox, removeMember } from './conversations.ts';
+import { addMembers, createConversation, getConversation, listInbox, removeMember, renameConversation } from './conversations.ts';
 
 const memberRef = z.object({ type: z.enum(['user', 'agent']), id: z.uuid() });
 
-/** Conversation routes: create, inbox, read one, add and remove members. */
+/** Conversation routes: create, inbox, read one, rename a group, add and remove members. */
 export function conversationRoutes(context: AppContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.post(
@@ -47,6 +47,19 @@ export function conversationRoutes(context: AppContext): FastifyPluginAsyncZod {
       '/conversations/:id',
       { schema: { tags: ['conversations'], summary: 'One conversation with its members', params: idParams } },
       async (request) => getConversation(context.db, request.principal, request.params.id),
+    );
+
+    app.patch(
+      '/conversations/:id',
+      {
+        schema: {
+          tags: ['conversations'],
+          summary: 'Rename a group (any member); null clears the title. Members get conversation.updated',
+          params: idParams,
+          body: z.object({ title: z.string().trim().min(1).max(200).nullable() }),
+        },
+      },
+      async (request) => renameConversation(context, request.principal, request.params.id, request.body.title),
     );
 
     app.post(

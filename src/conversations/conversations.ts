@@ -274,6 +274,25 @@ export async function addMembers(
 }
 
 /**
+ * Renames a group (any member may; `null` clears the title, so clients name it by its members)
+ * and tells its members (`conversation.updated`). Throws not_found (not a member),
+ * invalid_request (a direct conversation, whose name is the other person's).
+ */
+export async function renameConversation(
+  deps: ConversationDeps,
+  principal: Principal,
+  conversationId: string,
+  title: string | null,
+): Promise<PublicConversation> {
+  const { conversation } = await requireMembership(deps.db, principal.workspaceId, conversationId, principal.userId);
+  if (conversation.kind === 'direct') throw new AppError('invalid_request', 'A direct conversation has no title of its own');
+  await deps.db.update(conversations).set({ title }).where(eq(conversations.id, conversationId));
+  const result = await getConversation(deps.db, principal, conversationId);
+  if (conversation.title !== title) await announceMembers(deps.bus, result);
+  return result;
+}
+
+/**
  * Removes a member. Anyone may remove themselves; removing others needs the conversation's owner
  * or a workspace owner/admin. Throws forbidden, not_found, invalid_request (direct conversations).
  */
@@ -306,7 +325,7 @@ export async function removeMember(
 }
 
 /**
- * Tells every member still in the conversation its new member list: a `conversation.updated
+ * Tells every member still in the conversation its new members and title: a `conversation.updated
  * {conversationId, conversation}` frame on the conversation's topic (docs/protocol.md).
  */
 async function announceMembers(bus: EventBus, conversation: PublicConversation): Promise<void> {

@@ -72,7 +72,7 @@ describe('web client: members, schedules, memory, API keys and background jobs',
     origin?.close();
   });
 
-  test('the group owner adds a person and an agent, removes one; a member may only leave', async () => {
+  test('the group owner renames the group, adds a person and an agent, removes one; a member may only leave', async () => {
     await alicePage.getByRole('button', { name: 'Members' }).click();
     const members = dialog(alicePage);
     await visible(members.getByRole('list', { name: 'Members' }).getByText('@bob'));
@@ -104,7 +104,14 @@ describe('web client: members, schedules, memory, API keys and background jobs',
       () => members.getByRole('list', { name: 'Members' }).getByText('@carol').count(),
       (count) => count === 0,
     );
+    // Renaming shows at once on both sides (conversation.updated), in the header and the inbox.
+    await members.getByLabel('Group name').fill('Launch war room');
+    await members.getByRole('button', { name: 'Rename' }).click();
+    await visible(bobPage.getByRole('heading', { name: 'Launch war room' }));
+    await visible(bobPage.getByRole('navigation', { name: 'Inbox' }).getByRole('link', { name: /Launch war room/ }));
+    assert.equal((await api(alice, 'GET', `/conversations/${groupId}`)).title, 'Launch war room');
     await members.getByRole('button', { name: 'Close' }).click();
+    await visible(alicePage.getByRole('heading', { name: 'Launch war room' }));
     await visible(alicePage.locator('.members-line').getByText('@planner'));
     await waitUntil(
       'carol gone from bob’s header',

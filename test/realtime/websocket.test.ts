@@ -146,6 +146,29 @@ for (const database of testDatabases()) {
       await bobTab.take((frame) => frame.type === 'conversation.left' && frame.conversationId === room);
     });
 
+    it('renames a group for every member (conversation.updated); a direct conversation and an outsider are refused', async () => {
+      const room = await createConversation(alice, [bob]);
+      const bobTab = await connect(bob);
+      const rename = (session: Session, conversationId: string, title: unknown) =>
+        server.request('PATCH', `/api/v1/conversations/${conversationId}`, { token: session.accessToken, body: { title } });
+      const renamed = await rename(bob, room, '  Launch plan  ');
+      assert.equal(renamed.status, 200, JSON.stringify(renamed.body));
+      assert.equal(renamed.body.title, 'Launch plan', 'any member may rename; the title is trimmed');
+      const frame = await bobTab.take((received) => received.type === 'conversation.updated' && received.conversationId === room);
+      assert.equal(frame.conversation.title, 'Launch plan');
+      assert.equal((await rename(alice, room, null)).body.title, null, 'null clears it');
+
+      assert.equal((await rename(alice, room, '')).status, 400);
+      assert.equal((await rename(alice, room, 'x'.repeat(201))).status, 400);
+      assert.equal((await rename(carol, room, 'Mine now')).status, 404, 'not a member');
+      const direct = await createConversation(alice, [bob], 'direct');
+      const refused = await rename(alice, direct, 'Us');
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error.code, 'invalid_request');
+      const stored = await server.request('GET', `/api/v1/conversations/${room}`, { token: alice.accessToken });
+      assert.equal(stored.body.title, null, 'the refused renames changed nothing');
+    });
+
     it('answers malformed frames with an error frame and keeps the connection usable', async () => {
       const bobTab = await connect(bob);
       bobTab.send('{not json');

@@ -219,6 +219,11 @@ export class ChorusApi {
   }
 
   /** History ascending by seq: after `afterSeq`, before `beforeSeq`, or the latest `limit`. */
+  /** Renames a group (any member); null clears the title. Members get `conversation.updated`. */
+  renameConversation(conversationId: string, title: string | null): Promise<Conversation> {
+    return this.http.request('PATCH', `/conversations/${encodeURIComponent(conversationId)}`, { body: { title } });
+  }
+
   /** Adds people or agents to a group (any member may); answers the conversation with its members. */
   addMembers(conversationId: string, members: Array<{ type: 'user' | 'agent'; id: string }>): Promise<Conversation> {
     return this.http.request('POST', `/conversations/${encodeURIComponent(conversationId)}/members`, { body: { members } });

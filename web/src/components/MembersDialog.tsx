@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { InboxEntry, MemberType } from '../client/index.ts';
 import { navigate } from '../state/router.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
@@ -6,7 +6,7 @@ import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
- * A group's members: each person and agent with their role; **Add** people and agents of the
+ * A group's name (any member may change it; empty: named by its members) and its members: each person and agent with their role; **Add** people and agents of the
  * workspace not in it yet (any member may); **Remove** others (the conversation's owner or a
  * workspace owner/admin; the server refuses anyone else); **Leave** for myself.
  */
@@ -16,6 +16,7 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
   const users = useChat((state) => state.users);
   const agents = useChat((state) => state.agents);
   const [chosen, setChosen] = useState<Array<{ type: MemberType; id: string }>>([]);
+  const [title, setTitle] = useState(conversation.title ?? '');
   const { busy, error, run } = useAction();
   const mine = conversation.members.find((member) => member.id === me?.id);
   const mayRemoveOthers = mine?.role === 'owner' || me?.role === 'owner' || me?.role === 'admin';
@@ -28,6 +29,13 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
   useEffect(() => {
     void store.loadDirectory();
   }, [store]);
+
+  async function rename(event: FormEvent) {
+    event.preventDefault();
+    await run(() =>
+      store.api.renameConversation(conversation.id, title.trim() || null).then(() => store.reloadConversation(conversation.id)),
+    );
+  }
 
   async function add() {
     if (await run(() => store.api.addMembers(conversation.id, chosen).then(() => store.reloadConversation(conversation.id))))
@@ -48,6 +56,20 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
   return (
     <Dialog title="Members" onClose={onClose}>
       <div className="stack">
+        <form onSubmit={rename} className="inline-form" aria-label="Rename the group">
+          <label>
+            Group name
+            <input
+              value={title}
+              onChange={(event) => setTitle(event.target.value)}
+              maxLength={200}
+              placeholder="Named by its members"
+            />
+          </label>
+          <button type="submit" disabled={busy || title.trim() === (conversation.title ?? '')}>
+            Rename
+          </button>
+        </form>
         <ul className="agent-list" aria-label="Members">
           {conversation.members.map((member) => (
             <li key={member.id}>
