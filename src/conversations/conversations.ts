@@ -269,7 +269,7 @@ export async function addMembers(
     result,
     result.members.filter((member) => added.has(member.id)),
   );
-  if (added.size > 0) await announceMembers(deps.bus, result);
+  if (added.size > 0) await announceUpdate(deps.bus, result);
   return result;
 }
 
@@ -288,7 +288,7 @@ export async function renameConversation(
   if (conversation.kind === 'direct') throw new AppError('invalid_request', 'A direct conversation has no title of its own');
   await deps.db.update(conversations).set({ title }).where(eq(conversations.id, conversationId));
   const result = await getConversation(deps.db, principal, conversationId);
-  if (conversation.title !== title) await announceMembers(deps.bus, result);
+  if (conversation.title !== title) await announceUpdate(deps.bus, result);
   return result;
 }
 
@@ -321,14 +321,14 @@ export async function removeMember(
   const [row] = removed;
   const event = { type: 'member.left', conversationId, memberId, memberType: row.memberType };
   if (row.memberType === 'user') await deps.bus.publish(userTopic(memberId), event);
-  await announceMembers(deps.bus, toPublicConversation(conversation, await listMembers(deps.db, conversationId)));
+  await announceUpdate(deps.bus, toPublicConversation(conversation, await listMembers(deps.db, conversationId)));
 }
 
 /**
  * Tells every member still in the conversation its new members and title: a `conversation.updated
  * {conversationId, conversation}` frame on the conversation's topic (docs/protocol.md).
  */
-async function announceMembers(bus: EventBus, conversation: PublicConversation): Promise<void> {
+async function announceUpdate(bus: EventBus, conversation: PublicConversation): Promise<void> {
   await bus.publish(conversationTopic(conversation.id), {
     type: 'conversation.updated',
     conversationId: conversation.id,
