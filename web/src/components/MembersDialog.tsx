@@ -6,9 +6,10 @@ import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 /**
- * A group's name (any member may change it; empty: named by its members) and its members: each person and agent with their role; **Add** people and agents of the
- * workspace not in it yet (any member may); **Remove** others (the conversation's owner or a
- * workspace owner/admin; the server refuses anyone else); **Leave** for myself.
+ * A group's name (any member may change it; empty: named by its members) and its members, each
+ * person and agent with their role: **Add** people and agents of the workspace not in it yet (any
+ * member may); **Remove** others (the conversation's owner or a workspace owner/admin; the server
+ * refuses anyone else); **Leave** for myself.
  */
 export function MembersDialog({ conversation, onClose }: { conversation: InboxEntry; onClose: () => void }) {
   const store = useStore();
