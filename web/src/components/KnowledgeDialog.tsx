@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { KnowledgeBase, KnowledgeChunk, KnowledgeDocument } from '../client/index.ts';
 import { errorText } from '../format.ts';
 import { useStore } from '../state/store-context.tsx';
-import { ErrorNotice } from './action.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { Dialog } from './Dialog.tsx';
 
 const statusLabels: Record<KnowledgeDocument['status'], string> = {
@@ -29,8 +29,7 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
   const [query, setQuery] = useState('');
   const [passages, setPassages] = useState<KnowledgeChunk[] | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const report = (caught: unknown) => setError(errorText(caught));
+  const { error, setError, run } = useAction();
 
   const loadBases = useCallback(async () => {
     const page = await store.api.listKnowledgeBases();
@@ -39,84 +38,72 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
   }, [store]);
 
   useEffect(() => {
-    loadBases().catch(report);
-  }, [loadBases]);
+    void run(loadBases);
+  }, [run, loadBases]);
 
   const unfinished = documents.some((document) => document.status === 'queued' || document.status === 'processing');
   useEffect(() => {
     if (!selected) return;
     let current = true;
     const load = () =>
-      store.api.listDocuments(selected).then((page) => {
-        if (current) setDocuments(page.items);
-      }, report);
+      store.api.listDocuments(selected).then(
+        (page) => {
+          if (current) setDocuments(page.items);
+        },
+        (caught: unknown) => setError(errorText(caught)),
+      );
     void load();
     const timer = unfinished ? setInterval(load, 1_000) : undefined;
     return () => {
       current = false;
       clearInterval(timer);
     };
-  }, [store, selected, unfinished]);
+  }, [store, selected, unfinished, setError]);
 
-  async function create(event: FormEvent) {
+  function create(event: FormEvent) {
     event.preventDefault();
-    try {
+    void run(async () => {
       const base = await store.api.createKnowledgeBase({ name: name.trim() });
       setName('');
       setSelected(base.id);
       await loadBases();
-      setError(null);
-    } catch (caught) {
-      report(caught);
-    }
+    });
   }
 
-  async function addUrl(event: FormEvent) {
+  function addUrl(event: FormEvent) {
     event.preventDefault();
-    try {
+    void run(async () => {
       const document = await store.api.addUrlDocument(selected, { url: url.trim() });
       setDocuments((current) => [document, ...current]);
       setUrl('');
-      setError(null);
-    } catch (caught) {
-      report(caught);
-    }
+    });
   }
 
-  async function search(event: FormEvent) {
+  function search(event: FormEvent) {
     event.preventDefault();
-    try {
-      setPassages(await store.api.searchKnowledgeBase(selected, query.trim()));
-      setError(null);
-    } catch (caught) {
-      report(caught);
-    }
+    void run(async () => setPassages(await store.api.searchKnowledgeBase(selected, query.trim())));
   }
 
-  /** Runs a deletion asked for twice, then reloads. */
-  async function remove(action: () => Promise<void>) {
-    try {
-      await action();
+  async function deleteDocument(documentId: string) {
+    if (await run(() => store.api.deleteDocument(selected, documentId))) {
       setConfirming(null);
-      setError(null);
-      await loadBases();
-      if (selected) setDocuments((await store.api.listDocuments(selected).catch(() => ({ items: [] }))).items);
-    } catch (caught) {
-      report(caught);
+      setDocuments((current) => current.filter((document) => document.id !== documentId));
     }
   }
 
-  async function upload(event: FormEvent) {
+  /** Deletes the selected base; the next one is selected, whose documents the effect above loads. */
+  async function deleteBase() {
+    if (await run(() => store.api.deleteKnowledgeBase(selected).then(loadBases))) setConfirming(null);
+  }
+
+  function upload(event: FormEvent) {
     event.preventDefault();
     if (!file || !selected) return;
-    try {
+    void run(async () => {
       const document = await store.api.uploadDocument(selected, file);
       setDocuments((current) => [document, ...current]);
       setFile(null);
-      setError(null);
-    } catch (caught) {
-      report(caught);
-    }
+    });
   }
 
   return (
@@ -187,11 +174,7 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
                 {document.error && <p className="error-text">{document.error}</p>}
                 {confirming === document.id ? (
                   <span className="row-actions">
-                    <button
-                      type="button"
-                      className="small danger"
-                      onClick={() => void remove(() => store.api.deleteDocument(selected, document.id))}
-                    >
+                    <button type="button" className="small danger" onClick={() => void deleteDocument(document.id)}>
                       Delete {document.title}
                     </button>
                     <button type="button" className="small" onClick={() => setConfirming(null)}>
@@ -241,11 +224,7 @@ export function KnowledgeDialog({ onClose }: { onClose: () => void }) {
         {selected &&
           (confirming === selected ? (
             <div className="row-actions">
-              <button
-                type="button"
-                className="small danger"
-                onClick={() => void remove(() => store.api.deleteKnowledgeBase(selected))}
-              >
+              <button type="button" className="small danger" onClick={() => void deleteBase()}>
                 Delete the knowledge base and its documents
               </button>
               <button type="button" className="small" onClick={() => setConfirming(null)}>
