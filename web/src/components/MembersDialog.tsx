@@ -33,14 +33,11 @@ export function MembersDialog({ conversation, onClose }: { conversation: InboxEn
 
   async function rename(event: FormEvent) {
     event.preventDefault();
-    await run(() =>
-      store.api.renameConversation(conversation.id, title.trim() || null).then(() => store.reloadConversation(conversation.id)),
-    );
+    await run(async () => store.takeConversation(await store.api.renameConversation(conversation.id, title.trim() || null)));
   }
 
   async function add() {
-    if (await run(() => store.api.addMembers(conversation.id, chosen).then(() => store.reloadConversation(conversation.id))))
-      setChosen([]);
+    if (await run(async () => store.takeConversation(await store.api.addMembers(conversation.id, chosen)))) setChosen([]);
   }
 
   async function remove(memberId: string) {

@@ -1,9 +1,10 @@
 import { useState, type FormEvent } from 'react';
 import type { SearchHit } from '../client/index.ts';
-import { displayName, errorText, formatTime } from '../format.ts';
+import { displayName, formatTime } from '../format.ts';
 import { conversationTitle } from '../state/inbox.ts';
 import { messagePath, navigate } from '../state/router.ts';
 import { useChat, useStore } from '../state/store-context.tsx';
+import { ErrorNotice, useAction } from './action.tsx';
 import { InboxList } from './InboxList.tsx';
 
 /** What a search shows: its query, the hits so far and the cursor of the next page. */
@@ -28,25 +29,18 @@ export function MessageSearch({ activeId }: { activeId: string | null }) {
   const me = useChat((state) => state.me);
   const [text, setText] = useState('');
   const [results, setResults] = useState<Results | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
 
   async function search(q: string, cursor?: string) {
-    setBusy(true);
-    setError(null);
-    try {
+    const found = await run(async () => {
       const page = await store.api.searchMessages({ q, cursor });
       setResults((current) => ({
         q,
         items: cursor && current ? [...current.items, ...page.items] : page.items,
         nextCursor: page.nextCursor,
       }));
-    } catch (caught) {
-      setError(errorText(caught));
-      if (!cursor) setResults(null);
-    } finally {
-      setBusy(false);
-    }
+    });
+    if (!found && !cursor) setResults(null);
   }
 
   function submit(event: FormEvent) {
@@ -77,11 +71,9 @@ export function MessageSearch({ activeId }: { activeId: string | null }) {
           }}
         />
       </form>
-      {error && (
-        <p className="error search-error" role="alert">
-          {error}
-        </p>
-      )}
+      <div className="search-error">
+        <ErrorNotice error={error} />
+      </div>
       {results ? (
         <section className="search-results" aria-label="Search results">
           <p className="muted search-summary">

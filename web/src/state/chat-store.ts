@@ -241,13 +241,13 @@ export class ChatStore {
     this.#set({ inbox: sortInbox([...this.#state.inbox, entry]) });
   }
 
-  /** Reads a conversation again and takes its members and title (after I added or removed someone). */
+  /** Reads a conversation again and takes its members and title (after I removed someone: that call answers nothing). */
   async reloadConversation(conversationId: string): Promise<void> {
-    this.#takeConversation(await this.api.getConversation(conversationId));
+    this.takeConversation(await this.api.getConversation(conversationId));
   }
 
   /** Takes the members and title of a conversation in my inbox (one I am no longer in is left alone). */
-  #takeConversation(conversation: Conversation): void {
+  takeConversation(conversation: Conversation): void {
     this.#set({
       inbox: this.#state.inbox.map((entry) =>
         entry.id === conversation.id ? { ...entry, members: conversation.members, title: conversation.title } : entry,
@@ -341,7 +341,7 @@ export class ChatStore {
       case 'conversation.joined':
         return this.addConversation(event.conversation);
       case 'conversation.updated':
-        return this.#takeConversation(event.conversation);
+        return this.takeConversation(event.conversation);
       case 'conversation.left':
         return this.#replace(forgetConversation(this.#state, event.conversationId));
     }
